@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+// Tests import workspace packages from source so failures point at src/ lines;
+// the packed-tarball check (test/pack) covers the built dist/ output.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@meshlet/xds-client': pkg('xds-client'),
+      '@meshlet/control-plane': pkg('control-plane'),
+      '@meshlet/core': pkg('core'),
+      '@meshlet/http': pkg('http'),
+      '@meshlet/grpc': pkg('grpc'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});

@@ -1,0 +1,167 @@
+import {
+  ListenerResource,
+  RouteConfigurationResource,
+  type Disposable,
+  type HttpConnectionManager,
+  type Listener,
+  type ResourceSource,
+  type RouteConfiguration,
+} from '@meshlet/xds-client';
+import { RouteTable } from '../routing/index.js';
+import type { ClusterRuntime } from '../cluster/index.js';
+import type { ClusterRegistry } from './ClusterRegistry.js';
+import { referencedClusters } from './referencedClusters.js';
+import type { TargetSnapshot, TargetState } from './TargetSnapshot.js';
+
+const PENDING: TargetState = { kind: 'pending' };
+
+export interface TargetResolverHooks {
+  nextVersion(): number;
+  onError?(target: string, error: Error): void;
+}
+
+/**
+ * Follows one target's chain LDS -> RDS -> CDS -> EDS and publishes a new
+ * immutable TargetSnapshot only once every resource it names is resolved, so
+ * requests never see a route pointing at a cluster that is still loading
+ * (gRFC A74). Until then the previous snapshot keeps serving.
+ */
+export class TargetResolver {
+  state: TargetState = PENDING;
+  private readonly listeners = new Set<(state: TargetState) => void>();
+  private readonly listenerWatch: Disposable;
+  private listener: Listener | undefined;
+  private hcm: HttpConnectionManager | undefined;
+  private rdsName: string | undefined;
+  private rdsWatch: Disposable | undefined;
+  private routeConfig: RouteConfiguration | undefined;
+  private routeTable: RouteTable | undefined;
+  private clusterRefs = new Map<string, Disposable>();
+  private closed = false;
+
+  constructor(
+    readonly target: string,
+    private readonly source: ResourceSource,
+    private readonly clusters: ClusterRegistry,
+    private readonly hooks: TargetResolverHooks,
+  ) {
+    this.listenerWatch = source.watch(ListenerResource, target, {
+      onResource: (listener) => this.onListener(listener),
+      onDoesNotExist: () => this.setMissing(`no listener "${target}" in the mesh config`),
+      onError: (error) => hooks.onError?.(target, error),
+    });
+  }
+
+  onChange(listener: (state: TargetState) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private onListener(listener: Listener): void {
+    const hcm = listener.api_listener;
+    if (!hcm) {
+      this.setMissing(`listener "${this.target}" has no api_listener (it is a server-side listener)`);
+      return;
+    }
+    this.listener = listener;
+    this.hcm = hcm;
+    if (hcm.route_config) {
+      this.rdsWatch?.dispose();
+      this.rdsWatch = undefined;
+      this.rdsName = undefined;
+      this.onRouteConfig(hcm.route_config);
+    } else if (hcm.rds && hcm.rds.route_config_name !== this.rdsName) {
+      this.rdsWatch?.dispose();
+      this.rdsName = hcm.rds.route_config_name;
+      this.routeConfig = undefined;
+      this.rdsWatch = this.source.watch(RouteConfigurationResource, this.rdsName, {
+        onResource: (rc) => this.onRouteConfig(rc),
+        onDoesNotExist: () => this.setMissing(`route configuration "${this.rdsName}" for listener "${this.target}" does not exist`),
+        onError: (error) => this.hooks.onError?.(this.target, error),
+      });
+    } else {
+      this.rebuild(); // same RDS name: HCM filters may have changed
+    }
+  }
+
+  private onRouteConfig(rc: RouteConfiguration): void {
+    let table: RouteTable;
+    try {
+      table = RouteTable.compile(rc);
+    } catch (error) {
+      // The decoder validated it; a compile failure means a Meshlet gap. Keep serving the last table.
+      this.hooks.onError?.(this.target, error as Error);
+      return;
+    }
+    this.routeConfig = rc;
+    this.routeTable = table;
+    const wanted = new Set(referencedClusters(rc));
+    for (const name of wanted) {
+      if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, () => this.rebuild()));
+    }
+    // Clusters no longer referenced are released after the next swap (rebuild), so the
+    // snapshot still serving keeps its runtimes alive until it is replaced.
+    this.rebuild(wanted);
+  }
+
+  private rebuild(wanted?: Set<string>): void {
+    if (this.closed || !this.listener || !this.hcm || !this.routeConfig || !this.routeTable) return;
+    const names = wanted ? [...wanted].sort() : referencedClusters(this.routeConfig);
+    const runtimes = new Map<string, ClusterRuntime>();
+    for (const name of names) {
+      const s = this.clusters.state(name);
+      if (s.kind === 'pending') return; // wait: publish only complete snapshots
+      if (s.kind === 'ready') runtimes.set(name, s.runtime);
+    }
+    if (wanted) {
+      for (const [name, ref] of this.clusterRefs) {
+        if (!wanted.has(name)) {
+          ref.dispose();
+          this.clusterRefs.delete(name);
+        }
+      }
+    }
+    const hcm = this.hcm;
+    const faultFilter = hcm.http_filters.find((f) => f.config.kind === 'fault');
+    const snapshot: TargetSnapshot = Object.freeze({
+      target: this.target,
+      version: this.hooks.nextVersion(),
+      listener: this.listener,
+      httpConnectionManager: hcm,
+      routeConfig: this.routeConfig,
+      routeTable: this.routeTable,
+      fault: faultFilter?.config.kind === 'fault' ? faultFilter.config.fault : undefined,
+      maxStreamDuration: hcm.max_stream_duration,
+      clusterNames: names,
+      cluster: (name: string) => runtimes.get(name),
+    });
+    this.setState({ kind: 'ready', snapshot });
+  }
+
+  private setMissing(reason: string): void {
+    this.listener = undefined;
+    this.hcm = undefined;
+    this.routeConfig = undefined;
+    this.routeTable = undefined;
+    this.rdsWatch?.dispose();
+    this.rdsWatch = undefined;
+    this.rdsName = undefined;
+    for (const ref of this.clusterRefs.values()) ref.dispose();
+    this.clusterRefs.clear();
+    this.setState({ kind: 'missing', reason });
+  }
+
+  private setState(state: TargetState): void {
+    this.state = state;
+    for (const l of [...this.listeners]) l(state);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.listenerWatch.dispose();
+    this.rdsWatch?.dispose();
+    for (const ref of this.clusterRefs.values()) ref.dispose();
+    this.clusterRefs.clear();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,1 @@
+export { StaticResourceSource } from "./StaticResourceSource.js";

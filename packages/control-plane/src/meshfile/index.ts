@@ -1,0 +1,1 @@
+export { MeshFileSource, type MeshFileSourceOptions } from "./MeshFileSource.js";

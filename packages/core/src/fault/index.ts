@@ -1,0 +1,3 @@
+export { FaultInjector, FaultHeaders, ActiveFaults, type FaultDecision } from './FaultInjector.js';
+export { FaultConfigResolver } from './FaultConfigResolver.js';
+export { evaluateFraction, denominatorOf } from './FractionalPercent.js';

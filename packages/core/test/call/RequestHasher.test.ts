@@ -1,0 +1,56 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { HashPolicy } from '@meshlet/xds-client';
+import { initHashing, xxHash64 } from '../../src/cluster/Hashing.js';
+import { RequestHasher } from '../../src/call/RequestHasher.js';
+import { headers } from './fixtures.js';
+
+beforeAll(() => initHashing());
+
+const req = (h: Record<string, string> = {}, path = '/') => ({ authority: 'svc:80', path, method: 'GET', headers: headers(h) as { get(n: string): string | undefined }, isGrpc: false });
+const rotl1 = (h: bigint) => ((h << 1n) | (h >> 63n)) & ((1n << 64n) - 1n);
+const P = (p: Partial<HashPolicy>): HashPolicy => ({ terminal: false, ...p });
+
+describe('RequestHasher', () => {
+  it('no policy, no hasher', () => {
+    expect(RequestHasher.compile([])).toBeUndefined();
+  });
+
+  it('header: xxHash64 of the value; absent header gives no hash', () => {
+    const h = RequestHasher.compile([P({ header: { header_name: 'X-User' } })])!;
+    expect(h.hash({ request: req({ 'x-user': 'alice' }) })).toBe(xxHash64('alice'));
+    expect(h.hash({ request: req() })).toBeUndefined();
+  });
+
+  it('header with regex_rewrite hashes the rewritten value (\\1 substitutions)', () => {
+    const h = RequestHasher.compile([P({ header: { header_name: ':path', regex_rewrite: { pattern: { regex: '^/users/([^/]+)/.*$' }, substitution: '\\1' } } })])!;
+    expect(h.hash({ request: req({}, '/users/bob/orders') })).toBe(xxHash64('bob'));
+  });
+
+  it('cookie, query_parameter and source_ip', () => {
+    const c = RequestHasher.compile([P({ cookie: { name: 'session' } })])!;
+    expect(c.hash({ request: req({ cookie: 'a=1; session="xyz"; b=2' }) })).toBe(xxHash64('xyz'));
+    expect(c.hash({ request: req({ cookie: 'a=1' }) })).toBeUndefined();
+    const q = RequestHasher.compile([P({ query_parameter: { name: 'user' } })])!;
+    expect(q.hash({ request: req({}, '/x?a=1&user=carol&user=dave') })).toBe(xxHash64('carol'));
+    expect(q.hash({ request: req({}, '/x?a=1') })).toBeUndefined();
+    const s = RequestHasher.compile([P({ connection_properties: { source_ip: true } })])!;
+    expect(s.hash({ request: req(), sourceIp: '10.0.0.7' })).toBe(xxHash64('10.0.0.7'));
+    expect(s.hash({ request: req() })).toBeUndefined();
+  });
+
+  it('combines hashes by rotate-left-1 then XOR, skipping policies with no value', () => {
+    const h = RequestHasher.compile([P({ header: { header_name: 'a' } }), P({ header: { header_name: 'missing' } }), P({ header: { header_name: 'b' } })])!;
+    const expected = rotl1(xxHash64('1')) ^ xxHash64('2');
+    expect(h.hash({ request: req({ a: '1', b: '2' }) })).toBe(expected);
+    // duplicate policies do not cancel out
+    const d = RequestHasher.compile([P({ header: { header_name: 'a' } }), P({ header: { header_name: 'a' } })])!;
+    expect(d.hash({ request: req({ a: '1' }) })).toBe(rotl1(xxHash64('1')) ^ xxHash64('1'));
+    expect(d.hash({ request: req({ a: '1' }) })).not.toBe(0n);
+  });
+
+  it('terminal stops once a hash exists, and is skipped when its policy produced none', () => {
+    const h = RequestHasher.compile([P({ header: { header_name: 'a' }, terminal: true }), P({ header: { header_name: 'b' } })])!;
+    expect(h.hash({ request: req({ a: '1', b: '2' }) })).toBe(xxHash64('1'));
+    expect(h.hash({ request: req({ b: '2' }) })).toBe(xxHash64('2'));
+  });
+});

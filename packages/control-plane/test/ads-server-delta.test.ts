@@ -55,6 +55,21 @@ describe('AdsServer delta (incremental) xDS', () => {
     expect(names(await stream.next())).toEqual(['c3']);
   });
 
+  it('unsubscribing * leaves only the explicitly named resources', async () => {
+    server.setResources(CLUSTER_TYPE_URL, { c1: edsCluster('c1'), c2: edsCluster('c2') });
+    const stream = client.delta();
+    stream.send({ node, type_url: CLUSTER_TYPE_URL, resource_names_subscribe: ['*', 'c1'] });
+    const first = await stream.next();
+    expect(names(first)).toEqual(['c1', 'c2']);
+    const changed = once(server.events, 'request');
+    stream.send({ type_url: CLUSTER_TYPE_URL, resource_names_unsubscribe: ['*'], response_nonce: first.nonce });
+    await changed;
+    server.setResources(CLUSTER_TYPE_URL, { c1: { ...edsCluster('c1'), lb_policy: 'RANDOM' }, c2: { ...edsCluster('c2'), lb_policy: 'RANDOM' }, c3: edsCluster('c3') });
+    const next = await stream.next();
+    expect(names(next)).toEqual(['c1']);
+    expect(next.removed_resources).toEqual([]);
+  });
+
   it('pushes only resources whose content changed', async () => {
     server.setResources(EDS, { a: loadAssignment('a', [1]), b: loadAssignment('b', [2]) });
     const stream = client.delta();

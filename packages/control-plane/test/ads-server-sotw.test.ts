@@ -62,6 +62,18 @@ describe('AdsServer state of the world', () => {
     expect((await stream.next()).type_url).toBe(ROUTE_CONFIGURATION_TYPE_URL);
   });
 
+  it('an empty CDS list after explicit names unsubscribes instead of turning into a wildcard', async () => {
+    server.setResources(CLUSTER_TYPE_URL, { c1: edsCluster('c1'), c2: edsCluster('c2') });
+    const stream = client.sotw();
+    stream.send({ node, type_url: CLUSTER_TYPE_URL, resource_names: ['c1'] });
+    const first = await stream.next();
+    expect(namesOf(first.resources)).toEqual(['c1']);
+    // Legacy wildcard only applies while the client has never named a resource (xDS protocol,
+    // "How the client specifies what resources to return").
+    stream.send({ type_url: CLUSTER_TYPE_URL, resource_names: [], version_info: first.version_info, response_nonce: first.nonce });
+    expect((await stream.next()).resources).toEqual([]);
+  });
+
   it('reports ACKs and NACKs (error_detail) and does not resend a NACKed version', async () => {
     server.setResources(CLUSTER_TYPE_URL, { c1: edsCluster('c1') }, { version: 'v1' });
     const requests: AdsRequestEvent[] = [];

@@ -52,14 +52,11 @@ export class AdsServer {
   constructor(options: AdsServerOptions = {}) {
     this.#options = options;
     const wildcardTypes = new Set(options.wildcardTypeUrls ?? [LISTENER_TYPE_URL, CLUSTER_TYPE_URL]);
-    const self = this;
     this.#context = {
       store: this.#store,
       events: this.events,
       wildcardTypes,
-      get paused() {
-        return self.#paused;
-      },
+      isPaused: () => this.#paused,
       onOpened: (stream) => {
         this.#streams.add(stream);
       },

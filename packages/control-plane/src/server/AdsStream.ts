@@ -9,7 +9,7 @@ export interface AdsStreamContext {
   readonly store: ResourceStore;
   readonly events: EventEmitter;
   /** Whether responses are currently held (AdsServer.pause). */
-  readonly paused: boolean;
+  isPaused(): boolean;
   /** Types for which an empty first subscription means "everything" (LDS, CDS: the legacy wildcard). */
   readonly wildcardTypes: ReadonlySet<string>;
   onOpened(stream: AdsStream<unknown, unknown>): void;
@@ -60,7 +60,7 @@ export abstract class AdsStream<Req, Res> {
 
   protected send(response: Res): void {
     if (this.#closed) return;
-    if (this.context.paused) this.#held.push(response);
+    if (this.context.isPaused()) this.#held.push(response);
     else this.call.write(response);
   }
 

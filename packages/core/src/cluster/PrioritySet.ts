@@ -1,0 +1,141 @@
+import type { Locality } from '@meshlet/xds-client';
+import type { Host } from './Host.js';
+import type { HostPicker, HostPickerFactory } from './HostPicker.js';
+import { LocalityWeightedPicker, type WeightedLocality } from './LocalityWeightedPicker.js';
+import type { PickContext } from './PickContext.js';
+import { computePriorityLoad, type PriorityCounts, type PriorityLoad } from './PriorityLoad.js';
+
+/** One LocalityLbEndpoints entry, resolved to Host objects. */
+export interface LocalityHosts {
+  readonly locality: Locality;
+  /** LocalityLbEndpoints.load_balancing_weight; undefined = no weight in locality-weighted LB. */
+  readonly weight: number | undefined;
+  readonly hosts: readonly Host[];
+}
+
+export interface PrioritySetOptions {
+  readonly pickerFactory: HostPickerFactory;
+  /** Priorities chosen from the request hash so the same hash stays on one level (RING_HASH / MAGLEV). */
+  readonly hashed: boolean;
+  /** Cluster.locality_weighted_lb (ignored by hash policies). */
+  readonly localityWeighted: boolean;
+  /** ClusterLoadAssignment.policy.overprovisioning_factor, percent (default 140). */
+  readonly overprovisioningFactor: number;
+  /** common_lb_config.healthy_panic_threshold, percent (default 50; 0 disables panic). */
+  readonly panicThreshold: number;
+  readonly random: () => number;
+}
+
+/** How an endpoint's EDS health_status and outlier state place it. */
+export type HostUsability = 'healthy' | 'degraded' | 'unhealthy' | 'excluded';
+
+export function usabilityOf(host: Host): HostUsability {
+  switch (host.healthStatus) {
+    case 'HEALTHY':
+    case 'UNKNOWN':
+      return host.outlier.ejected ? 'unhealthy' : 'healthy';
+    case 'DEGRADED':
+      return host.outlier.ejected ? 'unhealthy' : 'degraded';
+    case 'DRAINING':
+      // Envoy (exclude_host_in_eds_status_draining) excludes draining hosts even from panic balancing.
+      return 'excluded';
+    default:
+      // UNHEALTHY / TIMEOUT: counted in the level's size (so they lower its health) and used only in panic.
+      return 'unhealthy';
+  }
+}
+
+interface Level {
+  readonly panic: boolean;
+  readonly healthy: HostPicker | undefined;
+  readonly degraded: HostPicker | undefined;
+  readonly all: HostPicker | undefined;
+}
+
+/**
+ * The compiled load-balancing structure of a cluster: priority levels, their
+ * load split (see computePriorityLoad), and per level the pickers over healthy,
+ * degraded and (in panic) all hosts. Rebuilt on endpoint, config or ejection
+ * changes; `pick` walks a handful of priorities and delegates, without allocating.
+ */
+export class PrioritySet {
+  readonly load: PriorityLoad;
+  readonly #levels: Level[];
+  readonly #hashed: boolean;
+
+  constructor(levels: readonly (readonly LocalityHosts[] | undefined)[], options: PrioritySetOptions) {
+    this.#hashed = options.hashed;
+    const counts: PriorityCounts[] = [];
+    const sets: { all: Host[]; healthy: Host[]; degraded: Host[] }[] = [];
+    for (const localities of levels) {
+      const set = { all: [] as Host[], healthy: [] as Host[], degraded: [] as Host[] };
+      for (const l of localities ?? []) {
+        for (const h of l.hosts) {
+          const u = usabilityOf(h);
+          if (u === 'excluded') continue;
+          set.all.push(h);
+          if (u === 'healthy') set.healthy.push(h);
+          else if (u === 'degraded') set.degraded.push(h);
+        }
+      }
+      sets.push(set);
+      counts.push({ total: set.all.length, healthy: set.healthy.length, degraded: set.degraded.length });
+    }
+    this.load = computePriorityLoad(counts, options.overprovisioningFactor, options.panicThreshold);
+
+    const make = options.pickerFactory;
+    this.#levels = sets.map((set, i) => {
+      const panic = this.load.panic[i]!;
+      const needed = this.load.healthy[i]! + this.load.degraded[i]! > 0;
+      if (!needed) return { panic, healthy: undefined, degraded: undefined, all: undefined };
+      if (panic) return { panic, healthy: undefined, degraded: undefined, all: make(set.all, options.random) };
+      let healthy: HostPicker | undefined = set.healthy.length > 0 ? make(set.healthy, options.random) : undefined;
+      if (healthy && options.localityWeighted && !options.hashed) {
+        healthy = new LocalityWeightedPicker(weightedLocalities(levels[i] ?? [], options), healthy);
+      }
+      const degraded = set.degraded.length > 0 && this.load.degraded[i]! > 0 ? make(set.degraded, options.random) : undefined;
+      return { panic, healthy, degraded, all: undefined };
+    });
+  }
+
+  pick(ctx: PickContext, attempt: number): Host | undefined {
+    const load = this.load;
+    const n = this.#levels.length;
+    let r = this.#hashed && ctx.hash !== undefined ? Number(ctx.hash % 10000n) / 100 : ctx.random() * 100;
+    for (let i = 0; i < n; i++) {
+      r -= load.healthy[i]!;
+      if (r < 0) return this.#pickIn(i, false, ctx, attempt);
+    }
+    for (let i = 0; i < n; i++) {
+      r -= load.degraded[i]!;
+      if (r < 0) return this.#pickIn(i, true, ctx, attempt);
+    }
+    return undefined;
+  }
+
+  #pickIn(i: number, degraded: boolean, ctx: PickContext, attempt: number): Host | undefined {
+    const level = this.#levels[i]!;
+    const picker = level.panic ? level.all : degraded ? level.degraded : level.healthy;
+    return picker?.pick(ctx, attempt);
+  }
+}
+
+function weightedLocalities(localities: readonly LocalityHosts[], options: PrioritySetOptions): WeightedLocality[] {
+  const out: WeightedLocality[] = [];
+  for (const l of localities) {
+    if (!l.weight) continue;
+    let total = 0;
+    const healthy: Host[] = [];
+    for (const h of l.hosts) {
+      const u = usabilityOf(h);
+      if (u === 'excluded') continue;
+      total++;
+      if (u === 'healthy') healthy.push(h);
+    }
+    if (healthy.length === 0) continue;
+    // Envoy's effective locality weight: weight × min(1, overprovisioning × healthy ratio).
+    const weight = l.weight * Math.min(1, ((options.overprovisioningFactor / 100) * healthy.length) / total);
+    out.push({ weight, picker: options.pickerFactory(healthy, options.random) });
+  }
+  return out;
+}

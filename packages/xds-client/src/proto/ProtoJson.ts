@@ -113,7 +113,7 @@ class Converter {
       if (!isPlainObject(value)) fail(path, 'expected an object for a map field');
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        this.mapKey((field as protobuf.MapField).keyType, k, `${path}["${k}"]`);
+        this.mapKey((field as unknown as protobuf.MapField).keyType, k, `${path}["${k}"]`);
         out[k] = this.single(field, v, `${path}["${k}"]`);
       }
       return out;

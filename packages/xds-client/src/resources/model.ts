@@ -169,6 +169,8 @@ export interface RouteConfiguration {
   readonly response_headers_to_add: readonly HeaderValueOption[];
   readonly response_headers_to_remove: readonly string[];
   readonly ignore_port_in_host_matching?: boolean;
+  /** Envoy default false: header mutations apply most specific level first, so the outermost level wins an overwrite. */
+  readonly most_specific_header_mutations_wins?: boolean;
 }
 
 export interface VirtualHost {

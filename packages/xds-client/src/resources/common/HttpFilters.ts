@@ -92,6 +92,13 @@ export function rbacFilter(o: Obj, path: string): RbacFilter {
   });
 }
 
+const NAME_ONLY_FILTERS = new Map<string, HttpFilterConfig>([
+  ['envoy.filters.http.router', { kind: 'router' }],
+  ['envoy.router', { kind: 'router' }],
+  ['envoy.filters.http.rbac', { kind: 'rbac', rbac: {} }],
+  ['envoy.filters.http.fault', { kind: 'fault', fault: { headers: [] } }],
+]);
+
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter. */
 export function httpFilter(v: unknown, path: string): HttpFilter {
   const o = asObj(v, path);
@@ -100,8 +107,11 @@ export function httpFilter(v: unknown, path: string): HttpFilter {
   const is_optional = optBool(o, 'is_optional', path) ?? false;
   if (o['config_discovery'] !== undefined) fail(at(path, 'config_discovery'), 'filter config discovery (ECDS) is not supported');
   if (o['typed_config'] === undefined) {
-    // gRFC A39: a filter without typed_config cannot be identified.
-    fail(at(path, 'typed_config'), 'typed_config is required');
+    // Envoy before 1.22 accepted name-only filters and used the factory's empty config (OSM still sends
+    // them); Meshlet does the same for the three filters it implements. Others cannot be identified.
+    const byName = NAME_ONLY_FILTERS.get(name);
+    if (!byName) fail(at(path, 'typed_config'), `typed_config is required (name-only filter "${name}")`);
+    return { name, is_optional, config: byName };
   }
   const any = anyValue(o['typed_config'], at(path, 'typed_config'));
   return { name, is_optional, config: httpFilterConfig(any, at(path, 'typed_config')) };

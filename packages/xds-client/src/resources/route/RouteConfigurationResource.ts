@@ -100,8 +100,8 @@ function route(v: unknown, path: string): Route {
 
 function virtualHost(v: unknown, path: string): VirtualHost {
   const o = asObj(v, path);
+  // PGV requires a name, but gRPC clients accept unnamed virtual hosts and Traffic Director sends them.
   const name = str(o, 'name', path);
-  if (name === '') fail(at(path, 'name'), 'virtual host name is required');
   const domains = strList(o, 'domains', path);
   if (domains.length === 0) fail(at(path, 'domains'), 'at least one domain is required');
   domains.forEach((d, i) => {

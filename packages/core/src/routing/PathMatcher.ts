@@ -1,0 +1,72 @@
+import type { RouteMatch } from '@meshlet/xds-client';
+import { ValidationError } from '@meshlet/xds-client';
+import type { RE2 } from 're2-wasm';
+import { asciiLower, regionEqualsIgnoreCase } from './AsciiCase.js';
+import { compileFullMatch } from './Re2Pattern.js';
+import type { RouteMatchContext } from './RouteMatchContext.js';
+
+export type PathMatchKind = 'prefix' | 'path' | 'safe_regex' | 'path_separated_prefix' | 'connect_matcher';
+
+/**
+ * The path specifier of a RouteMatch. Every kind matches the path with query and fragment removed
+ * (Envoy's PathMatcher strips them). `case_sensitive: false` folds ASCII for prefix / path /
+ * path_separated_prefix; it does not apply to safe_regex (use `(?i)` there).
+ */
+export class PathMatcher {
+  readonly kind: PathMatchKind;
+  /** prefix / path / path_separated_prefix value as configured ('' for regex and connect). */
+  readonly value: string;
+  private readonly lowerValue: string;
+  private readonly caseSensitive: boolean;
+  private readonly regex: RE2 | undefined;
+
+  constructor(match: RouteMatch, fieldPath: string) {
+    this.caseSensitive = match.case_sensitive !== false;
+    let kind: PathMatchKind | undefined;
+    let count = 0;
+    if (match.prefix !== undefined) { kind = 'prefix'; count++; }
+    if (match.path !== undefined) { kind = 'path'; count++; }
+    if (match.safe_regex !== undefined) { kind = 'safe_regex'; count++; }
+    if (match.path_separated_prefix !== undefined) { kind = 'path_separated_prefix'; count++; }
+    if (match.connect_matcher !== undefined) { kind = 'connect_matcher'; count++; }
+    if (kind === undefined || count !== 1) {
+      throw new ValidationError(fieldPath, count === 0 ? 'RouteMatch has no path_specifier' : 'RouteMatch has more than one path_specifier');
+    }
+    this.kind = kind;
+    this.value = match.prefix ?? match.path ?? match.path_separated_prefix ?? '';
+    this.lowerValue = asciiLower(this.value);
+    if (kind === 'path_separated_prefix') {
+      const p = this.value;
+      // proto validation: must start with '/', must not contain '?' or '#', must not end with '/'.
+      if (!p.startsWith('/') || p.includes('?') || p.includes('#') || (p.endsWith('/') && p.length > 1) || p === '/') {
+        throw new ValidationError(`${fieldPath}.path_separated_prefix`, `invalid path_separated_prefix ${JSON.stringify(p)}`);
+      }
+    }
+    this.regex = kind === 'safe_regex' ? compileFullMatch(match.safe_regex!.regex, `${fieldPath}.safe_regex.regex`) : undefined;
+  }
+
+  private startsWith(path: string, end: number, p: string, lower: string): boolean {
+    if (p.length > end) return false;
+    return this.caseSensitive ? path.startsWith(p) : regionEqualsIgnoreCase(path, 0, lower);
+  }
+
+  matches(ctx: RouteMatchContext): boolean {
+    const path = ctx.req.path;
+    const end = ctx.pathEnd;
+    switch (this.kind) {
+      case 'prefix':
+        return this.startsWith(path, end, this.value, this.lowerValue);
+      case 'path':
+        return end === this.value.length && this.startsWith(path, end, this.value, this.lowerValue);
+      case 'path_separated_prefix': {
+        const n = this.value.length;
+        if (!this.startsWith(path, end, this.value, this.lowerValue)) return false;
+        return end === n || path.charCodeAt(n) === 47 /* / */;
+      }
+      case 'safe_regex':
+        return this.regex!.test(ctx.pathPart());
+      case 'connect_matcher':
+        return ctx.req.method === 'CONNECT';
+    }
+  }
+}

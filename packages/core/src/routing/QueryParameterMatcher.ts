@@ -1,0 +1,30 @@
+import type { QueryParameterMatcher } from '@meshlet/xds-client';
+import { ValidationError } from '@meshlet/xds-client';
+import type { CompiledStringMatcher } from './StringMatcher.js';
+import { compileStringMatcher } from './StringMatcher.js';
+import type { RouteMatchContext } from './RouteMatchContext.js';
+
+/**
+ * A compiled envoy.config.route.v3.QueryParameterMatcher, applied to the first value of the
+ * parameter after percent-decoding. An absent parameter never matches; `present_match: false`
+ * therefore never matches either (Envoy has no "absent" query matcher).
+ */
+export class CompiledQueryParameterMatcher {
+  private readonly name: string;
+  private readonly value: CompiledStringMatcher | undefined;
+  private readonly presentMatch: boolean | undefined;
+
+  constructor(m: QueryParameterMatcher, fieldPath: string) {
+    if (m.name === '') throw new ValidationError(`${fieldPath}.name`, 'query parameter name must not be empty');
+    this.name = m.name;
+    this.value = m.string_match !== undefined ? compileStringMatcher(m.string_match, `${fieldPath}.string_match`) : undefined;
+    this.presentMatch = m.string_match === undefined ? m.present_match : undefined;
+  }
+
+  matches(ctx: RouteMatchContext): boolean {
+    const v = ctx.queryParam(this.name);
+    if (v === undefined) return false;
+    if (this.presentMatch !== undefined) return this.presentMatch;
+    return this.value === undefined ? true : this.value.matches(v);
+  }
+}

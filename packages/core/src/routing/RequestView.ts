@@ -1,0 +1,28 @@
+/** Read access to request headers. Names are lower-case; repeated headers arrive joined with ',' as Envoy joins them. */
+export interface HeaderLookup {
+  get(name: string): string | undefined;
+}
+
+/** What the router needs of a request. */
+export interface RequestView {
+  /** `:authority` (or HTTP/1 `Host`), possibly with a port. */
+  readonly authority: string;
+  /** `:path` as sent: path plus query (and, rarely, fragment). */
+  readonly path: string;
+  readonly method: string;
+  readonly headers: HeaderLookup;
+  /** content-type is application/grpc* (RouteMatch.grpc). */
+  readonly isGrpc: boolean;
+}
+
+/**
+ * Write access to headers for header mutations. The shape is a subset of the WHATWG `Headers`
+ * class, so a `Headers` instance can be passed as is; grpc-js Metadata needs a small adapter.
+ */
+export interface MutableHeaders {
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  /** Adds one more value for `name`, keeping existing ones. */
+  append(name: string, value: string): void;
+  delete(name: string): void;
+}

@@ -1,0 +1,18 @@
+export type { HeaderLookup, MutableHeaders, RequestView } from './RequestView.js';
+export { RouteTable } from './RouteTable.js';
+export type { RouteMatchResult } from './RouteTable.js';
+export { CompiledVirtualHost } from './CompiledVirtualHost.js';
+export { CompiledRoute } from './CompiledRoute.js';
+export type { RouteActionKind } from './CompiledRoute.js';
+export type { ClusterPicker, PickedCluster } from './ClusterPicker.js';
+export { SingleClusterPicker } from './SingleClusterPicker.js';
+export { ClusterHeaderPicker } from './ClusterHeaderPicker.js';
+export { WeightedClusterPicker } from './WeightedClusterPicker.js';
+export { HeaderMutation } from './HeaderMutation.js';
+export type { HeaderMutationLevel } from './HeaderMutation.js';
+export type { Redirect } from './RedirectAction.js';
+export { VirtualHostSelector } from './VirtualHostSelector.js';
+export { compileStringMatcher } from './StringMatcher.js';
+export type { CompiledStringMatcher } from './StringMatcher.js';
+export { CompiledHeaderMatcher } from './HeaderMatcher.js';
+export { fractionDenominator } from './FractionalPercent.js';

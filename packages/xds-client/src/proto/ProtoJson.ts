@@ -331,6 +331,36 @@ function parseTimestamp(json: unknown, path: string): Record<string, unknown> {
   return { seconds: String(Math.floor(base / 1000)), nanos };
 }
 
+/**
+ * google.protobuf.Value's field names as loaded: protobufjs serves the well-known
+ * types from its bundled descriptors, which use camelCase (`stringValue`) even
+ * under keepCase, so the names are read from the Root rather than assumed.
+ */
+interface ValueKeys {
+  null_value: string;
+  number_value: string;
+  string_value: string;
+  bool_value: string;
+  struct_value: string;
+  list_value: string;
+}
+let valueKeys: ValueKeys | undefined;
+function vk(): ValueKeys {
+  if (!valueKeys) {
+    const fields = envoyRoot().lookupType('google.protobuf.Value').fields;
+    const pick = (snake: string) => (snake in fields ? snake : jsonNameOf(snake));
+    valueKeys = {
+      null_value: pick('null_value'),
+      number_value: pick('number_value'),
+      string_value: pick('string_value'),
+      bool_value: pick('bool_value'),
+      struct_value: pick('struct_value'),
+      list_value: pick('list_value'),
+    };
+  }
+  return valueKeys;
+}
+
 function structFromJson(json: Record<string, unknown>, path: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) fields[k] = valueFromJson(v, join(path, k));
@@ -338,18 +368,19 @@ function structFromJson(json: Record<string, unknown>, path: string): Record<str
 }
 
 function valueFromJson(json: unknown, path: string): Record<string, unknown> {
-  if (json === null) return { null_value: 'NULL_VALUE' };
+  const k = vk();
+  if (json === null) return { [k.null_value]: 'NULL_VALUE' };
   switch (typeof json) {
     case 'number':
-      return { number_value: json };
+      return { [k.number_value]: json };
     case 'string':
-      return { string_value: json };
+      return { [k.string_value]: json };
     case 'boolean':
-      return { bool_value: json };
+      return { [k.bool_value]: json };
     case 'object':
-      if (Array.isArray(json)) return { list_value: { values: json.map((v, i) => valueFromJson(v, `${path}[${i}]`)) } };
+      if (Array.isArray(json)) return { [k.list_value]: { values: json.map((v, i) => valueFromJson(v, `${path}[${i}]`)) } };
       if (json instanceof Uint8Array) fail(path, 'binary data is not JSON');
-      return { struct_value: structFromJson(json as Record<string, unknown>, path) };
+      return { [k.struct_value]: structFromJson(json as Record<string, unknown>, path) };
     default:
       fail(path, `not a JSON value (${typeof json})`);
   }
@@ -408,15 +439,16 @@ export function structToJson(struct: unknown): Record<string, unknown> {
   return out;
 }
 
-/** google.protobuf.Value object form -> plain JSON. */
+/** google.protobuf.Value object form (snake_case or camelCase keys) -> plain JSON. */
 export function valueToJson(value: unknown): unknown {
   if (!isPlainObject(value)) return null;
-  if ('string_value' in value) return value['string_value'];
-  if ('number_value' in value) return value['number_value'];
-  if ('bool_value' in value) return value['bool_value'];
-  if ('struct_value' in value) return structToJson(value['struct_value']);
-  if ('list_value' in value) {
-    const lv = value['list_value'];
+  const get = (snake: string): unknown => value[snake] ?? value[jsonNameOf(snake)];
+  if (get('string_value') !== undefined) return get('string_value');
+  if (get('number_value') !== undefined) return get('number_value');
+  if (get('bool_value') !== undefined) return get('bool_value');
+  if (get('struct_value') !== undefined) return structToJson(get('struct_value'));
+  if (get('list_value') !== undefined) {
+    const lv = get('list_value');
     const values = isPlainObject(lv) && Array.isArray(lv['values']) ? lv['values'] : [];
     return values.map(valueToJson);
   }

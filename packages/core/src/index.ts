@@ -1,1 +1,3 @@
-export {};
+export * from './mesh/index.js';
+export * from './routing/index.js';
+export * from './cluster/index.js';

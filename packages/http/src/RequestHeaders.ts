@@ -1,0 +1,70 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+type UndiciHeaders = Record<string, string | string[] | undefined> | IncomingHttpHeaders | string[] | Iterable<[string, string | string[] | undefined]> | null | undefined;
+
+/**
+ * Request headers normalised once per logical call: lower-case names, multiple
+ * values joined with ',' (how Envoy's header matchers see them). Implements the
+ * router's HeaderLookup and serialises back to the flat form undici sends.
+ */
+export class RequestHeaders {
+  private readonly map = new Map<string, string>();
+
+  constructor(headers: UndiciHeaders) {
+    if (!headers) return;
+    if (Array.isArray(headers)) {
+      // undici's flat form: [name, value, name, value, ...]
+      for (let i = 0; i + 1 < headers.length; i += 2) this.append(String(headers[i]), String(headers[i + 1]));
+    } else if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      for (const [k, v] of headers as Iterable<[string, string | string[] | undefined]>) this.appendValue(k, v);
+    } else {
+      for (const k of Object.keys(headers)) this.appendValue(k, (headers as Record<string, string | string[] | undefined>)[k]);
+    }
+  }
+
+  private appendValue(name: string, value: string | string[] | undefined): void {
+    if (value === undefined) return;
+    if (Array.isArray(value)) for (const v of value) this.append(name, v);
+    else this.append(name, String(value));
+  }
+
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const prev = this.map.get(key);
+    this.map.set(key, prev === undefined ? value : `${prev},${value}`);
+  }
+
+  get(name: string): string | undefined {
+    return this.map.get(name);
+  }
+
+  set(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), value);
+  }
+
+  delete(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+
+  /** A copy for one attempt (attempt headers differ: x-envoy-attempt-count). */
+  clone(): RequestHeaders {
+    const c = new RequestHeaders(null);
+    for (const [k, v] of this.map) c.map.set(k, v);
+    return c;
+  }
+
+  /** undici's flat array form, without hop-by-hop `host` (undici derives it from the origin unless set). */
+  toFlat(): string[] {
+    const out: string[] = [];
+    for (const [k, v] of this.map) out.push(k, v);
+    return out;
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+}

@@ -1,0 +1,375 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Bootstrap, XdsServerConfig } from '../bootstrap/Bootstrap.js';
+import { loadBootstrapFromEnv, resolveBootstrap } from '../bootstrap/loadBootstrap.js';
+import type { AnyMessage } from '../proto/EnvoyProtos.js';
+import type { ResourceType } from '../resources/ResourceType.js';
+import { ValidationError } from '../resources/ValidationError.js';
+import { AdsStream, type AdsStreamHandler, type ResourceUpdate, type ResponseOutcome } from '../transport/AdsStream.js';
+import type { BackoffOptions } from '../transport/Backoff.js';
+import { nodeMessage } from '../transport/NodeMessage.js';
+import { toTimestamp, type ClientConfigDump, type ClientResourceStatus, type GenericXdsConfig } from './ConfigDump.js';
+import { consoleLogger, type Logger } from './Logger.js';
+import { peekResourceName, rejectionMessage } from './ResourceRejection.js';
+import type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
+import { XdsClientEvents, type XdsClientEventMap, type XdsClientEventName } from './XdsClientEvents.js';
+
+export interface XdsClientOptions {
+  /** A parsed Bootstrap, a bootstrap-shaped object, JSON text or a file path; default: the environment. */
+  readonly bootstrap?: Bootstrap | object | string;
+  /**
+   * Incremental (delta) xDS for every server when true, SotW when false. Default:
+   * per server, delta when its `server_features` include `delta_xds`.
+   */
+  readonly delta?: boolean;
+  /** gRFC A27 does-not-exist timer: 15000 ms by default. */
+  readonly doesNotExistTimeoutMs?: number;
+  /** ADS stream reconnect backoff (gRPC connection-backoff defaults). */
+  readonly backoff?: BackoffOptions;
+  /** grpc-js channel options for the xDS channels. */
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** How often a stream on a fallback server probes the primary (gRFC A71). Default 5000 ms. */
+  readonly fallbackProbeIntervalMs?: number;
+  readonly logger?: Logger;
+}
+
+const DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
+
+/** Cached state of one subscribed resource. */
+interface Entry {
+  readonly type: ResourceType<unknown>;
+  readonly name: string;
+  readonly watchers: Set<ResourceWatcher<unknown>>;
+  readonly stream: AdsStream | undefined;
+  resource?: unknown;
+  raw?: AnyMessage;
+  version: string;
+  lastUpdated?: Date;
+  status: ClientResourceStatus;
+  errorState?: { details: string; version_info: string; last_update_attempt: Date };
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * The xDS client (gRFC A27): one ADS stream per xDS server shared by every
+ * watcher, a cache of validated resources, and watcher notifications.
+ *
+ * - Several watchers of one resource share one subscription; a new watcher of a
+ *   cached resource gets it at once (in a microtask).
+ * - Equal updates (ResourceType.equal) do not wake watchers.
+ * - A response is validated per resource: valid ones are applied even when
+ *   others are rejected, and the last good version of a rejected one keeps
+ *   serving (gRFC A46); the response is then NACKed naming each bad resource.
+ * - Losing the stream does not drop the cache; watchers keep their resources.
+ */
+export class XdsClient implements ResourceSource {
+  readonly bootstrap: Bootstrap;
+  private readonly options: XdsClientOptions;
+  private readonly logger: Logger;
+  private readonly events: XdsClientEvents;
+  private readonly types = new Map<string, ResourceType<unknown>>();
+  /** typeUrl -> name -> entry. */
+  private readonly entries = new Map<string, Map<string, Entry>>();
+  private readonly streams = new Map<string, AdsStream>();
+  private closed = false;
+
+  constructor(options: XdsClientOptions = {}) {
+    this.options = options;
+    this.bootstrap = resolveBootstrap(options.bootstrap);
+    this.logger = options.logger ?? consoleLogger;
+    this.events = new XdsClientEvents((error) => this.logger.error('xDS client event listener threw', { error }));
+  }
+
+  /** A client for the bootstrap named by GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG. */
+  static fromEnv(options: Omit<XdsClientOptions, 'bootstrap'> = {}, env: NodeJS.ProcessEnv = process.env): XdsClient {
+    return new XdsClient({ ...options, bootstrap: loadBootstrapFromEnv(env) });
+  }
+
+  on<K extends XdsClientEventName>(name: K, listener: (event: XdsClientEventMap[K]) => void): Disposable {
+    return this.events.on(name, listener);
+  }
+
+  watch<T>(type: ResourceType<T>, name: string, watcher: ResourceWatcher<T>, options: WatchOptions = {}): Disposable {
+    const w = watcher as ResourceWatcher<unknown>;
+    if (this.closed) throw new Error('XdsClient is closed');
+    if (options.signal?.aborted) return { dispose() {} };
+    if (!this.types.has(type.typeUrl)) this.types.set(type.typeUrl, type as ResourceType<unknown>);
+    let byName = this.entries.get(type.typeUrl);
+    if (!byName) this.entries.set(type.typeUrl, (byName = new Map()));
+    let entry = byName.get(name);
+    const isNew = !entry;
+    if (!entry) {
+      const stream = this.streamFor(name);
+      entry = { type: type as ResourceType<unknown>, name, watchers: new Set(), stream: stream instanceof Error ? undefined : stream, version: '', status: 'REQUESTED' };
+      byName.set(name, entry);
+      if (stream instanceof Error) {
+        // gRFC A47: a name under an authority the bootstrap does not know cannot be fetched.
+        entry.status = 'DOES_NOT_EXIST';
+        const e = entry;
+        queueMicrotask(() => this.notify(e, w, (x) => x.onError?.(stream)));
+      }
+    }
+    entry.watchers.add(w);
+    const e = entry;
+    if (isNew && e.stream) e.stream.subscriptionChanged(type.typeUrl);
+    else if (e.resource !== undefined) queueMicrotask(() => this.notify(e, w, (x) => x.onResource(e.resource, { version: e.version })));
+    else if (e.status === 'DOES_NOT_EXIST') queueMicrotask(() => this.notify(e, w, (x) => x.onDoesNotExist?.()));
+    else if (e.errorState) queueMicrotask(() => this.notify(e, w, (x) => x.onError?.(new Error(e.errorState!.details))));
+
+    let disposed = false;
+    const dispose = (): void => {
+      if (disposed) return;
+      disposed = true;
+      options.signal?.removeEventListener('abort', dispose);
+      this.unwatch(e, w);
+    };
+    options.signal?.addEventListener('abort', dispose, { once: true });
+    return { dispose };
+  }
+
+  /** Everything the client knows, shaped like CSDS ClientConfig (gRFC A40). */
+  configDump(): ClientConfigDump {
+    const generic_xds_configs: GenericXdsConfig[] = [];
+    for (const [typeUrl, byName] of this.entries) {
+      for (const e of byName.values()) {
+        generic_xds_configs.push({
+          type_url: typeUrl,
+          name: e.name,
+          version_info: e.version,
+          ...(e.raw ? { xds_config: e.raw } : {}),
+          ...(e.lastUpdated ? { last_updated: toTimestamp(e.lastUpdated) } : {}),
+          client_status: e.status,
+          ...(e.errorState
+            ? { error_state: { details: e.errorState.details, version_info: e.errorState.version_info, last_update_attempt: toTimestamp(e.errorState.last_update_attempt) } }
+            : {}),
+        });
+      }
+    }
+    return { node: nodeMessage(this.bootstrap.node), generic_xds_configs };
+  }
+
+  /** Ends every stream and timer. Watchers are not notified. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const byName of this.entries.values()) for (const e of byName.values()) clearTimeout(e.timer);
+    this.entries.clear();
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
+    this.events.clear();
+  }
+
+  private unwatch(entry: Entry, watcher: ResourceWatcher<unknown>): void {
+    if (!entry.watchers.delete(watcher) || entry.watchers.size > 0 || this.closed) return;
+    const byName = this.entries.get(entry.type.typeUrl);
+    if (byName?.get(entry.name) !== entry) return;
+    byName.delete(entry.name);
+    clearTimeout(entry.timer);
+    entry.stream?.subscriptionChanged(entry.type.typeUrl);
+  }
+
+  /** The stream serving `name`: its authority's servers (gRFC A47) or the top-level ones. */
+  private streamFor(name: string): AdsStream | Error {
+    let servers = this.bootstrap.xds_servers;
+    if (name.startsWith('xdstp://')) {
+      const authority = name.slice('xdstp://'.length).split('/')[0] ?? '';
+      const config = Object.hasOwn(this.bootstrap.authorities, authority) ? this.bootstrap.authorities[authority] : undefined;
+      if (!config) return new Error(`resource "${name}" names authority "${authority}", which the bootstrap's "authorities" does not list`);
+      if (config.xds_servers.length > 0) servers = config.xds_servers;
+    }
+    const delta = this.options.delta ?? servers[0]!.delta_xds;
+    const key = JSON.stringify([delta, servers.map((s) => [s.server_uri, s.channel_creds])]);
+    let stream = this.streams.get(key);
+    if (!stream) {
+      const s: AdsStream = new AdsStream({
+        servers,
+        node: this.bootstrap.node,
+        delta,
+        handler: this.handlerFor(() => s),
+        logger: this.logger,
+        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+        ...(this.options.channelOptions ? { channelOptions: this.options.channelOptions } : {}),
+        ...(this.options.fallbackProbeIntervalMs !== undefined ? { fallbackProbeIntervalMs: this.options.fallbackProbeIntervalMs } : {}),
+      });
+      stream = s;
+      this.streams.set(key, stream);
+    }
+    return stream;
+  }
+
+  private entriesOf(stream: AdsStream, typeUrl?: string): Entry[] {
+    const out: Entry[] = [];
+    for (const [url, byName] of this.entries) {
+      if (typeUrl !== undefined && url !== typeUrl) continue;
+      for (const e of byName.values()) if (e.stream === stream) out.push(e);
+    }
+    return out;
+  }
+
+  private handlerFor(stream: () => AdsStream): AdsStreamHandler {
+    return {
+      subscriptions: () => {
+        const out = new Map<string, Set<string>>();
+        for (const [typeUrl, byName] of this.entries) {
+          const names = new Set<string>();
+          for (const e of byName.values()) if (e.stream === stream()) names.add(e.name);
+          out.set(typeUrl, names);
+        }
+        return out;
+      },
+      cachedVersions: (typeUrl, names) => {
+        const versions: Record<string, string> = {};
+        for (const name of names) {
+          const e = this.entries.get(typeUrl)?.get(name);
+          if (e?.resource !== undefined && e.version !== '') versions[name] = e.version;
+        }
+        return versions;
+      },
+      onUpdate: (update) => this.applyUpdate(stream(), update),
+      onSubscribed: (typeUrl, names) => this.startDoesNotExistTimers(typeUrl, names),
+      onResponseHandled: (outcome) => this.reportOutcome(outcome),
+      onConnected: (server) => {
+        this.logger.info('xDS stream connected', { server: server.server_uri });
+        this.events.emit('connected', { server: server.server_uri });
+      },
+      onDisconnected: (server, error, hadResponse) => this.onDisconnected(stream(), server, error, hadResponse),
+    };
+  }
+
+  private startDoesNotExistTimers(typeUrl: string, names: readonly string[]): void {
+    const timeout = this.options.doesNotExistTimeoutMs ?? DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS;
+    for (const name of names) {
+      const e = this.entries.get(typeUrl)?.get(name);
+      // gRFC A27: only a resource never received is timed; a cached one exists until deleted.
+      if (!e || e.resource !== undefined || e.status === 'DOES_NOT_EXIST' || e.timer) continue;
+      e.timer = setTimeout(() => {
+        e.timer = undefined;
+        if (this.entries.get(typeUrl)?.get(name) !== e) return;
+        this.logger.warn('xDS resource not received in time: does not exist', { typeUrl, name, timeoutMs: timeout });
+        e.status = 'DOES_NOT_EXIST';
+        this.notifyAll(e, (w) => w.onDoesNotExist?.());
+      }, timeout);
+      e.timer.unref();
+    }
+  }
+
+  private onDisconnected(stream: AdsStream, server: XdsServerConfig, error: Error, hadResponse: boolean): void {
+    this.logger.warn('xDS stream lost; cached resources stay in use', { server: server.server_uri, error: error.message, hadResponse });
+    for (const e of this.entriesOf(stream)) {
+      // Timers restart when the subscription is re-sent: an outage is not evidence of absence.
+      clearTimeout(e.timer);
+      e.timer = undefined;
+      // Cached resources are unaffected; only watchers still waiting hear about the failure.
+      if (e.resource === undefined && e.status !== 'DOES_NOT_EXIST') this.notifyAll(e, (w) => w.onError?.(error));
+    }
+    this.events.emit('disconnected', { server: server.server_uri, error, hadResponse });
+  }
+
+  private reportOutcome(outcome: ResponseOutcome): void {
+    const event = { server: outcome.server.server_uri, typeUrl: outcome.typeUrl, version: outcome.versionInfo, nonce: outcome.nonce };
+    if (outcome.errors.length > 0) {
+      this.logger.warn('xDS response rejected (NACK)', { ...event, errors: outcome.errors });
+      this.events.emit('nack', { ...event, errors: outcome.errors });
+    } else {
+      this.events.emit('ack', event);
+    }
+  }
+
+  private applyUpdate(stream: AdsStream, update: ResourceUpdate): string[] {
+    const type = this.types.get(update.typeUrl);
+    const byName = this.entries.get(update.typeUrl);
+    if (!type || !byName) {
+      this.logger.debug('ignoring response for a type nobody watches', { typeUrl: update.typeUrl });
+      return [];
+    }
+    const errors: string[] = [];
+    const present = new Set<string>();
+    const now = new Date();
+    for (const received of update.resources) {
+      let name = received.name;
+      try {
+        if (!received.any) throw new ValidationError('resource', 'missing resource body', name);
+        if (received.any.type_url !== update.typeUrl) {
+          throw new ValidationError('', `type_url ${received.any.type_url} does not match the response's ${update.typeUrl}`, name);
+        }
+        const decoded = type.decode(received.any);
+        name ??= decoded.name;
+        present.add(name);
+        const e = byName.get(name);
+        if (!e || e.stream !== stream) continue; // not subscribed (gRFC A27: ignore, do not cache)
+        this.accept(e, decoded.resource, received.any, update.stateOfTheWorld ? update.versionInfo : (received.version ?? update.versionInfo), now);
+      } catch (error) {
+        name ??= (error instanceof ValidationError ? error.resourceName : undefined) ?? (received.any ? peekResourceName(received.any) : undefined);
+        if (name !== undefined) present.add(name);
+        const message = rejectionMessage(update.typeUrl, name, error);
+        errors.push(message);
+        const e = name !== undefined ? byName.get(name) : undefined;
+        if (e && e.stream === stream) this.reject(e, message, error, update.versionInfo, now);
+      }
+    }
+    const deleted = update.stateOfTheWorld
+      ? type.allResourcesRequiredInSotW
+        ? this.entriesOf(stream, update.typeUrl).filter((e) => !present.has(e.name)).map((e) => e.name)
+        : []
+      : update.removed;
+    for (const name of deleted) {
+      const e = byName.get(name);
+      if (e && e.stream === stream) this.delete(e, update.server);
+    }
+    return errors;
+  }
+
+  private accept(e: Entry, resource: unknown, raw: AnyMessage, version: string, now: Date): void {
+    clearTimeout(e.timer);
+    e.timer = undefined;
+    const changed = e.resource === undefined || !e.type.equal(e.resource, resource);
+    e.raw = raw;
+    e.version = version;
+    e.lastUpdated = now;
+    e.status = 'ACKED';
+    delete e.errorState;
+    if (!changed) return;
+    e.resource = resource;
+    this.notifyAll(e, (w) => w.onResource(resource, { version }));
+  }
+
+  private reject(e: Entry, message: string, error: unknown, version: string, now: Date): void {
+    // The server did send it, so it exists: no does-not-exist verdict for it.
+    clearTimeout(e.timer);
+    e.timer = undefined;
+    e.status = 'NACKED';
+    e.errorState = { details: message, version_info: version, last_update_attempt: now };
+    const reported = error instanceof Error ? error : new Error(message);
+    this.notifyAll(e, (w) => w.onError?.(reported));
+  }
+
+  private delete(e: Entry, server: XdsServerConfig): void {
+    clearTimeout(e.timer);
+    e.timer = undefined;
+    if (e.resource !== undefined && server.ignore_resource_deletion) {
+      // gRFC A53: keep serving the cached resource; the server may be restarting with partial state.
+      this.logger.warn('xDS server deleted a resource; ignoring (ignore_resource_deletion)', { typeUrl: e.type.typeUrl, name: e.name, server: server.server_uri });
+      return;
+    }
+    if (e.status === 'DOES_NOT_EXIST' && e.resource === undefined) return;
+    delete e.resource;
+    delete e.raw;
+    delete e.errorState;
+    e.version = '';
+    e.status = 'DOES_NOT_EXIST';
+    this.notifyAll(e, (w) => w.onDoesNotExist?.());
+  }
+
+  private notifyAll(e: Entry, call: (w: ResourceWatcher<unknown>) => void): void {
+    for (const w of [...e.watchers]) this.notify(e, w, call);
+  }
+
+  /** Calls one watcher if it is still watching; a throwing watcher is logged, not propagated. */
+  private notify(e: Entry, w: ResourceWatcher<unknown>, call: (w: ResourceWatcher<unknown>) => void): void {
+    if (this.closed || !e.watchers.has(w)) return;
+    try {
+      call(w);
+    } catch (error) {
+      this.logger.error('xDS watcher threw', { typeUrl: e.type.typeUrl, name: e.name, error });
+    }
+  }
+}

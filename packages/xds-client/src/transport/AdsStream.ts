@@ -1,0 +1,362 @@
+import * as grpc from '@grpc/grpc-js';
+import type { NodeConfig, XdsServerConfig } from '../bootstrap/Bootstrap.js';
+import type { Logger } from '../client/Logger.js';
+import { envoyRoot, TO_OBJECT, type AnyMessage } from '../proto/EnvoyProtos.js';
+import { adsServiceClientConstructor, type AdsServiceClient } from './AdsServiceClient.js';
+import { ExponentialBackoff, type BackoffOptions } from './Backoff.js';
+import { channelCredentialsFor } from './ChannelCredentials.js';
+import {
+  INVALID_ARGUMENT,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  type DiscoveryResource,
+} from './DiscoveryMessages.js';
+import { nodeMessage } from './NodeMessage.js';
+
+const RESOURCE_WRAPPER_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
+
+/** One resource as received, before validation. */
+export interface ReceivedResource {
+  /** Known for delta responses and for Resource-wrapped SotW entries; otherwise read from the body. */
+  readonly name?: string;
+  /** Delta (and wrapped SotW) per-resource version. */
+  readonly version?: string;
+  readonly any?: AnyMessage;
+}
+
+/** One DiscoveryResponse or DeltaDiscoveryResponse, normalised. */
+export interface ResourceUpdate {
+  readonly server: XdsServerConfig;
+  readonly typeUrl: string;
+  /** SotW `version_info`, delta `system_version_info`. */
+  readonly versionInfo: string;
+  readonly nonce: string;
+  readonly resources: readonly ReceivedResource[];
+  /** Delta `removed_resources`; always empty for SotW. */
+  readonly removed: readonly string[];
+  /** SotW: for LDS/CDS, a subscribed resource missing from the response was deleted. */
+  readonly stateOfTheWorld: boolean;
+}
+
+/** What the stream reports after answering a response with an ACK or a NACK. */
+export interface ResponseOutcome {
+  readonly server: XdsServerConfig;
+  readonly typeUrl: string;
+  /** The version the response carried. */
+  readonly versionInfo: string;
+  readonly nonce: string;
+  /** One entry per rejected resource; empty for an ACK. */
+  readonly errors: readonly string[];
+}
+
+/** The XdsClient side of a stream: what to subscribe to and what to do with responses. */
+export interface AdsStreamHandler {
+  /** The names this stream should be subscribed to, per type URL. */
+  subscriptions(): ReadonlyMap<string, ReadonlySet<string>>;
+  /** Versions of cached resources of a type, sent as delta `initial_resource_versions`. */
+  cachedVersions(typeUrl: string, names: ReadonlySet<string>): Record<string, string>;
+  /** Validates and applies one response; returns one message per rejected resource (empty: ACK). */
+  onUpdate(update: ResourceUpdate): string[];
+  /** A subscription to these names was written on the stream: start their does-not-exist timers. */
+  onSubscribed(typeUrl: string, names: readonly string[]): void;
+  onResponseHandled(outcome: ResponseOutcome): void;
+  /** The first response arrived on a new stream. */
+  onConnected(server: XdsServerConfig): void;
+  /** The stream ended; it will be retried. `hadResponse` tells a broken stream from an unreachable server. */
+  onDisconnected(server: XdsServerConfig, error: Error, hadResponse: boolean): void;
+}
+
+export interface AdsStreamOptions {
+  /** The primary server first, then fallbacks (gRFC A71). */
+  readonly servers: readonly XdsServerConfig[];
+  readonly node: NodeConfig;
+  /** Incremental xDS (DeltaAggregatedResources) instead of state of the world. */
+  readonly delta: boolean;
+  readonly handler: AdsStreamHandler;
+  readonly logger: Logger;
+  readonly backoff?: BackoffOptions;
+  /** grpc-js channel options (e.g. `grpc.initial_reconnect_backoff_ms` for fast tests). */
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** How often a stream on a fallback server checks whether the primary is back (gRFC A71). Default 5 s. */
+  readonly fallbackProbeIntervalMs?: number;
+}
+
+type Call = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> | grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+
+interface SotwTypeState {
+  /** Last accepted version_info (sent back in ACKs, NACKs and subscription updates). */
+  version: string;
+  /** Nonce of the last response of this type on the current stream. */
+  nonce: string;
+}
+
+/**
+ * One ADS stream to one xDS server (with fallbacks), SotW or delta.
+ *
+ * Per the xDS protocol: the Node goes in the first request of each stream; every
+ * response is answered with an ACK (version_info + nonce) or a NACK (previous
+ * version + nonce + error_detail); subscription changes are sent on the open
+ * stream. When the stream ends it is re-opened, immediately if it had delivered a
+ * response, otherwise after a jittered exponential backoff, and every current
+ * subscription is sent again (delta: with initial_resource_versions).
+ */
+export class AdsStream {
+  private readonly options: AdsStreamOptions;
+  private readonly clients: (AdsServiceClient | undefined)[];
+  private readonly backoff: ExponentialBackoff;
+  private serverIndex = 0;
+  /** Set to switch servers when the current call ends (return to the primary, gRFC A71). */
+  private pendingServerIndex: number | undefined;
+  private call: Call | undefined;
+  private callId = 0;
+  private receivedResponse = false;
+  private nodeSent = false;
+  /** Names written on the current call, per type. */
+  private readonly sent = new Map<string, Set<string>>();
+  private readonly sotw = new Map<string, SotwTypeState>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: AdsStreamOptions) {
+    if (options.servers.length === 0) throw new Error('AdsStream needs at least one xDS server');
+    this.options = options;
+    this.clients = options.servers.map(() => undefined);
+    this.backoff = new ExponentialBackoff(options.backoff);
+  }
+
+  /** The server currently in use. */
+  get server(): XdsServerConfig {
+    return this.options.servers[this.serverIndex]!;
+  }
+
+  get delta(): boolean {
+    return this.options.delta;
+  }
+
+  /** The handler's subscriptions for `typeUrl` changed: open the stream or send the change on it. */
+  subscriptionChanged(typeUrl: string): void {
+    if (this.closed) return;
+    if (this.call) this.sendSubscription(typeUrl);
+    else if (!this.retryTimer) this.connect();
+  }
+
+  /** Ends the stream and releases the channels; no timer survives. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    this.retryTimer = this.probeTimer = undefined;
+    const call = this.call;
+    this.call = undefined;
+    call?.cancel();
+    for (const client of this.clients) client?.close();
+  }
+
+  private clientFor(index: number): AdsServiceClient {
+    let client = this.clients[index];
+    if (!client) {
+      const server = this.options.servers[index]!;
+      const Ctor = adsServiceClientConstructor();
+      client = new Ctor(server.server_uri, channelCredentialsFor(server.channel_creds), { ...this.options.channelOptions });
+      this.clients[index] = client;
+    }
+    return client;
+  }
+
+  private connect(): void {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    const client = this.clientFor(this.serverIndex);
+    const call: Call = this.options.delta ? client.DeltaAggregatedResources() : client.StreamAggregatedResources();
+    const id = ++this.callId;
+    this.call = call;
+    this.receivedResponse = false;
+    this.nodeSent = false;
+    this.sent.clear();
+    for (const state of this.sotw.values()) state.nonce = ''; // nonces are per stream
+    call.on('data', (message: DiscoveryResponse | DeltaDiscoveryResponse) => {
+      if (id === this.callId && !this.closed) this.onResponse(message);
+    });
+    // The final status is handled below; without an 'error' listener an ended call would throw.
+    call.on('error', () => {});
+    call.on('status', (status: grpc.StatusObject) => {
+      if (id === this.callId) this.onCallEnded(status);
+    });
+    this.options.logger.debug('ADS stream opening', { server: this.server.server_uri, delta: this.options.delta });
+    for (const typeUrl of this.options.handler.subscriptions().keys()) this.sendSubscription(typeUrl);
+  }
+
+  private onCallEnded(status: grpc.StatusObject): void {
+    this.call = undefined;
+    if (this.closed) return;
+    const server = this.server;
+    const hadResponse = this.receivedResponse;
+    const error = Object.assign(new Error(`ADS stream to ${server.server_uri} ended: ${grpc.status[status.code] ?? status.code} ${status.details}`), { code: status.code });
+    this.options.handler.onDisconnected(server, error, hadResponse);
+    let delay: number;
+    if (this.pendingServerIndex !== undefined) {
+      this.switchServer(this.pendingServerIndex);
+      delay = 0;
+    } else if (hadResponse) {
+      // The server was reachable and talking: reconnect at once (gRFC A27) with a fresh backoff.
+      this.backoff.reset();
+      delay = 0;
+    } else {
+      delay = this.backoff.next();
+      // gRFC A71: the current server is unreachable; try the next one in the bootstrap list.
+      if (this.options.servers.length > 1) this.switchServer((this.serverIndex + 1) % this.options.servers.length);
+    }
+    this.options.logger.debug('ADS stream retry scheduled', { server: this.server.server_uri, delayMs: delay });
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private switchServer(index: number): void {
+    this.pendingServerIndex = undefined;
+    if (index === this.serverIndex) return;
+    this.serverIndex = index;
+    // Versions are meaningful only to the server that issued them.
+    this.sotw.clear();
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** While on a fallback, watch the primary's channel and go back as soon as it is READY (gRFC A71). */
+  private startPrimaryProbe(): void {
+    if (this.serverIndex === 0 || this.probeTimer) return;
+    const channel = this.clientFor(0).getChannel();
+    this.probeTimer = setInterval(() => {
+      // getConnectivityState(true) makes an idle channel try to connect.
+      if (channel.getConnectivityState(true) !== grpc.connectivityState.READY || this.serverIndex === 0) return;
+      this.options.logger.info('primary xDS server reachable again; leaving fallback', { server: this.options.servers[0]!.server_uri });
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+      this.pendingServerIndex = 0;
+      this.call?.cancel();
+    }, this.options.fallbackProbeIntervalMs ?? 5000);
+    this.probeTimer.unref();
+  }
+
+  private write(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
+    if (!this.call) return;
+    if (!this.nodeSent) {
+      // The Node goes only in the first request of each stream (what gRPC and Envoy do).
+      request.node = nodeMessage(this.options.node);
+      this.nodeSent = true;
+    }
+    (this.call as grpc.ClientDuplexStream<typeof request, unknown>).write(request);
+  }
+
+  private sotwState(typeUrl: string): SotwTypeState {
+    let state = this.sotw.get(typeUrl);
+    if (!state) this.sotw.set(typeUrl, (state = { version: '', nonce: '' }));
+    return state;
+  }
+
+  private sendSubscription(typeUrl: string): void {
+    const wanted = this.options.handler.subscriptions().get(typeUrl) ?? new Set<string>();
+    const sent = this.sent.get(typeUrl);
+    // Nothing ever sent for the type on this stream and nothing wanted: stay silent. (An empty
+    // first SotW request would be a legacy wildcard subscription for LDS and CDS.)
+    if (!sent && wanted.size === 0) return;
+    const added = [...wanted].filter((n) => !sent?.has(n));
+    const removed = sent ? [...sent].filter((n) => !wanted.has(n)) : [];
+    if (sent && added.length === 0 && removed.length === 0) return;
+    if (this.options.delta) {
+      const request: DeltaDiscoveryRequest = { type_url: typeUrl, resource_names_subscribe: added, resource_names_unsubscribe: removed };
+      if (!sent) {
+        const versions = this.options.handler.cachedVersions(typeUrl, wanted);
+        if (Object.keys(versions).length > 0) request.initial_resource_versions = versions;
+      }
+      this.write(request);
+    } else {
+      const state = this.sotwState(typeUrl);
+      this.write({ type_url: typeUrl, version_info: state.version, resource_names: [...wanted], response_nonce: state.nonce });
+    }
+    this.sent.set(typeUrl, new Set(wanted));
+    if (added.length > 0) this.options.handler.onSubscribed(typeUrl, added);
+  }
+
+  private onResponse(message: DiscoveryResponse | DeltaDiscoveryResponse): void {
+    if (!this.receivedResponse) {
+      this.receivedResponse = true;
+      this.backoff.reset();
+      this.options.handler.onConnected(this.server);
+      this.startPrimaryProbe();
+    }
+    const typeUrl = message.type_url ?? '';
+    const nonce = message.nonce ?? '';
+    let update: ResourceUpdate;
+    if (this.options.delta) {
+      const m = message as DeltaDiscoveryResponse;
+      update = {
+        server: this.server,
+        typeUrl,
+        versionInfo: m.system_version_info ?? '',
+        nonce,
+        resources: (m.resources ?? []).map((r) => fromResourceWrapper(r)),
+        removed: m.removed_resources ?? [],
+        stateOfTheWorld: false,
+      };
+    } else {
+      const m = message as DiscoveryResponse;
+      update = {
+        server: this.server,
+        typeUrl,
+        versionInfo: m.version_info ?? '',
+        nonce,
+        resources: (m.resources ?? []).map(unwrapSotwResource),
+        removed: [],
+        stateOfTheWorld: true,
+      };
+    }
+    let errors: string[];
+    try {
+      errors = this.options.handler.onUpdate(update);
+    } catch (error) {
+      // A bug while applying must not wedge the stream: NACK so the server knows.
+      this.options.logger.error('failed to apply xDS response', { typeUrl, error });
+      errors = [`internal error applying response: ${(error as Error).message}`];
+    }
+    const errorDetail = errors.length > 0 ? { code: INVALID_ARGUMENT, message: errors.join('\n') } : undefined;
+    if (this.options.delta) {
+      this.write({ type_url: typeUrl, response_nonce: nonce, ...(errorDetail ? { error_detail: errorDetail } : {}) });
+    } else {
+      const state = this.sotwState(typeUrl);
+      state.nonce = nonce;
+      if (!errorDetail) state.version = update.versionInfo;
+      const names = this.options.handler.subscriptions().get(typeUrl) ?? new Set<string>();
+      this.write({
+        type_url: typeUrl,
+        version_info: state.version,
+        resource_names: [...names],
+        response_nonce: nonce,
+        ...(errorDetail ? { error_detail: errorDetail } : {}),
+      });
+      this.sent.set(typeUrl, new Set(names));
+    }
+    this.options.handler.onResponseHandled({ server: this.server, typeUrl, versionInfo: update.versionInfo, nonce, errors });
+  }
+}
+
+function fromResourceWrapper(r: DiscoveryResource): ReceivedResource {
+  return {
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    ...(r.version !== undefined ? { version: r.version } : {}),
+    ...(r.resource ? { any: r.resource } : {}),
+  };
+}
+
+/** SotW entries may be wrapped in envoy.service.discovery.v3.Resource (client feature xds.config.resource-in-sotw). */
+function unwrapSotwResource(any: AnyMessage): ReceivedResource {
+  if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return { any };
+  try {
+    const type = envoyRoot().lookupType('envoy.service.discovery.v3.Resource');
+    return fromResourceWrapper(type.toObject(type.decode(any.value), TO_OBJECT) as DiscoveryResource);
+  } catch {
+    return { any }; // undecodable wrapper: validation reports the type mismatch and it is NACKed
+  }
+}

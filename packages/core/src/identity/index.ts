@@ -1,0 +1,13 @@
+export { SpiffeId, SpiffeIdError } from './SpiffeId.js';
+export { subjectAltNamesOfCertificate, describeSubjectAltNames } from './SubjectAltName.js';
+export type { SanType, SubjectAltName } from './SubjectAltName.js';
+export { buildCertificatePem } from './X509CertificateBuilder.js';
+export type { CertificateTemplate, DistinguishedName } from './X509CertificateBuilder.js';
+export { createCertificateSigningRequestPem, parseCertificateSigningRequestPem } from './CertificateSigningRequest.js';
+export type { CsrTemplate, ParsedCertificateSigningRequest } from './CertificateSigningRequest.js';
+export { DevCertificateAuthority } from './DevCertificateAuthority.js';
+export type { DevCertificateAuthorityOptions, IssueOptions, IssueWorkloadOptions, IssuedCertificate, KeyType } from './DevCertificateAuthority.js';
+export { writeWorkloadCertificates, ISTIO_CERT_CHAIN_FILE, ISTIO_KEY_FILE, ISTIO_ROOT_CERT_FILE } from './writeWorkloadCertificates.js';
+export type { WriteWorkloadCertificatesOptions, WrittenWorkloadCertificates } from './writeWorkloadCertificates.js';
+export { validateCertificateMaterial, splitPemCertificates } from './CertificateMaterial.js';
+export type { CertificateMaterial, CertificateMaterialInput } from './CertificateMaterial.js';

@@ -1,0 +1,72 @@
+import type { Host } from '../cluster/Host.js';
+import type { HeaderMutation, RequestView } from '../routing/index.js';
+import type { HeaderLookup } from './HeaderLookup.js';
+import type { LocalReply } from './MeshCallError.js';
+
+/** One logical request as the caller made it. */
+export interface LogicalRequest {
+  readonly view: RequestView;
+  /**
+   * Whether the transport can send the body again. A call whose body is not replayable
+   * (a consumed stream) gets one attempt only.
+   */
+  readonly replayable: boolean;
+  /** The caller's cancellation (fetch `signal`, grpc-js call cancel). */
+  readonly signal?: AbortSignal;
+  /** connection_properties.source_ip hash input, if known. */
+  readonly sourceIp?: string;
+}
+
+/** What the engine asks the transport to send for one attempt. */
+export interface AttemptRequest {
+  readonly host: Host;
+  readonly cluster: string;
+  /** Upstream :path after prefix/regex rewrite. */
+  readonly path: string;
+  /** Upstream :authority after host rewrite. */
+  readonly authority: string;
+  /** Route/virtual host/route config (and weighted cluster) header mutations to apply. */
+  readonly headerMutation: HeaderMutation;
+  /** 1-based; send as `x-envoy-attempt-count` when `includeAttemptCount`. */
+  readonly attemptCount: number;
+  /** VirtualHost.include_request_attempt_count. */
+  readonly includeAttemptCount: boolean;
+  /** `x-envoy-expected-rq-timeout-ms`: the time this attempt has (per-try or remaining route timeout), if bounded. */
+  readonly expectedTimeoutMs: number | undefined;
+  /** Aborted on per-try timeout, route timeout or caller cancellation: stop and release everything. */
+  readonly signal: AbortSignal;
+}
+
+/** The response headers of one attempt; the body stays with the transport. */
+export interface AttemptResponse {
+  readonly status: number;
+  readonly headers: HeaderLookup;
+  /** grpc-status when known before the response commits (Trailers-Only), gRFC A44. */
+  readonly grpcStatus?: number;
+  /** Called when the engine retries instead of returning this response: drop/close the body. */
+  discard(): void;
+}
+
+/**
+ * Thrown (rejected) by a transport when an attempt got no response. Any other rejection
+ * counts as a `reset`.
+ */
+export class AttemptError extends Error {
+  override readonly name = 'AttemptError';
+  constructor(
+    readonly kind: 'connect-failure' | 'reset' | 'refused-stream',
+    message: string,
+    /** false when no request bytes reached the upstream (reset-before-request). */
+    readonly requestStarted = true,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Implemented by packages/http (undici) and packages/grpc (grpc-js). */
+export interface AttemptTransport<R extends AttemptResponse = AttemptResponse> {
+  send(attempt: AttemptRequest): Promise<R>;
+  /** Builds the transport's response for a reply generated locally: direct_response, redirect, fault abort. */
+  localReply(reply: LocalReply): R;
+}

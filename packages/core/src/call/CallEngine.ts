@@ -1,0 +1,407 @@
+import type { Host } from '../cluster/Host.js';
+import type { AttemptResult } from '../cluster/AttemptResult.js';
+import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
+import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
+import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
+import type { FaultDecision } from '../fault/FaultInjector.js';
+import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport, type LogicalRequest } from './AttemptTransport.js';
+import type { CallObserver } from './CallObserver.js';
+import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
+import type { Random } from './HeaderLookup.js';
+import { MeshCallError, type AttemptRecord, type LocalReply } from './MeshCallError.js';
+import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
+import { RouteCallPolicy } from './RouteCallPolicy.js';
+
+export interface CallEngineOptions {
+  /** 'grpc' applies gRFC A44 retry and A31 timeout semantics. */
+  readonly kind: 'http' | 'grpc';
+  readonly random?: Random;
+  /** Monotonic ms clock. */
+  readonly now?: () => number;
+  readonly observer?: CallObserver;
+}
+
+const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
+
+/** Why an in-flight wait ended early. */
+const enum Stop {
+  None,
+  PerTry,
+  Route,
+  Caller,
+}
+
+/**
+ * One logical call = N attempts, transport-neutral (HTTP and gRPC share it). Follows Envoy's
+ * router order: route match (NR / direct_response / redirect), cluster pick, fault filter
+ * (abort first, delay counted against the route timeout), circuit breaker (max_requests),
+ * host pick (UH), attempts with per-try timeout, retries with jittered backoff, previous_hosts
+ * avoidance and max_retries, all inside the route timeout, each attempt reported to outlier
+ * detection.
+ */
+export class CallEngine {
+  readonly kind: 'http' | 'grpc';
+  private readonly random: Random;
+  private readonly now: () => number;
+  private readonly observer: CallObserver | undefined;
+  private readonly faults = new FaultConfigResolver();
+
+  constructor(options: CallEngineOptions) {
+    this.kind = options.kind;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? performance.now.bind(performance);
+    this.observer = options.observer;
+  }
+
+  async execute<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>): Promise<R> {
+    const call = new Call(this.now, snapshot, request, this.now());
+    try {
+      const response = await this.run(call, transport);
+      call.end(this.observer, response.status, undefined);
+      return response;
+    } catch (err) {
+      call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
+      throw err;
+    } finally {
+      call.fault?.release();
+    }
+  }
+
+  private async run<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): Promise<R> {
+    const { snapshot, request } = call;
+    const view = request.view;
+    const random = this.random;
+    if (request.signal?.aborted) throw call.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, 'cancelled before start', request.signal.reason);
+
+    const match = snapshot.routeTable.match(view, random);
+    if (match === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
+    const route: CompiledRoute = match.route;
+    const vh: CompiledVirtualHost = match.virtualHost;
+    call.routeName = route.name;
+
+    switch (route.action) {
+      case 'direct_response': {
+        const dr = route.route.direct_response!;
+        return transport.localReply(call.reply(dr.status, undefined, dr.body));
+      }
+      case 'redirect': {
+        const r = route.redirectLocation(view);
+        if (r === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
+        return transport.localReply({ status: r.status, headers: { location: r.location }, flags: call.flags });
+      }
+      case 'non_forwarding':
+        throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404, 'route has a non_forwarding_action');
+      case 'route':
+        break;
+    }
+
+    const ra = route.route.route!;
+    const picked: PickedCluster | undefined = route.clusterPicker?.pick(random(), view.headers);
+    const notFound = NOT_FOUND_STATUS[ra.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
+    if (picked === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound, 'no cluster for the request');
+    call.clusterName = picked.name;
+    const cluster = snapshot.cluster(picked.name);
+    if (cluster === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound);
+
+    const policy = RouteCallPolicy.for(route, vh, this.kind, snapshot.maxStreamDuration);
+    if (policy.timeoutMs > 0) call.deadline = call.start + policy.timeoutMs;
+
+    // Fault filter (runs after route + weighted cluster resolution, as in Envoy's filter chain).
+    const injector = this.faults.resolve(
+      snapshot.fault,
+      snapshot.faultFilterName,
+      picked.weight?.typed_per_filter_config,
+      route.route.typed_per_filter_config,
+      vh.virtualHost.typed_per_filter_config,
+    );
+    const fault = injector?.evaluate(view.headers, picked.name, random);
+    if (fault !== undefined) {
+      call.fault = fault;
+      if (fault.delayMs > 0) {
+        call.flags.push(ResponseFlag.DELAY_INJECTED);
+        const stop = await call.sleep(fault.delayMs);
+        if (stop === Stop.Route) throw call.timeout();
+        if (stop === Stop.Caller) throw call.cancelled();
+      }
+      if (fault.abortHttpStatus !== undefined || fault.abortGrpcStatus !== undefined) {
+        call.flags.push(ResponseFlag.FAULT_INJECTED);
+        return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
+      }
+    }
+
+    const breakers = cluster.breakers;
+    if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
+    try {
+      return await this.attempts(call, transport, route, picked, cluster, policy);
+    } finally {
+      breakers.releaseRequest();
+    }
+  }
+
+  private async attempts<R extends AttemptResponse>(
+    call: Call,
+    transport: AttemptTransport<R>,
+    route: CompiledRoute,
+    picked: PickedCluster,
+    cluster: CallCluster,
+    policy: RouteCallPolicy,
+  ): Promise<R> {
+    const { request } = call;
+    const view = request.view;
+    const retry = policy.retry;
+    const canRetry = retry.enabled && request.replayable && retry.appliesTo(view.headers);
+    const hash = policy.hasher?.hash({ request: view, sourceIp: request.sourceIp });
+    const path = route.rewritePath(view.path);
+    const authority = route.rewriteHost(view.headers, picked) ?? view.authority;
+    const headerMutation = route.headerMutationFor(picked);
+    let tried: Set<Host> | undefined;
+    let holdingRetry = false;
+    const breakers = cluster.breakers;
+
+    try {
+      for (let attemptNo = 1; ; attemptNo++) {
+        const host = cluster.pick({
+          hash,
+          avoid: retry.avoidPreviousHosts ? tried : undefined,
+          maxSelectionAttempts: retry.maxSelectionAttempts,
+          random: this.random,
+        });
+        if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
+        if (retry.avoidPreviousHosts) (tried ??= new Set()).add(host);
+
+        const remaining = call.remaining();
+        const perTry = retry.perTryTimeoutMs;
+        const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
+        const controller = new AbortController();
+        const attempt: AttemptRequest = {
+          host,
+          cluster: picked.name,
+          path,
+          authority,
+          headerMutation,
+          attemptCount: attemptNo,
+          includeAttemptCount: policy.includeAttemptCount,
+          expectedTimeoutMs: Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
+          signal: controller.signal,
+        };
+        this.observer?.onAttemptStart?.(attempt);
+        const started = this.now();
+        host.activeRequests++;
+        let response: R | undefined;
+        let outcome: AttemptOutcome;
+        let stop: Stop;
+        let cause: unknown;
+        try {
+          const r = await call.race(transport.send(attempt), perTry, controller);
+          stop = r.stop;
+          response = r.value;
+          cause = r.error;
+        } finally {
+          host.activeRequests--;
+          if (holdingRetry) {
+            breakers.releaseRetry();
+            holdingRetry = false;
+          }
+        }
+        if (stop === Stop.Caller) {
+          response?.discard();
+          call.record(host, { kind: 'reset' }, started, this.now());
+          throw call.cancelled();
+        }
+        if (stop === Stop.Route) {
+          response?.discard();
+          const rec = call.record(host, { kind: 'per-try-timeout' }, started, this.now());
+          cluster.reportResult(host, LOCAL_FAILURE);
+          this.observer?.onAttemptEnd?.(attempt, rec, undefined);
+          throw call.timeout();
+        }
+        if (stop === Stop.PerTry) {
+          response?.discard();
+          response = undefined;
+          outcome = PER_TRY_TIMEOUT;
+        } else if (response !== undefined) {
+          outcome = { kind: 'response', status: response.status, headers: response.headers, grpcStatus: response.grpcStatus };
+        } else {
+          outcome = outcomeOf(cause);
+        }
+        const record = call.record(host, outcome, started, this.now());
+        cluster.reportResult(host, attemptResult(outcome));
+
+        const reason: RetryReason | undefined = canRetry ? retry.classify(outcome) : undefined;
+        this.observer?.onAttemptEnd?.(attempt, record, reason);
+        if (reason !== undefined) {
+          if (attemptNo > retry.maxRetries) {
+            call.flags.push(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+          } else if (breakers.tryAcquireRetry()) {
+            holdingRetry = true;
+            const stop = await call.sleep(retry.backoffMs(attemptNo, this.random));
+            if (stop === Stop.None) {
+              response?.discard();
+              continue;
+            }
+            response?.discard();
+            if (stop === Stop.Caller) throw call.cancelled();
+            throw call.timeout();
+          } else {
+            // max_retries / retry_budget overflow: the current outcome stands (Envoy upstream_rq_retry_overflow).
+            call.detail = 'retry circuit breaker open';
+          }
+        }
+        if (response !== undefined) return response;
+        if (!canRetry && !request.replayable && retry.enabled && retry.classify(outcome) !== undefined) {
+          call.detail = 'not retried: request body is not replayable';
+        }
+        throw call.failAttempt(outcome, cause);
+      }
+    } finally {
+      if (holdingRetry) breakers.releaseRetry();
+    }
+  }
+}
+
+const PER_TRY_TIMEOUT: AttemptOutcome = { kind: 'per-try-timeout' };
+const LOCAL_FAILURE: AttemptResult = { kind: 'local-origin-failure' };
+const CONNECT_FAILURE: AttemptOutcome = { kind: 'connect-failure' };
+const REFUSED: AttemptOutcome = { kind: 'refused-stream' };
+const RESET: AttemptOutcome = { kind: 'reset' };
+const RESET_BEFORE: AttemptOutcome = { kind: 'reset', requestStarted: false };
+
+function outcomeOf(err: unknown): AttemptOutcome {
+  if (err instanceof AttemptError) {
+    if (err.kind === 'connect-failure') return CONNECT_FAILURE;
+    if (err.kind === 'refused-stream') return REFUSED;
+    return err.requestStarted ? RESET : RESET_BEFORE;
+  }
+  return RESET;
+}
+
+function attemptResult(outcome: AttemptOutcome): AttemptResult {
+  if (outcome.kind !== 'response') return LOCAL_FAILURE;
+  if (outcome.grpcStatus !== undefined) return { kind: 'grpc', code: outcome.grpcStatus };
+  return { kind: 'http', status: outcome.status };
+}
+
+/** Per-call state. One object per call instead of many closures. */
+class Call {
+  routeName: string | undefined;
+  clusterName: string | undefined;
+  fault: FaultDecision | undefined;
+  deadline = Number.POSITIVE_INFINITY;
+  readonly flags: ResponseFlagCode[] = [];
+  readonly attempts: AttemptRecord[] = [];
+  detail: string | undefined;
+
+  constructor(
+    private readonly now: () => number,
+    readonly snapshot: CallSnapshot,
+    readonly request: LogicalRequest,
+    readonly start: number,
+  ) {}
+
+  remaining(): number {
+    return this.deadline - this.now();
+  }
+
+  record(host: Host, outcome: AttemptOutcome, started: number, ended: number): AttemptRecord {
+    const rec: AttemptRecord = { host, outcome, durationMs: ended - started };
+    this.attempts.push(rec);
+    return rec;
+  }
+
+  reply(status: number, grpcStatus: number | undefined, body: string | undefined): LocalReply {
+    return { status, grpcStatus, body, flags: this.flags };
+  }
+
+  fail(flag: ResponseFlagCode, status: number, detail?: string, cause?: unknown): MeshCallError {
+    this.flags.unshift(flag);
+    if (detail !== undefined) this.detail = detail;
+    return new MeshCallError({
+      target: this.snapshot.target,
+      route: this.routeName,
+      cluster: this.clusterName,
+      flags: this.flags,
+      attempts: this.attempts,
+      localReply: { status, body: `meshlet: ${flag}`, flags: this.flags },
+      detail: this.detail,
+      cause,
+    });
+  }
+
+  timeout(): MeshCallError {
+    return this.fail(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 504);
+  }
+
+  cancelled(): MeshCallError {
+    return this.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, undefined, this.request.signal?.reason);
+  }
+
+  /** The last attempt got no response and was not retried. */
+  failAttempt(outcome: AttemptOutcome, cause: unknown): MeshCallError {
+    switch (outcome.kind) {
+      case 'connect-failure':
+        return this.fail(ResponseFlag.UPSTREAM_CONNECTION_FAILURE, 503, undefined, cause);
+      case 'per-try-timeout':
+        return this.fail(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 504, 'per-try timeout', cause);
+      default:
+        return this.fail(ResponseFlag.UPSTREAM_REMOTE_RESET, 503, undefined, cause);
+    }
+  }
+
+  /** Waits ms (bounded by the route deadline); reports what ended the wait. */
+  async sleep(ms: number): Promise<Stop> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const r = await this.race(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), 0, undefined);
+    clearTimeout(timer);
+    return r.stop;
+  }
+
+  /**
+   * Races `work` against the per-try timeout, the route deadline and the caller's signal.
+   * On a stop, aborts `controller` so the transport releases the attempt.
+   */
+  race<T>(work: Promise<T>, perTryMs: number, controller: AbortController | undefined): Promise<{ stop: Stop; value?: T; error?: unknown }> {
+    return new Promise((resolve) => {
+      let done = false;
+      let perTryTimer: ReturnType<typeof setTimeout> | undefined;
+      let routeTimer: ReturnType<typeof setTimeout> | undefined;
+      const signal = this.request.signal;
+      const finish = (stop: Stop, value?: T, error?: unknown) => {
+        if (done) return;
+        done = true;
+        if (perTryTimer !== undefined) clearTimeout(perTryTimer);
+        if (routeTimer !== undefined) clearTimeout(routeTimer);
+        signal?.removeEventListener('abort', onCaller);
+        if (stop !== Stop.None) controller?.abort(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
+        resolve({ stop, value, error });
+      };
+      const onCaller = () => finish(Stop.Caller);
+      const remaining = this.remaining();
+      if (remaining <= 0) return finish(Stop.Route);
+      if (signal?.aborted) return finish(Stop.Caller);
+      signal?.addEventListener('abort', onCaller, { once: true });
+      if (perTryMs > 0 && perTryMs < remaining) perTryTimer = setTimeout(() => finish(Stop.PerTry), perTryMs);
+      else if (Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);
+      if (perTryTimer !== undefined && Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);
+      work.then(
+        (v) => {
+          if (done) (v as Partial<AttemptResponse> | undefined)?.discard?.();
+          finish(Stop.None, v);
+        },
+        (e: unknown) => finish(Stop.None, undefined, e),
+      );
+    });
+  }
+
+  end(observer: CallObserver | undefined, status: number | undefined, error: unknown): void {
+    observer?.onCallEnd?.({
+      target: this.snapshot.target,
+      route: this.routeName,
+      cluster: this.clusterName,
+      flags: this.flags,
+      attempts: this.attempts,
+      status,
+      durationMs: this.now() - this.start,
+      error,
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import type { CompiledRoute, CompiledVirtualHost } from '../routing/index.js';
+import { CompiledRetryPolicy } from '../retry/CompiledRetryPolicy.js';
+import { RequestHasher } from './RequestHasher.js';
+
+/** Envoy's route timeout when RouteAction.timeout is absent. */
+const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+/**
+ * The per-route parts of a call compiled once per push and cached by route identity
+ * (CompiledRoute objects are rebuilt on every push, so the WeakMap never serves stale config).
+ */
+export class RouteCallPolicy {
+  private constructor(
+    readonly retry: CompiledRetryPolicy,
+    readonly hasher: RequestHasher | undefined,
+    /** Overall time for all attempts and backoffs, ms; 0 = none. */
+    readonly timeoutMs: number,
+    readonly includeAttemptCount: boolean,
+  ) {}
+
+  private static readonly cache = { http: new WeakMap<CompiledRoute, RouteCallPolicy>(), grpc: new WeakMap<CompiledRoute, RouteCallPolicy>() };
+
+  static for(route: CompiledRoute, vh: CompiledVirtualHost, kind: 'http' | 'grpc', hcmMaxStreamDuration: number | undefined): RouteCallPolicy {
+    const cache = RouteCallPolicy.cache[kind];
+    let p = cache.get(route);
+    if (p === undefined) {
+      const ra = route.route.route;
+      // A route's retry_policy replaces the virtual host's (Envoy does not merge them).
+      const retry = CompiledRetryPolicy.from(ra?.retry_policy ?? vh.virtualHost.retry_policy, kind);
+      let timeoutMs: number;
+      if (kind === 'grpc') {
+        // gRFC A31: gRPC ignores RouteAction.timeout; max_stream_duration bounds the call
+        // (the application deadline is enforced by grpc-js itself).
+        const msd = ra?.max_stream_duration;
+        timeoutMs = msd?.grpc_timeout_header_max ?? msd?.max_stream_duration ?? hcmMaxStreamDuration ?? 0;
+      } else {
+        timeoutMs = ra?.timeout ?? DEFAULT_ROUTE_TIMEOUT_MS;
+      }
+      p = new RouteCallPolicy(retry, RequestHasher.compile(ra?.hash_policy ?? []), timeoutMs, vh.virtualHost.include_request_attempt_count === true);
+      cache.set(route, p);
+    }
+    return p;
+  }
+}

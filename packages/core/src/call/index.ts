@@ -1,0 +1,12 @@
+export type { HeaderLookup, Random } from './HeaderLookup.js';
+export { HeaderMatcherSet } from './HeaderMatcherSet.js';
+export { ResponseFlag, describeFlag, type ResponseFlagCode } from './ResponseFlags.js';
+export { MeshCallError, type AttemptRecord, type LocalReply, type MeshCallErrorInit } from './MeshCallError.js';
+export { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport, type LogicalRequest } from './AttemptTransport.js';
+export type { CallObserver, CallSummary } from './CallObserver.js';
+export type { CallCluster, CallSnapshot } from './CallSnapshot.js';
+export { RequestHasher, type HashInput } from './RequestHasher.js';
+export { RouteCallPolicy } from './RouteCallPolicy.js';
+export { CallEngine, type CallEngineOptions } from './CallEngine.js';
+export * from '../retry/index.js';
+export * from '../fault/index.js';

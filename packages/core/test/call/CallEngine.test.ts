@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'vitest';
+import type { HttpFault, Route, RouteConfiguration, RetryPolicy, Thresholds } from '@meshlet/xds-client';
+import { RouteTable } from '../../src/routing/index.js';
+import { CircuitBreaker } from '../../src/cluster/CircuitBreaker.js';
+import { Host } from '../../src/cluster/Host.js';
+import type { PickContext } from '../../src/cluster/PickContext.js';
+import type { AttemptResult } from '../../src/cluster/AttemptResult.js';
+import { CallEngine } from '../../src/call/CallEngine.js';
+import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport } from '../../src/call/AttemptTransport.js';
+import type { CallCluster, CallSnapshot } from '../../src/call/CallSnapshot.js';
+import type { LocalReply } from '../../src/call/MeshCallError.js';
+import { MeshCallError } from '../../src/call/MeshCallError.js';
+import type { CallSummary } from '../../src/call/CallObserver.js';
+import { headers, seededRandom } from './fixtures.js';
+
+const EMPTY = { request_headers_to_add: [], request_headers_to_remove: [], response_headers_to_add: [], response_headers_to_remove: [], typed_per_filter_config: {} };
+
+function route(action: Partial<NonNullable<Route['route']>> = {}, extra: Partial<Route> = {}): Route {
+  return { name: 'r1', match: { prefix: '/', case_sensitive: true, headers: [], query_parameters: [] }, route: { cluster: 'c1', hash_policy: [], ...action }, ...EMPTY, ...extra };
+}
+function config(...routes: Route[]): RouteConfiguration {
+  return { name: 'rc', virtual_hosts: [{ name: 'vh', domains: ['svc'], routes, ...EMPTY, include_request_attempt_count: true }], ...EMPTY } as RouteConfiguration;
+}
+const retryPolicy = (retry_on: string, extra: Partial<RetryPolicy> = {}): RetryPolicy => ({
+  retry_on: retry_on.split(','),
+  retriable_status_codes: [],
+  retriable_headers: [],
+  retriable_request_headers: [],
+  retry_host_predicate: [],
+  retry_back_off: { base_interval: 1, max_interval: 2 },
+  ...extra,
+});
+
+class FakeCluster implements CallCluster {
+  readonly breakers: CircuitBreaker;
+  readonly reports: [string, AttemptResult][] = [];
+  constructor(readonly hosts: Host[], thresholds?: Thresholds) {
+    this.breakers = new CircuitBreaker(thresholds);
+  }
+  private next = 0;
+  pick(ctx: PickContext): Host | undefined {
+    if (this.hosts.length === 0) return undefined;
+    const tries = ctx.maxSelectionAttempts ?? 1;
+    let h = this.hosts[this.next++ % this.hosts.length]!;
+    for (let i = 1; i < tries && ctx.avoid?.has(h); i++) h = this.hosts[this.next++ % this.hosts.length]!;
+    return h;
+  }
+  reportResult(host: Host, result: AttemptResult): void {
+    this.reports.push([host.key, result]);
+  }
+}
+
+interface FakeResponse extends AttemptResponse {
+  discarded: boolean;
+  local?: LocalReply;
+}
+type Step = number | 'connect-failure' | 'reset' | 'refused-stream' | 'hang' | { status: number; grpc?: number; h?: Record<string, string> };
+
+class FakeTransport implements AttemptTransport<FakeResponse> {
+  readonly sent: AttemptRequest[] = [];
+  readonly responses: FakeResponse[] = [];
+  constructor(private readonly steps: Step[], private readonly latencyMs = 0) {}
+  async send(a: AttemptRequest): Promise<FakeResponse> {
+    this.sent.push(a);
+    const step = this.steps[Math.min(this.sent.length - 1, this.steps.length - 1)]!;
+    if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (step === 'hang') return new Promise((_, reject) => a.signal.addEventListener('abort', () => reject(a.signal.reason)));
+    if (typeof step === 'string') throw new AttemptError(step, step);
+    const s = typeof step === 'number' ? { status: step } : step;
+    const r: FakeResponse = { status: s.status, headers: headers(s.h), grpcStatus: s.grpc, discarded: false, discard() { this.discarded = true; } };
+    this.responses.push(r);
+    return r;
+  }
+  localReply(reply: LocalReply): FakeResponse {
+    return { status: reply.status, headers: headers(reply.headers as Record<string, string>), grpcStatus: reply.grpcStatus, discarded: false, discard() {}, local: reply };
+  }
+}
+
+const H = (n: number) => new Host(`10.0.0.${n}`, 8080);
+
+function setup(rc: RouteConfiguration, opts: { hosts?: Host[]; thresholds?: Thresholds; fault?: HttpFault; kind?: 'http' | 'grpc' } = {}) {
+  const cluster = new FakeCluster(opts.hosts ?? [H(1), H(2), H(3)], opts.thresholds);
+  const snapshot: CallSnapshot = { target: 'svc:80', routeTable: RouteTable.compile(rc), cluster: (n) => (n === 'c1' ? cluster : undefined), fault: opts.fault };
+  const ends: CallSummary[] = [];
+  const engine = new CallEngine({ kind: opts.kind ?? 'http', random: seededRandom(1), observer: { onCallEnd: (s) => ends.push(s) } });
+  return { cluster, snapshot, engine, ends };
+}
+const req = (h: Record<string, string> = {}, replayable = true, signal?: AbortSignal) => ({
+  view: { authority: 'svc', path: '/x', method: 'GET', headers: headers(h) as { get(n: string): string | undefined }, isGrpc: false },
+  replayable,
+  signal,
+});
+async function rejection(p: Promise<unknown>): Promise<MeshCallError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(MeshCallError);
+    return e as MeshCallError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('CallEngine', () => {
+  it('sends one attempt and returns the response as is, with attempt headers info', async () => {
+    const { engine, snapshot, cluster, ends } = setup(config(route()));
+    const t = new FakeTransport([200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0]!.attemptCount).toBe(1);
+    expect(t.sent[0]!.includeAttemptCount).toBe(true);
+    expect(t.sent[0]!.expectedTimeoutMs).toBeGreaterThan(14_900);
+    expect(t.sent[0]!.expectedTimeoutMs).toBeLessThanOrEqual(15_000);
+    expect(t.sent[0]!.cluster).toBe('c1');
+    expect(cluster.reports).toEqual([['10.0.0.1:8080', { kind: 'http', status: 200 }]]);
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(ends[0]!.status).toBe(200);
+  });
+
+  it('NR: no route gives MeshCallError 404 with a clear message', async () => {
+    const { engine, snapshot } = setup(config(route({}, { match: { path: '/only', case_sensitive: true, headers: [], query_parameters: [] } })));
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect(err.flags).toEqual(['NR']);
+    expect(err.localReply.status).toBe(404);
+    expect(err.message).toBe('meshlet: svc:80 : no route (NR) after 0 attempts');
+  });
+
+  it('direct_response is a local reply', async () => {
+    const { engine, snapshot } = setup(config({ ...route(), route: undefined, direct_response: { status: 418, body: 'teapot' } }));
+    const r = await engine.execute(snapshot, req(), new FakeTransport([200]));
+    expect(r.local).toMatchObject({ status: 418, body: 'teapot' });
+  });
+
+  it('NC: unknown cluster', async () => {
+    const { engine, snapshot } = setup(config(route({ cluster: 'nope' })));
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect(err.flags).toEqual(['NC']);
+    expect(err.localReply.status).toBe(503);
+  });
+
+  it('UH: no host', async () => {
+    const { engine, snapshot } = setup(config(route()), { hosts: [] });
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect(err.flags).toEqual(['UH']);
+    expect(err.message).toContain('route "r1" cluster "c1" : no healthy upstream (UH)');
+  });
+
+  it('UO: max_requests overflow fails fast with 503', async () => {
+    const { engine, snapshot, cluster } = setup(config(route()), { thresholds: { priority: 'DEFAULT', max_requests: 1 } });
+    const slow = new FakeTransport([200], 20);
+    const first = engine.execute(snapshot, req(), slow);
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect(err.flags).toEqual(['UO']);
+    expect(err.localReply.status).toBe(503);
+    expect((await first).status).toBe(200);
+    expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it.each<[string, Step]>([
+    ['5xx', 500],
+    ['gateway-error', 503],
+    ['retriable-4xx', 409],
+    ['connect-failure', 'connect-failure'],
+    ['reset', 'reset'],
+    ['refused-stream', 'refused-stream'],
+    ['unavailable', { status: 200, grpc: 14 }],
+  ])('retries on %s and returns the success, discarding the retried response', async (on, first) => {
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy(on) })));
+    const t = new FakeTransport([first, 200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.sent.map((a) => a.attemptCount)).toEqual([1, 2]);
+    if (typeof first === 'number' || typeof first === 'object') expect(t.responses[0]!.discarded).toBe(true);
+    expect(cluster.reports).toHaveLength(2);
+    expect(cluster.breakers.activeRetries).toBe(0);
+  });
+
+  it('does not retry a condition the policy does not list', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('connect-failure') })));
+    const t = new FakeTransport([503, 200]);
+    expect((await engine.execute(snapshot, req(), t)).status).toBe(503);
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('stops after num_retries and flags URX; the last response is returned', async () => {
+    const { engine, snapshot, ends } = setup(config(route({ retry_policy: retryPolicy('5xx', { num_retries: 2 }) })));
+    const t = new FakeTransport([500]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(500);
+    expect(t.sent).toHaveLength(3);
+    expect(ends[0]!.flags).toEqual(['URX']);
+  });
+
+  it('exhausted connect failures fail with UF,URX and list every attempt', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('connect-failure', { num_retries: 1 }) })));
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport(['connect-failure'])));
+    expect(err.flags).toEqual(['UF', 'URX']);
+    expect(err.attempts.map((a) => a.outcome.kind)).toEqual(['connect-failure', 'connect-failure']);
+    expect(err.message).toMatch(/upstream connection failure \(UF,URX\) after 2 attempts/);
+  });
+
+  it('no retry when the body is not replayable, and the error says so', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('reset') })));
+    const t = new FakeTransport(['reset', 200]);
+    const err = await rejection(engine.execute(snapshot, req({}, false), t));
+    expect(t.sent).toHaveLength(1);
+    expect(err.flags).toEqual(['UR']);
+    expect(err.message).toContain('not replayable');
+  });
+
+  it('previous_hosts: each retry goes to a host not yet tried', async () => {
+    const predicate = [{ name: 'envoy.retry_host_predicates.previous_hosts', type_url: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' }];
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy('5xx', { num_retries: 2, retry_host_predicate: predicate, host_selection_retry_max_attempts: 3 }) })));
+    cluster['next'] = 0;
+    // A picker that returns host 1 first on every pick unless avoided.
+    cluster.pick = (ctx) => cluster.hosts.find((h) => !ctx.avoid?.has(h));
+    const t = new FakeTransport([500, 500, 200]);
+    await engine.execute(snapshot, req(), t);
+    expect(t.sent.map((a) => a.host.key)).toEqual(['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
+  });
+
+  it('per-try timeout aborts the attempt and retries (5xx covers it)', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('5xx', { per_try_timeout: 5 }) })));
+    const t = new FakeTransport(['hang', 200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.sent[0]!.signal.aborted).toBe(true);
+    expect(t.sent[0]!.expectedTimeoutMs).toBe(5);
+  });
+
+  it('per-try timeout without a retry condition fails UT 504', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('connect-failure', { per_try_timeout: 5 }) })));
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport(['hang'])));
+    expect(err.flags).toEqual(['UT']);
+    expect(err.localReply.status).toBe(504);
+  });
+
+  it('route timeout covers all attempts: UT even with retries left', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ timeout: 15, retry_policy: retryPolicy('5xx', { num_retries: 100 }) })));
+    const t = new FakeTransport([500], 2);
+    const err = await rejection(engine.execute(snapshot, req(), t));
+    expect(err.flags[0]).toBe('UT');
+    expect(t.sent.length).toBeGreaterThan(1);
+    expect(t.sent.length).toBeLessThan(101);
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(cluster.breakers.activeRetries).toBe(0);
+  });
+
+  it('timeout 0 disables the route timeout', async () => {
+    const { engine, snapshot } = setup(config(route({ timeout: 0 })));
+    const t = new FakeTransport([200]);
+    await engine.execute(snapshot, req(), t);
+    expect(t.sent[0]!.expectedTimeoutMs).toBeUndefined();
+  });
+
+  it('caller cancellation ends the call with DC', async () => {
+    const { engine, snapshot } = setup(config(route()));
+    const ac = new AbortController();
+    const p = engine.execute(snapshot, req({}, true, ac.signal), new FakeTransport(['hang']));
+    setTimeout(() => ac.abort(), 2);
+    const err = await rejection(p);
+    expect(err.flags).toEqual(['DC']);
+  });
+
+  it('retry circuit breaker (max_retries 0) stops retries', async () => {
+    const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('5xx', { num_retries: 3 }) })), { thresholds: { priority: 'DEFAULT', max_retries: 0 } });
+    const t = new FakeTransport([500, 200]);
+    expect((await engine.execute(snapshot, req(), t)).status).toBe(500);
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('FI: fault abort is a local reply and nothing is sent', async () => {
+    const fault: HttpFault = { headers: [], abort: { http_status: 503, percentage: { numerator: 100, denominator: 'HUNDRED' } } };
+    const { engine, snapshot } = setup(config(route()), { fault });
+    const t = new FakeTransport([200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.local).toMatchObject({ status: 503, flags: ['FI'] });
+    expect(t.sent).toHaveLength(0);
+  });
+
+  it('DI: fault delay then forward; a delay past the route timeout is UT', async () => {
+    const fault: HttpFault = { headers: [], delay: { fixed_delay: 5, percentage: { numerator: 100, denominator: 'HUNDRED' } } };
+    const { engine, snapshot, ends } = setup(config(route()), { fault });
+    expect((await engine.execute(snapshot, req(), new FakeTransport([200]))).status).toBe(200);
+    expect(ends[0]!.flags).toEqual(['DI']);
+    const slow: HttpFault = { headers: [], delay: { fixed_delay: 50, percentage: { numerator: 100, denominator: 'HUNDRED' } } };
+    const s2 = setup(config(route({ timeout: 5 })), { fault: slow });
+    const err = await rejection(s2.engine.execute(s2.snapshot, req(), new FakeTransport([200])));
+    expect(err.flags).toEqual(['UT', 'DI']);
+  });
+
+  it('gRPC (A44): retries grpc-status UNAVAILABLE, reports grpc results', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy('unavailable') })), { kind: 'grpc' });
+    const r = await engine.execute(snapshot, req(), new FakeTransport([{ status: 200, grpc: 14 }, { status: 200, grpc: 0 }]));
+    expect(r.grpcStatus).toBe(0);
+    expect(cluster.reports.map((x) => x[1])).toEqual([{ kind: 'grpc', code: 14 }, { kind: 'grpc', code: 0 }]);
+  });
+});

@@ -94,7 +94,7 @@ describe('header matchers', () => {
     ['string_match regex ignores ignore_case', { string_match: { safe_regex: { regex: 'abc' }, ignore_case: true } }, 'ABC', false],
     ['string_match inverted', { string_match: { prefix: 'a' }, invert_match: true }, 'b', true],
   ])('%s', (_l, m, value, expected) => {
-    const req = { path: '/', headers: value === undefined ? {} : { 'x-h': value } };
+    const req: Req = { path: '/', headers: value === undefined ? {} : { 'x-h': value } };
     expect(matches({ prefix: '/', headers: [hm(m)] }, req)).toBe(expected);
   });
 

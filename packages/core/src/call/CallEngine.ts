@@ -234,12 +234,10 @@ export class CallEngine {
             call.flags.push(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED);
           } else if (breakers.tryAcquireRetry()) {
             holdingRetry = true;
-            const stop = await call.sleep(retry.backoffMs(attemptNo, this.random));
-            if (stop === Stop.None) {
-              response?.discard();
-              continue;
-            }
+            // Release the retried response's body now, not after the backoff.
             response?.discard();
+            const stop = await call.sleep(retry.backoffMs(attemptNo, this.random));
+            if (stop === Stop.None) continue;
             if (stop === Stop.Caller) throw call.cancelled();
             throw call.timeout();
           } else {

@@ -306,9 +306,11 @@ export class XdsClient implements ResourceSource {
         if (e && e.stream === stream) this.reject(e, message, error, update.versionInfo, now);
       }
     }
+    // SotW LDS/CDS: a cached resource missing from the response was deleted. One never received
+    // is left to its does-not-exist timer: the response may predate our subscription to it.
     const deleted = update.stateOfTheWorld
       ? type.allResourcesRequiredInSotW
-        ? this.entriesOf(stream, update.typeUrl).filter((e) => !present.has(e.name)).map((e) => e.name)
+        ? this.entriesOf(stream, update.typeUrl).filter((e) => e.resource !== undefined && !present.has(e.name)).map((e) => e.name)
         : []
       : update.removed;
     for (const name of deleted) {

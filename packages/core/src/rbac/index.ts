@@ -1,0 +1,10 @@
+export { RbacEngine } from './RbacEngine.js';
+export type { RbacEnforcement } from './RbacEngine.js';
+export { RbacChain } from './RbacChain.js';
+export type { RbacRequest, RbacDecision, PeerPrincipal } from './RbacRequest.js';
+export { compilePermission } from './PermissionMatcher.js';
+export { compilePrincipal } from './PrincipalMatcher.js';
+export type { RbacMatcher } from './RbacMatcher.js';
+export { IpAddress } from './IpAddress.js';
+export { CidrMatcher } from './CidrMatcher.js';
+export type { CidrRangeInput } from './CidrMatcher.js';

@@ -1,3 +1,4 @@
 export * from './mesh/index.js';
 export * from './routing/index.js';
 export * from './cluster/index.js';
+export * from './call/index.js';

@@ -131,6 +131,7 @@ export class TargetResolver {
       routeConfig: this.routeConfig,
       routeTable: this.routeTable,
       fault: faultFilter?.config.kind === 'fault' ? faultFilter.config.fault : undefined,
+      faultFilterName: faultFilter?.name,
       maxStreamDuration: hcm.max_stream_duration,
       clusterNames: names,
       cluster: (name: string) => runtimes.get(name),

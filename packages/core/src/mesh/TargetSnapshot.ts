@@ -19,6 +19,8 @@ export interface TargetSnapshot {
   readonly routeTable: RouteTable;
   /** The HCM's envoy.filters.http.fault filter config, if any. */
   readonly fault: HttpFault | undefined;
+  /** That filter's name: the key of its typed_per_filter_config overrides. */
+  readonly faultFilterName: string | undefined;
   /** HCM max_stream_duration (ms), gRFC A31. */
   readonly maxStreamDuration: number | undefined;
   /** Runtimes of every cluster the routes name; a name absent here was not found (NC). */

@@ -1,0 +1,89 @@
+import { Agent, Dispatcher } from 'undici';
+import { Mesh } from '@meshlet/core';
+import type { ResourceSource } from '@meshlet/xds-client';
+import { MeshFileSource } from '@meshlet/control-plane';
+import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
+
+export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mesh'> {
+  /** The embedded default: a mesh.yaml of Istio resources, translated in-process and reloaded on change. */
+  readonly meshConfig?: string;
+  /** Any ResourceSource: an XdsClient, a FileSource, a StaticResourceSource. */
+  readonly source?: ResourceSource;
+  /** An existing Mesh to share (e.g. with @meshlet/grpc). Not closed by this dispatcher. */
+  readonly mesh?: Mesh;
+  /** Options for the undici Agent that carries the attempts (pools per endpoint). */
+  readonly agent?: Agent.Options;
+  /** How long the first request to a new target waits for its config (ms, default 5000). */
+  readonly resolveTimeoutMs?: number;
+}
+
+/**
+ * An undici Dispatcher that sends requests through the mesh: use it with
+ * `fetch(url, { dispatcher })`, `undici.request`, or `setGlobalDispatcher` so
+ * Node's global fetch goes through it. `close()` drains in-flight requests and
+ * stops config watching; `destroy()` aborts them.
+ */
+export class MeshDispatcher extends Dispatcher {
+  readonly mesh: Mesh;
+  private readonly agent: Agent;
+  private readonly composed: Dispatcher;
+  private readonly owned: Array<{ close(): void }>;
+
+  constructor(mesh: Mesh, options: Omit<MeshDispatcherOptions, 'mesh' | 'meshConfig' | 'source'> = {}, owned: Array<{ close(): void }> = []) {
+    super();
+    this.mesh = mesh;
+    this.owned = owned;
+    this.agent = new Agent({ keepAliveTimeout: 30_000, ...options.agent });
+    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh }));
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.composed.dispatch(opts, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const p = this.agent.close().then(() => this.release());
+    if (callback) void p.then(callback);
+    else return p;
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(errOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
+    const err = typeof errOrCallback === 'function' ? null : errOrCallback ?? null;
+    const cb = typeof errOrCallback === 'function' ? errOrCallback : callback;
+    const p = this.agent.destroy(err).then(() => this.release());
+    if (cb) void p.then(cb);
+    else return p;
+  }
+
+  private release(): void {
+    for (const o of this.owned) o.close();
+    this.owned.length = 0;
+  }
+}
+
+/**
+ * Builds a MeshDispatcher from one config source: `meshConfig` (mesh.yaml, no
+ * control plane), `source`, or an existing `mesh`.
+ */
+export async function createMeshDispatcher(options: MeshDispatcherOptions): Promise<MeshDispatcher> {
+  const owned: Array<{ close(): void }> = [];
+  let mesh = options.mesh;
+  if (!mesh) {
+    let source = options.source;
+    if (!source && options.meshConfig) {
+      const file = new MeshFileSource(options.meshConfig);
+      owned.push(file);
+      source = file;
+    }
+    if (!source) throw new TypeError('meshlet: createMeshDispatcher needs one of meshConfig, source or mesh');
+    mesh = await Mesh.create({ source, resolveTimeoutMs: options.resolveTimeoutMs });
+    owned.unshift(mesh);
+  }
+  return new MeshDispatcher(mesh, options, owned);
+}

@@ -1,0 +1,119 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { AttemptError, type HeaderMutation } from '@meshlet/core';
+import type { CommittableResponse } from './CommittableResponse.js';
+import { ResponseHeaders } from './ResponseHeaders.js';
+
+const enum State {
+  Waiting, // no response head yet
+  Held, // head received; the engine has not decided yet: buffer body events
+  Committed, // forwarding to the caller's handler
+  Discarded, // the engine retries instead: drop everything
+}
+
+/** Errors that mean the TCP/TLS connection was never established (Envoy: connect-failure). */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET_BEFORE_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+
+function classify(err: Error & { code?: string }): AttemptError {
+  if (err instanceof AttemptError) return err;
+  const code = err.code ?? '';
+  if (CONNECT_CODES.has(code)) {
+    return new AttemptError('connect-failure', `connect failure: ${err.message}`, false, { cause: err });
+  }
+  if (code === 'UND_ERR_H2_REFUSED_STREAM' || /REFUSED_STREAM/.test(err.message)) {
+    return new AttemptError('refused-stream', err.message, false, { cause: err });
+  }
+  return new AttemptError('reset', `upstream reset: ${err.message}`, true, { cause: err });
+}
+
+/**
+ * One attempt's undici handler and, once headers arrive, its response. The head
+ * is handed to the call engine; body events are held until the engine either
+ * commits the response (they are replayed into the caller's handler, then
+ * streamed through) or discards it for a retry (the upstream request is aborted
+ * unless it already finished, so the connection is reused when it can be).
+ */
+export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableResponse {
+  status = 0;
+  headers!: ResponseHeaders;
+  private statusMessage = '';
+  private state = State.Waiting;
+  private controller: Dispatcher.DispatchController | undefined;
+  private held: Buffer[] | undefined;
+  private ended: IncomingHttpHeaders | undefined;
+  private failed: Error | undefined;
+  private sink: Dispatcher.DispatchHandler | undefined;
+  private sinkController: Dispatcher.DispatchController | undefined;
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly resolve: (r: UpstreamAttempt) => void,
+    private readonly reject: (e: Error) => void,
+    private readonly signal: AbortSignal,
+    /** response_headers_to_add/remove of the route levels, applied when the response is committed. */
+    private readonly mutation: HeaderMutation,
+  ) {
+    this.onAbort = () => this.controller?.abort(this.signal.reason as Error);
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  // ---- undici handler (upstream side)
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.status = statusCode;
+    this.headers = new ResponseHeaders(headers);
+    this.statusMessage = statusMessage ?? '';
+    this.state = State.Held;
+    this.resolve(this);
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.state === State.Committed) this.sink!.onResponseData?.(this.sinkController!, chunk);
+    else if (this.state === State.Held) (this.held ??= []).push(chunk);
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
+    else this.ended = trailers;
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.state === State.Waiting) this.reject(classify(err));
+    else if (this.state === State.Committed) this.sink!.onResponseError?.(this.sinkController!, err);
+    else this.failed = err;
+  }
+
+  // ---- AttemptResponse (engine side)
+
+  discard(): void {
+    if (this.state !== State.Held) return;
+    this.state = State.Discarded;
+    this.held = undefined;
+    if (this.ended === undefined && this.failed === undefined) this.controller?.abort(new Error('meshlet: attempt discarded for a retry'));
+  }
+
+  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void {
+    this.state = State.Committed;
+    this.sink = handler;
+    this.sinkController = controller;
+    this.mutation.applyToResponse(this.headers);
+    handler.onResponseStart?.(controller, this.status, this.headers.headers, this.statusMessage);
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (const chunk of held) handler.onResponseData?.(controller, chunk);
+    if (this.ended !== undefined) handler.onResponseEnd?.(controller, this.ended);
+    else if (this.failed !== undefined) handler.onResponseError?.(controller, this.failed);
+  }
+
+  /** The caller paused/resumed or aborted: act on the upstream request. */
+  get upstream(): Dispatcher.DispatchController | undefined {
+    return this.controller;
+  }
+}

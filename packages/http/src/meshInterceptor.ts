@@ -1,0 +1,74 @@
+import { DecoratorHandler, type Dispatcher } from 'undici';
+import { CallEngine, type CallObserver, type Mesh, type TargetState } from '@meshlet/core';
+import { MeshCall } from './MeshCall.js';
+import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
+import { targetOf } from './targetOf.js';
+
+export interface MeshInterceptorOptions {
+  readonly mesh: Mesh;
+  /** Hosts the mesh has no listener for: sent on unchanged ('allow', default) or failed ('reject'). */
+  readonly passthrough?: 'allow' | 'reject';
+  /** How mesh failures surface: an Envoy-style local reply (default) or a MeshCallError. */
+  readonly localReplies?: 'response' | 'error';
+  /** Request bodies up to this size are buffered so they can be retried (default 1 MiB, as Envoy). */
+  readonly maxReplayBodyBytes?: number;
+  /** Tracing / metrics hooks. */
+  readonly observer?: CallObserver;
+}
+
+/** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
+function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
+  return typeof handler.onRequestStart === 'function' ? handler : (new DecoratorHandler(handler) as Dispatcher.DispatchHandler);
+}
+
+/**
+ * The mesh as an undici interceptor: `agent.compose(meshInterceptor({ mesh }))`.
+ * Requests to a target the mesh knows (`host:port`, as istiod names outbound
+ * listeners) are routed, balanced, retried and timed per the xDS config; the
+ * attempts go out through the next dispatcher, one per chosen endpoint.
+ */
+export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
+  const { mesh } = options;
+  const engine = new CallEngine({ kind: 'http', observer: options.observer });
+  const callOptions = {
+    engine,
+    localReplies: options.localReplies ?? 'response',
+    maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BYTES,
+  } as const;
+  const reject = options.passthrough === 'reject';
+
+  return (dispatch) =>
+    function meshDispatch(opts, handler) {
+      const t = targetOf(opts.origin);
+      if (!t) return dispatch(opts, handler);
+      const state = mesh.state(t.target);
+      if (state.kind === 'ready') {
+        void new MeshCall(opts, modern(handler), dispatch, callOptions).run(state.snapshot, hostHeader(t));
+        return true;
+      }
+      if (state.kind === 'missing') return notInMesh(state);
+      // First request to this target: wait (bounded) for its config, then route or pass through.
+      void mesh.resolve(t.target).then((s) => {
+        if (s.kind === 'ready') void new MeshCall(opts, modern(handler), dispatch, callOptions).run(s.snapshot, hostHeader(t));
+        else notInMesh(s);
+      });
+      return true;
+
+      function notInMesh(s: TargetState): boolean {
+        if (!reject) return dispatch(opts, handler);
+        const h = modern(handler);
+        const controller = new AbortController();
+        const reason = s.kind === 'missing' ? s.reason : `config for ${t!.target} did not arrive in ${mesh.resolveTimeoutMs} ms`;
+        const err = new Error(`meshlet: ${t!.target} is not in the mesh (passthrough: 'reject'): ${reason}`);
+        const c: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort: (r) => controller.abort(r), pause() {}, resume() {} };
+        h.onRequestStart?.(c, {});
+        h.onResponseError?.(c, err);
+        return true;
+      }
+    };
+}
+
+/** The :authority Envoy would see: the host, with the port unless it is the scheme's default. */
+function hostHeader(t: { host: string; port: number; secure: boolean }): string {
+  return (t.secure && t.port === 443) || (!t.secure && t.port === 80) ? t.host : `${t.host}:${t.port}`;
+}

@@ -330,3 +330,45 @@ describe('XdsClient: bootstrap-driven behaviour', () => {
     expect(() => client.watch(ClusterResource, 'c1', new RecordingWatcher())).toThrow(/closed/);
   });
 });
+
+describe('XdsClient: hooks', () => {
+  it('fromEnv reads GRPC_XDS_BOOTSTRAP_CONFIG', async () => {
+    const client = XdsClient.fromEnv({ logger: silentLogger }, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrapFor([1])) });
+    cleanups.push(() => client.close());
+    expect(client.bootstrap.xds_servers[0]!.server_uri).toBe('127.0.0.1:1');
+  });
+
+  it('logs NACKs and ignored deletions, survives throwing watchers and listeners, and disposes listeners', async () => {
+    const { server, port } = await startServer();
+    server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1'), c2: cluster('c2') });
+    const logs: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => void logs.push(`warn ${m}`), error: (m: string) => void logs.push(`error ${m}`) };
+    const client = newClient({ bootstrap: bootstrapFor([port], ['ignore_resource_deletion']), logger });
+    const acks: string[] = [];
+    const ackSub = client.on('ack', (e) => acks.push(e.version));
+    client.on('ack', () => {
+      throw new Error('listener bug');
+    });
+    client.watch(ClusterResource, 'c1', {
+      onResource() {
+        throw new Error('watcher bug');
+      },
+    });
+    const w = new RecordingWatcher<Cluster>();
+    client.watch(ClusterResource, 'c1', w);
+    await w.nextOf('resource');
+    await waitFor(() => acks.length > 0, 5000, 'ack event');
+    expect(logs).toEqual(expect.arrayContaining(['error xDS watcher threw', 'error xDS client event listener threw']));
+
+    server.setResources(CLUSTER_TYPE_URL, { c1: badCluster('c1'), c2: cluster('c2') });
+    await w.nextOf('error');
+    await waitFor(() => logs.includes('warn xDS response rejected (NACK)'), 5000, 'NACK log');
+
+    ackSub.dispose();
+    const seen = acks.length;
+    server.removeResources(CLUSTER_TYPE_URL, ['c1']);
+    await waitFor(() => logs.some((l) => l.includes('ignore_resource_deletion')), 5000, 'A53 log');
+    await settle();
+    expect(acks.length).toBe(seen);
+  });
+});

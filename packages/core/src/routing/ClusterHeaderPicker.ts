@@ -13,7 +13,7 @@ export class ClusterHeaderPicker implements ClusterPicker {
 
   pick(_random: number, headers: HeaderLookup): PickedCluster | undefined {
     const name = headers.get(this.headerName);
-    if (name === undefined || name === '') return undefined;
+    if (name == null || name === '') return undefined;
     const last = this.last;
     if (last !== undefined && last.name === name) return last;
     return (this.last = Object.freeze({ name }));

@@ -128,7 +128,7 @@ export class CompiledRoute {
     if (ra.host_rewrite_header !== undefined) {
       const v = headers.get(ra.host_rewrite_header.toLowerCase());
       // A header value is only used when it is a plausible authority.
-      return v !== undefined && v !== '' && !FORBIDDEN_HOST.test(v) ? v : undefined;
+      return v != null && v !== '' && !FORBIDDEN_HOST.test(v) ? v : undefined;
     }
     if (ra.auto_host_rewrite === true && upstreamHostname !== undefined && upstreamHostname !== '') return upstreamHostname;
     return undefined;

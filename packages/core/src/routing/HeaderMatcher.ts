@@ -83,7 +83,7 @@ export class CompiledHeaderMatcher {
       case Source.Path:
         return req.path;
       default:
-        return req.headers.get(this.name);
+        return req.headers.get(this.name) ?? undefined;
     }
   }
 

@@ -1,7 +1,11 @@
-/** Read access to request headers. Names are lower-case; repeated headers arrive joined with ',' as Envoy joins them. */
-export interface HeaderLookup {
-  get(name: string): string | undefined;
-}
+import type { HeaderLookup } from '../call/HeaderLookup.js';
+
+/**
+ * Read access to request headers: names are looked up lower-case; repeated headers arrive joined with
+ * ',' as Envoy joins them; null or undefined = absent (so a fetch `Headers` works as is). The one
+ * declaration is shared with the call engine so that the core barrel exports a single HeaderLookup.
+ */
+export type { HeaderLookup };
 
 /** What the router needs of a request. */
 export interface RequestView {

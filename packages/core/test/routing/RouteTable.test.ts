@@ -124,4 +124,11 @@ describe('RouteTable', () => {
     expect(inner).toBe('root');
     expect(outer?.route.route.route?.cluster).toBe('frac');
   });
+
+  it('accepts a fetch Headers object as HeaderLookup (get returns null when absent)', () => {
+    const t = table();
+    const req = (h: Record<string, string>) => ({ authority: 'reviews', path: '/api/x', method: 'GET', isGrpc: false, headers: new Headers(h) });
+    expect(t.match(req({ 'x-canary': 'yes' }))?.route.route.route?.cluster).toBe('canary');
+    expect(t.match(req({}))?.route.route.route?.cluster).toBe('api');
+  });
 });

@@ -33,10 +33,18 @@ export function stringStruct(values: Readonly<Record<string, string>>): ProtoObj
   return { fields };
 }
 
+const emptyConfigs = new Map<string, ProtoObject>();
+
 /** A google.protobuf.Any holding `typeName` built from a plain object. */
 export function typedConfig(typeName: string, value: ProtoObject): ProtoObject {
+  // Empty configs (router, fault filter, previous_hosts) repeat on every listener and route: encode once.
+  const empty = Object.keys(value).length === 0;
+  const cached = empty ? emptyConfigs.get(typeName) : undefined;
+  if (cached) return { ...cached };
   const any = encodeAny(typeName, value);
-  return { type_url: any.type_url, value: any.value };
+  const out = { type_url: any.type_url, value: any.value };
+  if (empty) emptyConfigs.set(typeName, out);
+  return { ...out };
 }
 
 export const UINT32_MAX = 4_294_967_295;

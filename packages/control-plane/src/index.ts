@@ -1,2 +1,3 @@
 export * from './server/index.js';
+export * from './istio/index.js';
 export * from './meshfile/index.js';

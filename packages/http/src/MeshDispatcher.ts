@@ -1,12 +1,17 @@
 import { Agent, Dispatcher } from 'undici';
 import { Mesh } from '@meshlet/core';
-import type { ResourceSource } from '@meshlet/xds-client';
+import { XdsClient, type Bootstrap, type ResourceSource } from '@meshlet/xds-client';
 import { MeshFileSource } from '@meshlet/control-plane';
 import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
 
 export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mesh'> {
   /** The embedded default: a mesh.yaml of Istio resources, translated in-process and reloaded on change. */
   readonly meshConfig?: string;
+  /**
+   * istiod or any xDS server: a gRPC xDS bootstrap (parsed, an object, JSON text or a file path).
+   * `true` reads GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG, as proxyless gRPC does.
+   */
+  readonly bootstrap?: Bootstrap | object | string | true;
   /** Any ResourceSource: an XdsClient, a FileSource, a StaticResourceSource. */
   readonly source?: ResourceSource;
   /** An existing Mesh to share (e.g. with @meshlet/grpc). Not closed by this dispatcher. */
@@ -69,7 +74,8 @@ export class MeshDispatcher extends Dispatcher {
 
 /**
  * Builds a MeshDispatcher from one config source: `meshConfig` (mesh.yaml, no
- * control plane), `source`, or an existing `mesh`.
+ * control plane), `bootstrap` (ADS to istiod or any xDS server), `source`, or an
+ * existing `mesh`.
  */
 export async function createMeshDispatcher(options: MeshDispatcherOptions): Promise<MeshDispatcher> {
   const owned: Array<{ close(): void }> = [];
@@ -81,7 +87,12 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
       owned.push(file);
       source = file;
     }
-    if (!source) throw new TypeError('meshlet: createMeshDispatcher needs one of meshConfig, source or mesh');
+    if (!source && options.bootstrap) {
+      const client = options.bootstrap === true ? XdsClient.fromEnv() : new XdsClient({ bootstrap: options.bootstrap });
+      owned.push({ close: () => void client.close() });
+      source = client;
+    }
+    if (!source) throw new TypeError('meshlet: createMeshDispatcher needs one of meshConfig, bootstrap, source or mesh');
     mesh = await Mesh.create({ source, resolveTimeoutMs: options.resolveTimeoutMs });
     owned.unshift(mesh);
   }

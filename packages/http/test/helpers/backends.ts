@@ -12,7 +12,7 @@ export interface Backend {
 }
 
 export async function startBackend(name: string): Promise<Backend> {
-  let behaviour = (_req: IncomingMessage, res: ServerResponse) => {
+  let behaviour = (_req: IncomingMessage, res: ServerResponse, _body: string): void => {
     res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
   };
   const seen: Backend['seen'] = [];

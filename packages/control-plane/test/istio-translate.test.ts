@@ -38,6 +38,8 @@ function expectValidXds(mesh: TranslatedMesh): void {
       const any = encodeAny(typeName, obj);
       const { name } = decoder.decode(any);
       expect(name).toBe(obj['name'] ?? obj['cluster_name']);
+      // The in-process loader hands the plain objects to fromObject without a wire round trip.
+      expect(decoder.fromObject(obj).name).toBe(name);
     }
   }
 }

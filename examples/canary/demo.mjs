@@ -2,7 +2,10 @@
 // translated in-process, no control plane runs. It shows, live:
 //   1. a 95/5 split between reviews v1 and v2;
 //   2. the split following a weight change written to mesh.yaml (50/50);
-//   3. v2 failing: retries mask the 503s and outlier detection ejects v2.
+//   3. one of the two v2 pods failing: retries (to another host, previous_hosts) mask
+//      its 503s and outlier detection ejects it.
+// Weighted clusters are picked once per request, as in Envoy, so retries stay in the
+// chosen subset: a failure is masked when another pod of the same version is healthy.
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,11 +18,13 @@ const PHASE_MS = Number(process.env.MESHLET_DEMO_PHASE_MS ?? 4000);
 const CONCURRENCY = 8;
 const here = import.meta.dirname;
 
-// Two versions of a tiny reviews service on loopback.
-const failing = { v2: false };
-async function startVersion(version) {
+// A tiny reviews service on loopback: one v1 pod, two v2 pods.
+const failing = new Set();
+const upstream503s = { count: 0 };
+async function startVersion(version, pod) {
   const server = createServer((req, res) => {
-    if (failing[version]) {
+    if (failing.has(pod)) {
+      upstream503s.count++;
       res.writeHead(503, { 'content-type': 'text/plain' }).end(`${version} is down\n`);
       return;
     }
@@ -29,13 +34,17 @@ async function startVersion(version) {
   server.unref();
   return { server, port: server.address().port };
 }
-const v1 = await startVersion('v1');
-const v2 = await startVersion('v2');
+const v1 = await startVersion('v1', 'v1');
+const v2a = await startVersion('v2', 'v2a');
+const v2b = await startVersion('v2', 'v2b');
 
 // mesh.yaml names placeholder ports; point them at the servers we just started.
 const dir = mkdtempSync(join(tmpdir(), 'meshlet-demo-'));
 const meshPath = join(dir, 'mesh.yaml');
-const template = readFileSync(join(here, 'mesh.yaml'), 'utf8').replaceAll('19081', String(v1.port)).replaceAll('19082', String(v2.port));
+const template = readFileSync(join(here, 'mesh.yaml'), 'utf8')
+  .replaceAll('19081', String(v1.port))
+  .replaceAll('19082', String(v2a.port))
+  .replaceAll('19083', String(v2b.port));
 writeFileSync(meshPath, template);
 
 const dispatcher = await createMeshDispatcher({ meshConfig: meshPath });
@@ -68,10 +77,12 @@ async function phase(title, ms) {
   console.log(`\n== ${title}`);
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    counts.v1 = counts.v2 = counts.failed = 0;
+    counts.v1 = counts.v2 = counts.failed = upstream503s.count = 0;
     await sleep(500);
     const total = counts.v1 + counts.v2 + counts.failed || 1;
-    const line = `v1 ${(100 * counts.v1 / total).toFixed(1).padStart(5)}% ${bar(counts.v1 / total)}  v2 ${(100 * counts.v2 / total).toFixed(1).padStart(5)}%  failed ${counts.failed}  (${total} req/0.5s)`;
+    const line =
+      `v1 ${(100 * counts.v1 / total).toFixed(1).padStart(5)}% ${bar(counts.v1 / total)}  v2 ${(100 * counts.v2 / total).toFixed(1).padStart(5)}%` +
+      `  failed ${counts.failed}  upstream 503s retried ${upstream503s.count}  (${total} req/0.5s)`;
     console.log(line);
   }
 }
@@ -81,13 +92,17 @@ await phase('95/5 canary: mesh.yaml routes 95% to v1, 5% to v2', PHASE_MS);
 writeFileSync(meshPath, template.replace(/weight: 95/, 'weight: 50').replace(/weight: 5\b/, 'weight: 50'));
 await phase('weights shifted to 50/50 by rewriting mesh.yaml (reloaded in-process)', PHASE_MS);
 
-failing.v2 = true;
-await phase('v2 now answers 503: retries mask the failures, outlier detection ejects v2', PHASE_MS);
+// Watch outlier detection on the v2 subset's cluster, named as istiod names it.
+const state = dispatcher.mesh.state('reviews.demo.local:9080');
+const v2cluster = state.kind === 'ready' ? state.snapshot.cluster('outbound|9080|v2|reviews.demo.local') : undefined;
+const ejections = v2cluster?.outlier?.onEject(({ host, reason }) => console.log(`   outlier detection ejected ${host.key} (${reason})`));
+failing.add('v2a');
+await phase(`v2 pod 127.0.0.1:${v2a.port} now answers 503: retries mask it, outlier detection ejects it`, PHASE_MS);
+ejections?.dispose();
 
 running = false;
 await Promise.all(clients);
 await dispatcher.close();
-v1.server.close();
-v2.server.close();
+for (const s of [v1, v2a, v2b]) s.server.close();
 rmSync(dir, { recursive: true, force: true });
-console.log('\ndone: the split followed mesh.yaml, and failures of v2 were retried and then ejected.');
+console.log('\ndone: the split followed mesh.yaml; the failing v2 pod was retried around, then ejected.');

@@ -10,7 +10,7 @@ import {
   ROUTE_CONFIGURATION_TYPE_URL,
   RouteConfigurationResource,
   StaticResourceSource,
-  fromProto3Json,
+  encodeAny,
   type Disposable,
   type ResourceSource,
   type ResourceType,
@@ -121,8 +121,8 @@ function decodeAll<T>(type: ResourceType<T>, objects: readonly object[], file: s
   const out = new Map<string, T>();
   for (const obj of objects) {
     try {
-      // Through proto3 JSON, exactly as a resource read from a file or the wire would be.
-      const { name, resource } = type.fromObject(fromProto3Json(type.typeUrl, obj));
+      // Through the wire encoding, exactly as an ADS client would receive it from istiod.
+      const { name, resource } = type.decode(encodeAny(type.typeUrl, obj as Record<string, unknown>));
       out.set(name, resource);
     } catch (error) {
       // A translator bug, not a user error: say so, with the resource and field.

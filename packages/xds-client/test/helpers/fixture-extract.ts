@@ -1,8 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
-export const FIXTURE_DIR = '/work/shared/fixtures/xds-real';
+/**
+ * The shared real-config fixtures live beside the repository (`../shared/fixtures/xds-real`
+ * from the repo root), in development and in CI alike; MESHLET_FIXTURES overrides.
+ */
+const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
+export const FIXTURE_DIR = process.env.MESHLET_FIXTURES ?? resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'xds-real');
 
 export const TYPE_URLS = {
   Listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',

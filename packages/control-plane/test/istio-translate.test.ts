@@ -117,9 +117,9 @@ describe('translateMesh: the canary demo (examples/canary/mesh.yaml)', () => {
   it('puts only the matching endpoints in subset clusters, with their labels', () => {
     const ports = (name: string) =>
       byName(mesh.endpoints, name)['endpoints'].flatMap((g: Obj) => g['lb_endpoints'].map((e: Obj) => e['endpoint']['address']['socket_address']['port_value']));
-    expect(ports(`outbound|9080||${host}`)).toEqual([19081, 19082]);
+    expect(ports(`outbound|9080||${host}`)).toEqual([19081, 19082, 19083]);
     expect(ports(`outbound|9080|v1|${host}`)).toEqual([19081]);
-    expect(ports(`outbound|9080|v2|${host}`)).toEqual([19082]);
+    expect(ports(`outbound|9080|v2|${host}`)).toEqual([19082, 19083]);
     const decoded = ClusterLoadAssignmentResource.decode(encodeAny('envoy.config.endpoint.v3.ClusterLoadAssignment', byName(mesh.endpoints, `outbound|9080|v2|${host}`)));
     expect(decoded.resource.endpoints[0]!.lb_endpoints[0]!.metadata).toEqual({ 'envoy.lb': { version: 'v2' } });
   });

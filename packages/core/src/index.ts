@@ -2,3 +2,5 @@ export * from './mesh/index.js';
 export * from './routing/index.js';
 export * from './cluster/index.js';
 export * from './call/index.js';
+export * from './rbac/index.js';
+export * from './server/index.js';

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Listener } from '@meshlet/xds-client';
+import { join } from 'node:path';
 import { fromProto3Json, LISTENER_TYPE_URL, ListenerResource } from '@meshlet/xds-client';
+import { FIXTURE_DIR } from '../../../xds-client/test/helpers/fixture-extract.js';
 
-const FIXTURE = '/work/shared/fixtures/xds-real/istio-sidecar-listeners-rbac-dump.json';
+const FIXTURE = join(FIXTURE_DIR, 'istio-sidecar-listeners-rbac-dump.json');
 
 /** A listener of the Istio sidecar config dump, decoded the way LDS decodes it (proto3 JSON -> model). */
 export function istioListener(name: string): Listener {

@@ -33,10 +33,10 @@ export class CertificateProviderRegistry {
 
   static fromBootstrap(
     providers: BootstrapCertificateProviders | undefined,
-    options: { readonly plugins?: readonly CertificateProviderPlugin<never>[] } = {},
+    options: { readonly plugins?: readonly CertificateProviderPlugin<unknown>[] } = {},
   ): CertificateProviderRegistry {
     const plugins = new Map<string, CertificateProviderPlugin<unknown>>([[fileWatcherPlugin.name, fileWatcherPlugin as CertificateProviderPlugin<unknown>]]);
-    for (const p of options.plugins ?? []) plugins.set(p.name, p as unknown as CertificateProviderPlugin<unknown>);
+    for (const p of options.plugins ?? []) plugins.set(p.name, p);
     const registry = new CertificateProviderRegistry();
     for (const [instance, spec] of Object.entries(providers ?? {})) {
       const fieldPath = `certificate_providers[${JSON.stringify(instance)}]`;

@@ -1,6 +1,6 @@
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DevCertificateAuthority, type KeyType } from './DevCertificateAuthority.js';
+import { DevCertificateAuthority, type IssuedCertificate, type KeyType } from './DevCertificateAuthority.js';
 import type { SpiffeId } from './SpiffeId.js';
 
 /** The file names istio-agent writes into its output directory (/etc/certs, or ./var/run/secrets/workload-spiffe-credentials). */
@@ -26,6 +26,7 @@ export interface WrittenWorkloadCertificates {
   readonly spiffeId: SpiffeId;
   readonly notAfter: Date;
   readonly ca: DevCertificateAuthority;
+  readonly issued: IssuedCertificate;
   /** The paths, shaped like a `file_watcher` certificate provider config. */
   readonly files: { readonly certificateFile: string; readonly privateKeyFile: string; readonly caCertificateFile: string };
 }
@@ -48,7 +49,7 @@ export async function writeWorkloadCertificates(options: WriteWorkloadCertificat
   await writeAtomically(files.privateKeyFile, issued.privateKey, 0o600);
   await writeAtomically(files.certificateFile, issued.certChain, 0o644);
   await writeAtomically(files.caCertificateFile, issued.caBundle, 0o644);
-  return { spiffeId: issued.spiffeId!, notAfter: issued.notAfter, ca, files };
+  return { spiffeId: issued.spiffeId!, notAfter: issued.notAfter, ca, issued, files };
 }
 
 async function writeAtomically(path: string, contents: string, mode: number): Promise<void> {

@@ -1,0 +1,139 @@
+import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
+import { CallEngine, type CallObserver, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import { deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
+import { EndpointChannelPool } from './EndpointChannelPool.js';
+import { MeshClientCall } from './MeshClientCall.js';
+import { meshTargetOf } from './MeshTarget.js';
+
+export interface MeshChannelOptions {
+  /** The shared Mesh (one per process, shared with @meshlet/http). Not closed by the channel. */
+  readonly mesh: Mesh;
+  /** Credentials of the per-endpoint channels; default insecure (plaintext, as istiod's proxyless clients without mTLS). */
+  readonly credentials?: ChannelCredentials;
+  /** grpc-js options of the per-endpoint channels (keepalive, message sizes...). */
+  readonly channelOptions?: ChannelOptions;
+  readonly observer?: CallObserver;
+  /**
+   * Request bytes kept per call so a retry can replay them (gRFC A44); past it the call is
+   * not retried. Default 256 KiB, grpc-js's `grpc.per_rpc_retry_buffer_size` default.
+   */
+  readonly retryBufferBytes?: number;
+}
+
+type ChannelzRef = ReturnType<ChannelInterface['getChannelzRef']>;
+type ParentCall = Parameters<ChannelInterface['createCall']>[3];
+
+let nextChannelId = 1;
+let nextCallNumber = 1;
+
+/**
+ * A grpc-js Channel (the public `grpc.ChannelInterface`, passed to any Client as
+ * `channelOverride`) that routes every call through the Mesh: route match, weighted
+ * clusters, fault injection, circuit breaking, host pick, retries and timeouts come from
+ * the target's xDS snapshot via the shared CallEngine, and each attempt goes to the
+ * picked endpoint over a pooled per-endpoint grpc-js Channel. It registers no resolver or
+ * LB policy, so it coexists with @grpc/grpc-js-xds in one process.
+ */
+export class MeshChannel implements ChannelInterface {
+  readonly mesh: Mesh;
+  /** The listener name, `host:port`. */
+  readonly target: string;
+  readonly engine: CallEngine;
+  readonly endpoints: EndpointChannelPool;
+  readonly retryBufferBytes: number;
+  private readonly channelTarget: string;
+  private readonly channelzRef: ChannelzRef;
+  private lastSnapshotVersion = -1;
+  private closed = false;
+
+  constructor(target: string, options: MeshChannelOptions) {
+    this.channelTarget = target;
+    this.target = meshTargetOf(target);
+    this.mesh = options.mesh;
+    this.engine = new CallEngine({ kind: 'grpc', observer: options.observer });
+    this.endpoints = new EndpointChannelPool(options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+    this.retryBufferBytes = options.retryBufferBytes ?? 256 * 1024;
+    this.channelzRef = { kind: 'channel', id: nextChannelId++, name: `meshlet:${this.target}` } as ChannelzRef;
+  }
+
+  createCall(method: string, deadline: Deadline, _host: string | null | undefined, parentCall: ParentCall, propagateFlags: number | null | undefined): ChannelCall {
+    if (this.closed) throw new Error('meshlet: Channel has been shut down');
+    const flags = propagateFlags ?? propagate.DEFAULTS;
+    let until = deadlineMs(deadline);
+    if (parentCall !== null && flags & propagate.DEADLINE) until = Math.min(until, deadlineMs(parentCall.getDeadline()));
+    const call = new MeshClientCall(this, method, until, nextCallNumber++);
+    if (parentCall !== null && flags & propagate.CANCELLATION) {
+      parentCall.on('cancelled', () => call.cancelWithStatus(Status.CANCELLED, 'Cancelled by parent call'));
+    }
+    return call;
+  }
+
+  getTarget(): string {
+    return this.channelTarget;
+  }
+
+  getConnectivityState(_tryToConnect: boolean): ConnectivityState {
+    if (this.closed) return ConnectivityState.SHUTDOWN;
+    // Looking the target up starts its resolution, which is what tryToConnect asks for.
+    const state = this.mesh.state(this.target);
+    if (state.kind === 'ready') return ConnectivityState.READY;
+    if (state.kind === 'pending') return ConnectivityState.CONNECTING;
+    return ConnectivityState.TRANSIENT_FAILURE;
+  }
+
+  watchConnectivityState(currentState: ConnectivityState, deadline: Date | number, callback: (error?: Error) => void): void {
+    const check = (): boolean => {
+      if (this.getConnectivityState(false) === currentState) return false;
+      callback();
+      return true;
+    };
+    if (this.closed) throw new Error('meshlet: Channel has been shut down');
+    const wait = Math.max(0, deadlineMs(deadline) - Date.now());
+    if (currentState === ConnectivityState.CONNECTING || currentState === ConnectivityState.IDLE) {
+      // The only transition the mesh reports as it happens: config arriving for the target.
+      void this.mesh.resolve(this.target, wait).then(() => {
+        if (!check()) callback(new Error('Deadline passed without connectivity state change'));
+      });
+      return;
+    }
+    if (check()) return;
+    setTimeout(() => {
+      if (!check()) callback(new Error('Deadline passed without connectivity state change'));
+    }, wait).unref?.();
+  }
+
+  getChannelzRef(): ChannelzRef {
+    return this.channelzRef;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.endpoints.close();
+  }
+
+  /** @internal Called per call: on a new snapshot, closes channels to endpoints the target no longer has. */
+  sawSnapshot(snapshot: TargetSnapshot): void {
+    if (snapshot.version === this.lastSnapshotVersion) return;
+    this.lastSnapshotVersion = snapshot.version;
+    this.retainLiveEndpoints(snapshot);
+  }
+
+  /** Closes channels to endpoints no cluster of the target has (they close when their last attempt ends). */
+  retainLiveEndpoints(snapshot: TargetSnapshot): void {
+    const live = new Set<string>();
+    for (const name of snapshot.clusterNames) for (const host of snapshot.cluster(name)?.hosts() ?? []) live.add(host.key);
+    this.endpoints.retainOnly(live);
+  }
+}
+
+/**
+ * A MeshChannel for `target` (`xds:///host:port` or `host:port`), once the target's
+ * config has arrived or the Mesh's resolve timeout has passed (calls made before config
+ * arrives wait for it anyway).
+ */
+export async function createMeshChannel(target: string, options: MeshChannelOptions): Promise<MeshChannel> {
+  const channel = new MeshChannel(target, options);
+  await options.mesh.resolve(channel.target);
+  return channel;
+}

@@ -1,0 +1,198 @@
+import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
+import { MeshCallError, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import type { ChannelCall, MessageContext } from './ChannelCall.js';
+import type { GrpcResponse } from './GrpcResponse.js';
+import { LocalGrpcReply } from './LocalGrpcReply.js';
+import type { MeshChannel } from './MeshChannel.js';
+import { statusForMeshError } from './MeshCallStatus.js';
+import { MetadataHeaders } from './MetadataHeaders.js';
+import { RequestMessages } from './RequestMessages.js';
+import { UpstreamAttempt } from './UpstreamAttempt.js';
+
+/**
+ * One logical RPC through the mesh: the channel-level call grpc-js's Client drives, and
+ * the AttemptTransport the call engine drives. Each attempt is a real call on the picked
+ * endpoint's channel; the caller sees exactly one of them (or a status the mesh made).
+ */
+export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse> {
+  private listener: InterceptingListener | undefined;
+  private metadata = new Metadata();
+  private readonly messages: RequestMessages;
+  private readonly abort = new AbortController();
+  private current: UpstreamAttempt | undefined;
+  private committed: UpstreamAttempt | undefined;
+  private readPending = false;
+  private finished = false;
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private credentials: CallCredentials | undefined;
+  /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
+  private lastStatus: StatusObject | undefined;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly core: MeshChannel,
+    private readonly method: string,
+    deadline: number,
+    private readonly callNumber: number,
+  ) {
+    this.deadline = deadline;
+    this.messages = new RequestMessages(core.retryBufferBytes);
+  }
+
+  // ---- grpc-js channel-level Call
+
+  start(metadata: Metadata, listener: InterceptingListener): void {
+    this.metadata = metadata;
+    this.listener = listener;
+    if (Number.isFinite(this.deadline)) {
+      const ms = Math.max(0, this.deadline - Date.now());
+      this.deadlineTimer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, `Deadline exceeded (meshlet: ${this.core.target})`), ms);
+    }
+    void this.run();
+  }
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    this.messages.push(context, message);
+  }
+
+  startRead(): void {
+    if (this.committed !== undefined) this.committed.startRead();
+    else this.readPending = true;
+  }
+
+  halfClose(): void {
+    this.messages.halfClose();
+  }
+
+  cancelWithStatus(code: Status, details: string): void {
+    this.cancel(code, details);
+  }
+
+  getPeer(): string {
+    return (this.committed ?? this.current)?.getPeer() ?? this.core.target;
+  }
+
+  getAuthContext(): ReturnType<ChannelCall['getAuthContext']> {
+    return (this.committed ?? this.current)?.getAuthContext() ?? null;
+  }
+
+  setCredentials(credentials: CallCredentials): void {
+    this.credentials = credentials;
+  }
+
+  getCallNumber(): number {
+    return this.callNumber;
+  }
+
+  // ---- the logical call
+
+  private async run(): Promise<void> {
+    // grpc-js starts a unary or server-streaming call and sends its one message and
+    // half-close in the same tick: waiting one microtask lets the whole request be known
+    // (and so replayable) before the first attempt goes out.
+    await Promise.resolve();
+    const mesh = this.core.mesh;
+    let state = mesh.state(this.core.target);
+    if (state.kind === 'pending') state = await mesh.resolve(this.core.target);
+    if (this.finished) return;
+    if (state.kind !== 'ready') {
+      // gRFC A28: an RPC for a target whose config does not exist fails UNAVAILABLE.
+      const why = state.kind === 'missing' ? state.reason : 'no xDS config received yet';
+      return this.finish({ code: Status.UNAVAILABLE, details: `meshlet: ${this.core.target}: ${why}`, metadata: new Metadata() });
+    }
+    const snapshot: TargetSnapshot = state.snapshot;
+    this.core.sawSnapshot(snapshot);
+    const view = {
+      authority: this.core.target,
+      path: this.method,
+      method: 'POST',
+      headers: new MetadataHeaders(this.metadata, { ':path': this.method, ':authority': this.core.target, ':method': 'POST' }),
+      isGrpc: true,
+    };
+    let response: GrpcResponse;
+    try {
+      response = await this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal }, this);
+    } catch (err) {
+      if (this.finished) return;
+      if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));
+      return this.finish({ code: Status.INTERNAL, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
+    }
+    if (this.finished) {
+      response.discard();
+      return;
+    }
+    this.messages.release();
+    if (response instanceof UpstreamAttempt) {
+      this.committed = response;
+      response.commit(this.downstream);
+      if (this.readPending && !this.finished) response.startRead();
+    } else {
+      response.commit(this.downstream);
+    }
+  }
+
+  /** The caller's listener, with the status going through finish() so it is delivered once. */
+  private readonly downstream: InterceptingListener = {
+    onReceiveMetadata: (md) => {
+      if (!this.finished) this.listener!.onReceiveMetadata(md);
+    },
+    onReceiveMessage: (message: Buffer) => {
+      if (!this.finished) this.listener!.onReceiveMessage(message);
+    },
+    onReceiveStatus: (status) => this.finish(status),
+  };
+
+  send(attempt: AttemptRequest): Promise<GrpcResponse> {
+    if (attempt.attemptCount > 1 && !this.messages.replayable && this.lastStatus !== undefined) {
+      // The messages outgrew the retry buffer after the call started: the call is
+      // committed to what the last attempt answered (gRFC A44).
+      return Promise.resolve(new LocalGrpcReply({ status: 200, grpcStatus: this.lastStatus.code, body: this.lastStatus.details, flags: [] }, this.core.target));
+    }
+    return new Promise<GrpcResponse>((resolve, reject) => {
+      const metadata = this.metadata.clone();
+      attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
+      if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
+      // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
+      if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
+      // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
+      let deadline = this.deadline;
+      if (attempt.expectedTimeoutMs !== undefined) deadline = Math.min(deadline, Date.now() + attempt.expectedTimeoutMs);
+      const lease = this.core.endpoints.acquire(attempt.host);
+      const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
+      if (this.credentials !== undefined) call.setCredentials(this.credentials);
+      const upstream = new UpstreamAttempt(
+        call,
+        lease,
+        (r) => {
+          if (r.grpcStatus !== undefined) this.lastStatus = { code: r.grpcStatus, details: '', metadata: new Metadata() };
+          resolve(r);
+        },
+        reject,
+        attempt.signal,
+      );
+      this.current = upstream;
+      upstream.start(metadata);
+      this.messages.attach(upstream);
+    });
+  }
+
+  localReply(reply: LocalReply): GrpcResponse {
+    return new LocalGrpcReply(reply, this.core.target);
+  }
+
+  private cancel(code: Status, details: string): void {
+    if (this.finished) return;
+    this.abort.abort(new Error(details));
+    (this.committed ?? this.current)?.cancel(code, details);
+    this.finish({ code, details, metadata: new Metadata() });
+  }
+
+  private finish(status: StatusObject): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.messages.release();
+    this.listener?.onReceiveStatus(status);
+  }
+}
+

@@ -1,0 +1,143 @@
+import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
+import { AttemptError, type HeaderLookup } from '@meshlet/core';
+import type { ChannelCall, MessageContext } from './ChannelCall.js';
+import type { EndpointLease } from './EndpointChannelPool.js';
+import type { GrpcResponse } from './GrpcResponse.js';
+import { MetadataHeaders } from './MetadataHeaders.js';
+import type { MessageSink } from './RequestMessages.js';
+
+const enum State {
+  Waiting, // nothing from upstream yet
+  Held, // the head arrived; the engine has not decided: hold what follows
+  Committed, // forwarding to the caller's listener
+  Discarded, // the engine retries instead
+}
+
+/**
+ * One attempt of a logical call: a real grpc-js call on the endpoint's channel.
+ *
+ * Its "head" for the call engine is whichever comes first (gRFC A44): response headers
+ * (the server committed to answering; grpc-status comes later and is never retried), or a
+ * Trailers-Only status (grpc-status known up front, so a retry policy can act on it).
+ * Nothing is read from upstream before the engine commits: the caller's reads are passed
+ * through afterwards, so grpc-js flow control stays end to end.
+ */
+export class UpstreamAttempt implements GrpcResponse, MessageSink {
+  readonly status = 200;
+  headers: HeaderLookup = new MetadataHeaders(new Metadata());
+  grpcStatus: number | undefined;
+  private state = State.Waiting;
+  private metadata: Metadata | undefined;
+  private finalStatus: StatusObject | undefined;
+  private sink: InterceptingListener | undefined;
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly call: ChannelCall,
+    private readonly lease: EndpointLease,
+    private readonly resolve: (r: UpstreamAttempt) => void,
+    private readonly reject: (e: Error) => void,
+    private readonly signal: AbortSignal,
+  ) {
+    this.onAbort = () => {
+      if (this.state !== State.Committed) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String((signal.reason as Error | undefined)?.message ?? 'aborted')}`);
+    };
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  start(metadata: Metadata): void {
+    this.call.start(metadata, {
+      onReceiveMetadata: (md) => this.onMetadata(md),
+      onReceiveMessage: (message: Buffer) => {
+        if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
+      },
+      onReceiveStatus: (status) => this.onStatus(status),
+    });
+    if (this.signal.aborted) this.onAbort();
+  }
+
+  private onMetadata(md: Metadata): void {
+    if (this.state === State.Committed) return this.sink!.onReceiveMetadata(md);
+    if (this.state !== State.Waiting) return;
+    this.metadata = md;
+    this.headers = new MetadataHeaders(md);
+    this.state = State.Held;
+    this.resolve(this);
+  }
+
+  private onStatus(status: StatusObject): void {
+    this.lease.release();
+    this.signal.removeEventListener('abort', this.onAbort);
+    switch (this.state) {
+      case State.Committed:
+        return this.sink!.onReceiveStatus(status);
+      case State.Held:
+        this.finalStatus = status;
+        return;
+      case State.Discarded:
+        return;
+      case State.Waiting:
+        break;
+    }
+    // grpc-js reports a connection it could not establish as a local UNAVAILABLE with no
+    // metadata; Envoy calls that connect-failure (UF), which outlier detection counts as
+    // a local-origin failure rather than an upstream 503.
+    if (status.code === Status.UNAVAILABLE && Object.keys(status.metadata.getMap()).length === 0 && /No connection established|Failed to connect|ECONNREFUSED/i.test(status.details)) {
+      this.state = State.Discarded;
+      this.reject(new AttemptError('connect-failure', `connect failure: ${status.details}`, false));
+      return;
+    }
+    // Trailers-Only: the status is the response head.
+    this.grpcStatus = status.code;
+    this.headers = new MetadataHeaders(status.metadata);
+    this.finalStatus = status;
+    this.state = State.Held;
+    this.resolve(this);
+  }
+
+  // ---- AttemptResponse (engine side)
+
+  discard(): void {
+    if (this.state !== State.Held && this.state !== State.Waiting) return;
+    this.state = State.Discarded;
+    if (this.finalStatus === undefined) this.call.cancelWithStatus(Status.CANCELLED, 'meshlet: attempt discarded for a retry');
+  }
+
+  commit(listener: InterceptingListener): void {
+    this.state = State.Committed;
+    this.sink = listener;
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.metadata !== undefined) listener.onReceiveMetadata(this.metadata);
+    if (this.finalStatus !== undefined) listener.onReceiveStatus(this.finalStatus);
+  }
+
+  // ---- request side (MessageSink) and caller operations after commit
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    if (this.state === State.Discarded) {
+      context.callback?.();
+      return;
+    }
+    this.call.sendMessageWithContext(context, message);
+  }
+
+  halfClose(): void {
+    if (this.state !== State.Discarded) this.call.halfClose();
+  }
+
+  startRead(): void {
+    this.call.startRead();
+  }
+
+  cancel(code: Status, details: string): void {
+    this.call.cancelWithStatus(code, details);
+  }
+
+  getPeer(): string {
+    return this.call.getPeer();
+  }
+
+  getAuthContext(): ReturnType<ChannelCall['getAuthContext']> {
+    return this.call.getAuthContext();
+  }
+}

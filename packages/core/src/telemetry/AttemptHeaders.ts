@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { AttemptRequest } from '../call/AttemptTransport.js';
+import type { CallTrace } from './CallTrace.js';
+import type { PeerMetadataHeaders } from './PeerMetadata.js';
+import { injectTraceContext, type HeaderSetter } from './TraceContextInjection.js';
+
+/** Outbound attempt headers: read (to keep the caller's x-request-id) and write. */
+export interface HeaderCarrier extends HeaderSetter {
+  get(name: string): string | null | undefined;
+}
+
+/** The slice of grpc-js `Metadata` used here (kept structural so core does not depend on grpc-js). */
+export interface GrpcMetadataCarrier {
+  get(key: string): readonly unknown[];
+  set(key: string, value: string): void;
+}
+
+export interface AttemptHeaderOptions {
+  /** Istio metadata exchange headers (see istioPeerMetadataHeaders); sent when given. */
+  readonly peerMetadata?: PeerMetadataHeaders | undefined;
+}
+
+/**
+ * Decorates one attempt's headers, called by the transport as it builds each attempt:
+ * - trace context of the attempt's span (or the call's when attempt spans are off), so the
+ *   upstream parents to the attempt it actually received;
+ * - `x-request-id`: the caller's if present, else a UUID v4 generated once per call and sent
+ *   on every attempt, as Envoy does (retries share the request id);
+ * - Istio peer metadata headers when configured.
+ */
+export function decorateAttemptHeaders(headers: HeaderCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions = {}): void {
+  const existing = headers.get('x-request-id');
+  if (existing === null || existing === undefined || existing === '') {
+    let id = call?.requestId;
+    if (id === undefined) {
+      id = randomUUID();
+      if (call !== undefined) call.requestId = id;
+    }
+    headers.set('x-request-id', id);
+  } else if (call !== undefined) {
+    call.requestId ??= existing;
+  }
+  injectTraceContext(headers, call?.spanFor(attempt));
+  const peer = options.peerMetadata;
+  if (peer !== undefined) {
+    headers.set('x-envoy-peer-metadata-id', peer['x-envoy-peer-metadata-id']);
+    headers.set('x-envoy-peer-metadata', peer['x-envoy-peer-metadata']);
+  }
+}
+
+/** The gRPC variant: the same decoration on grpc-js Metadata (keys are lower-case there too). */
+export function decorateAttemptMetadata(metadata: GrpcMetadataCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions = {}): void {
+  const carrier: HeaderCarrier = {
+    get(name) {
+      const v = metadata.get(name)[0];
+      return typeof v === 'string' ? v : undefined;
+    },
+    set(name, value) {
+      metadata.set(name, value);
+    },
+  };
+  decorateAttemptHeaders(carrier, attempt, call, options);
+}

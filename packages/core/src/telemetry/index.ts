@@ -1,0 +1,15 @@
+export { CallTrace, type CallStart } from './CallTrace.js';
+export { MeshTracing, type MeshTracingOptions } from './MeshTracing.js';
+export { injectTraceContext, type HeaderSetter } from './TraceContextInjection.js';
+export { decorateAttemptHeaders, decorateAttemptMetadata, type AttemptHeaderOptions, type GrpcMetadataCarrier, type HeaderCarrier } from './AttemptHeaders.js';
+export { istioPeerMetadataHeaders, type PeerMetadataHeaders, type WorkloadIdentity } from './PeerMetadata.js';
+export { IstioMetrics, type IstioMetricsOptions } from './IstioMetrics.js';
+export { parseIstioClusterName, type IstioClusterName } from './IstioClusterName.js';
+export { finalGrpcStatus } from './FinalGrpcStatus.js';
+export { bindClusterMetrics, type ClusterMetricsOptions } from './ClusterMetrics.js';
+export { bindXdsClientMetrics, type XdsClientMetricsOptions } from './XdsClientMetrics.js';
+export { combineObservers } from './CompositeObserver.js';
+export { meshClusters } from './MeshClusters.js';
+export { redactedConfigDump } from './ConfigDumpRedaction.js';
+export { meshDebugSnapshot, type ClusterDebug, type EndpointDebug, type MeshDebugSnapshot, type NackDebug } from './MeshDebugSnapshot.js';
+export { startAdminServer, DEBUG_PATH, type AdminServer, type AdminServerOptions } from './AdminServer.js';

@@ -2,13 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MeshFileSource } from './meshfile/index.js';
-import { AdsServer } from './server/index.js';
+import { AdsServer, publishResourceFiles } from './server/index.js';
 import { MeshConfigError, validateMesh, type MeshConfigDiagnostic } from './istio/index.js';
 
 const USAGE = `usage:
   meshlet validate <mesh.yaml>...            check files the way istioctl analyze would
   meshlet control-plane --config <mesh.yaml> [--port 15010] [--host 127.0.0.1]
-                                             serve mesh.yaml over ADS (SotW + delta) to local processes`;
+                                             serve mesh.yaml over ADS (SotW + delta) to local processes
+  meshlet control-plane --resources <xds.yaml>... [--port 15010]
+                                             serve xDS resource files (JSON/YAML, proto3 JSON) instead`;
 
 function formatDiagnostic(d: MeshConfigDiagnostic): string {
   return `${d.file ?? '<input>'}:${d.line ?? 0}:${d.column ?? 0}: ${d.severity}: ${d.path}: ${d.message}`;
@@ -33,12 +35,24 @@ async function main(argv: string[]): Promise<number> {
     return errors > 0 ? 1 : 0;
   }
   if (command === 'control-plane') {
-    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, port: { type: 'string', default: '15010' }, host: { type: 'string', default: '127.0.0.1' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string' }, resources: { type: 'string', multiple: true }, port: { type: 'string', default: '15010' }, host: { type: 'string', default: '127.0.0.1' } },
+    });
+    const server = new AdsServer();
+    if (values.resources && !values.config) {
+      const { counts } = publishResourceFiles(server, values.resources);
+      console.log(`meshlet: serving ${JSON.stringify(counts)} from ${values.resources.join(', ')}`);
+      const { port } = await server.listen(Number(values.port), values.host);
+      console.log(`meshlet: ADS server listening on ${values.host}:${port}`);
+      process.once('SIGINT', () => void server.close().then(() => process.exit(0)));
+      process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+      return await new Promise<number>(() => {});
+    }
     if (!values.config) {
       console.error(USAGE);
       return 2;
     }
-    const server = new AdsServer();
     const publish = (source: MeshFileSource) => {
       server.setSnapshot(source.mesh);
       console.log(`meshlet: serving ${source.mesh.listeners.length} listeners, ${source.mesh.clusters.length} clusters from ${source.path}`);

@@ -11,3 +11,4 @@ export type {
   RpcStatus,
 } from './DiscoveryMessages.js';
 export { resourceVersionOf } from './ResourceStore.js';
+export { publishResourceFiles } from './ResourceFiles.js';

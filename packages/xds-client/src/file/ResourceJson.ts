@@ -7,6 +7,8 @@ export interface DecodedResource {
   readonly type: ResourceType<unknown>;
   readonly name: string;
   readonly resource: unknown;
+  /** The validated proto object form (snake_case, Any as bytes): what a server encodes and sends. */
+  readonly object: Record<string, unknown>;
 }
 
 /**
@@ -35,5 +37,5 @@ export function decodeResourceJson(json: unknown, type?: ResourceType<unknown>, 
     throw err;
   }
   const decoded = rt.fromObject(obj);
-  return { type: rt, name: decoded.name, resource: decoded.resource };
+  return { type: rt, name: decoded.name, resource: decoded.resource, object: obj };
 }

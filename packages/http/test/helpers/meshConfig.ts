@@ -17,6 +17,19 @@ export interface ClusterSpec {
   readonly ports: number[];
   /** Extra Cluster fields (proto3 JSON), e.g. outlier_detection, circuit_breakers, lb_policy. */
   readonly cluster?: Record<string, unknown>;
+  /** Raw CLA `endpoints` (LocalityLbEndpoints, proto3 JSON) instead of one locality of `ports`: priorities, health_status. */
+  readonly endpoints?: Record<string, unknown>[];
+}
+
+/** retry_host_predicate entry for Envoy's previous_hosts predicate. */
+export const PREVIOUS_HOSTS = {
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+};
+
+/** One CLA lb_endpoint on 127.0.0.1 (proto3 JSON). */
+export function lbEndpoint(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, ...extra };
 }
 
 export interface MeshSpec {
@@ -43,7 +56,7 @@ export function applyMesh(source: StaticResourceSource, spec: MeshSpec): void {
     ClusterLoadAssignmentResource,
     spec.clusters.map((c) => ({
       cluster_name: c.name,
-      endpoints: [{ lb_endpoints: c.ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
+      endpoints: c.endpoints ?? [{ lb_endpoints: c.ports.map((port) => lbEndpoint(port)) }],
     })),
   );
   put(

@@ -145,7 +145,7 @@ export class DevCertificateAuthority {
    * request but `allowedSpiffeIds`, when given, must include every URI SAN it asks for: the caller's
    * authenticated identity bounds what it may be issued.
    */
-  signCsr(csrPem: string, options: { readonly validityMs?: number; readonly allowedSpiffeIds?: readonly string[] } = {}): string {
+  signCsr(csrPem: string, options: { readonly validityMs?: number; readonly notBefore?: Date; readonly allowedSpiffeIds?: readonly string[] } = {}): string {
     const csr = parseCertificateSigningRequestPem(csrPem);
     if (options.allowedSpiffeIds !== undefined) {
       for (const san of csr.subjectAltNames) {

@@ -12,12 +12,15 @@ import { LocalResponse } from './LocalResponse.js';
 import { ReplayableBody } from './ReplayableBody.js';
 import { RequestHeaders } from './RequestHeaders.js';
 import { UpstreamAttempt } from './UpstreamAttempt.js';
+import type { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshCallOptions {
   readonly engine: CallEngine;
   /** 'response' (default): failures become Envoy-style local replies (503 UH, 404 NR...). 'error': the request fails with a MeshCallError. */
   readonly localReplies: 'response' | 'error';
   readonly maxReplayBodyBytes: number;
+  /** When set, attempts tell the pools which cluster an endpoint belongs to (protocol, limits). */
+  readonly pools?: UpstreamPools;
 }
 
 /**
@@ -30,6 +33,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   private readonly headers: RequestHeaders;
   private body!: ReplayableBody;
   private current: UpstreamAttempt | undefined;
+  private snapshot!: TargetSnapshot;
   private _paused = false;
 
   constructor(
@@ -67,6 +71,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   // ---- the logical call
 
   async run(snapshot: TargetSnapshot, authority: string): Promise<void> {
+    this.snapshot = snapshot;
     this.handler.onRequestStart?.(this, {});
     if (this.aborted) return;
     let response: CommittableResponse;
@@ -102,11 +107,14 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       this.current = upstream;
       const host = attempt.host;
       const address = host.address.includes(':') ? `[${host.address}]` : host.address;
+      const origin = `http://${address}:${host.port}`;
+      const cluster = this.options.pools && this.snapshot.cluster(attempt.cluster);
+      if (cluster) this.options.pools!.note(origin, cluster.cluster);
       try {
         this.dispatch(
           {
             ...this.opts,
-            origin: `http://${address}:${host.port}`,
+            origin,
             path: attempt.path,
             headers: headers.toFlat(),
             body: this.body.take(),

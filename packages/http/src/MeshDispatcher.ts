@@ -1,8 +1,9 @@
 import { Agent, Dispatcher } from 'undici';
 import { Mesh } from '@meshlet/core';
-import { XdsClient, type Bootstrap, type ResourceSource } from '@meshlet/xds-client';
+import { XdsClient, type Bootstrap, type ResourceSource, type XdsClientOptions } from '@meshlet/xds-client';
 import { MeshFileSource } from '@meshlet/control-plane';
 import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
+import { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mesh'> {
   /** The embedded default: a mesh.yaml of Istio resources, translated in-process and reloaded on change. */
@@ -12,6 +13,8 @@ export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mes
    * `true` reads GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG, as proxyless gRPC does.
    */
   readonly bootstrap?: Bootstrap | object | string | true;
+  /** Options for the XdsClient created for `bootstrap` (backoff, does-not-exist timer, lastKnownGood...). */
+  readonly xds?: Omit<XdsClientOptions, 'bootstrap'>;
   /** Any ResourceSource: an XdsClient, a FileSource, a StaticResourceSource. */
   readonly source?: ResourceSource;
   /** An existing Mesh to share (e.g. with @meshlet/grpc). Not closed by this dispatcher. */
@@ -38,8 +41,9 @@ export class MeshDispatcher extends Dispatcher {
     super();
     this.mesh = mesh;
     this.owned = owned;
-    this.agent = new Agent({ keepAliveTimeout: 30_000, ...options.agent });
-    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh }));
+    const pools = new UpstreamPools(options.agent);
+    this.agent = pools.agent;
+    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh, pools }));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -88,7 +92,7 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
       source = file;
     }
     if (!source && options.bootstrap) {
-      const client = options.bootstrap === true ? XdsClient.fromEnv() : new XdsClient({ bootstrap: options.bootstrap });
+      const client = options.bootstrap === true ? XdsClient.fromEnv(options.xds) : new XdsClient({ ...options.xds, bootstrap: options.bootstrap });
       owned.push({ close: () => void client.close() });
       source = client;
     }

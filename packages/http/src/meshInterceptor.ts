@@ -3,6 +3,7 @@ import { CallEngine, type CallObserver, type Mesh, type TargetState } from '@mes
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
 import { targetOf } from './targetOf.js';
+import type { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshInterceptorOptions {
   readonly mesh: Mesh;
@@ -14,6 +15,8 @@ export interface MeshInterceptorOptions {
   readonly maxReplayBodyBytes?: number;
   /** Tracing / metrics hooks. */
   readonly observer?: CallObserver;
+  /** The pools the next dispatcher keeps per endpoint, told each endpoint's cluster (set by MeshDispatcher). */
+  readonly pools?: UpstreamPools;
 }
 
 /** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
@@ -34,6 +37,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     engine,
     localReplies: options.localReplies ?? 'response',
     maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BYTES,
+    pools: options.pools,
   } as const;
   const reject = options.passthrough === 'reject';
 

@@ -1,0 +1,54 @@
+import { Agent, H2CClient, Pool, type Dispatcher } from 'undici';
+import type { Cluster } from '@meshlet/xds-client';
+
+/** Envoy's default max_connections threshold. */
+const DEFAULT_MAX_CONNECTIONS = 1024;
+
+interface OriginSettings {
+  readonly http2: boolean;
+  readonly maxConnections: number;
+  readonly connectTimeout: number | undefined;
+}
+
+/**
+ * The upstream side: one undici pool per endpoint origin, shaped by the cluster
+ * that sends traffic there. An HTTP/2 cluster (http2_protocol_options or the
+ * typed HttpProtocolOptions) gets an h2c client (prior knowledge, as Envoy does
+ * over plaintext); an HTTP/1.1 cluster a keep-alive pool capped at the
+ * circuit breaker's max_connections. Envoy counts max_connections per cluster;
+ * Meshlet caps each endpoint at it, which is the same bound for one-endpoint
+ * clusters and looser for larger ones (documented in the README).
+ *
+ * A pool is created on the first request to its origin; later changes to the
+ * cluster's protocol or limits apply to origins seen after them.
+ */
+export class UpstreamPools {
+  private readonly settings = new Map<string, OriginSettings>();
+  readonly agent: Agent;
+
+  constructor(options: Agent.Options = {}) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      ...options,
+      factory: (origin, opts) => this.create(String(origin), opts),
+    });
+  }
+
+  /** Remembers how to connect to `origin` (cheap when unchanged: called per attempt). */
+  note(origin: string, cluster: Cluster): void {
+    const prev = this.settings.get(origin);
+    const http2 = cluster.protocol === 'HTTP2';
+    const maxConnections = cluster.circuit_breakers?.thresholds.find((t) => t.priority === 'DEFAULT')?.max_connections ?? DEFAULT_MAX_CONNECTIONS;
+    if (prev && prev.http2 === http2 && prev.maxConnections === maxConnections && prev.connectTimeout === cluster.connect_timeout) return;
+    this.settings.set(origin, { http2, maxConnections, connectTimeout: cluster.connect_timeout });
+  }
+
+  private create(origin: string, opts: Agent.Options): Dispatcher {
+    const s = this.settings.get(origin);
+    const connectTimeout = s?.connectTimeout ?? 5_000; // Envoy's connect_timeout default is 5 s
+    if (s?.http2 && origin.startsWith('http:')) {
+      return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
+    }
+    return new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
+  }
+}

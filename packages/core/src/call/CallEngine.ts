@@ -241,7 +241,9 @@ export class CallEngine {
             if (stop === Stop.Caller) throw call.cancelled();
             throw call.timeout();
           } else {
-            // max_retries / retry_budget overflow: the current outcome stands (Envoy upstream_rq_retry_overflow).
+            // max_retries / retry_budget overflow: the current outcome stands (Envoy upstream_rq_retry_overflow),
+            // and Envoy's router flags the stream UO on RetryStatus::NoOverflow (a reset's local reply reads "UF,UO").
+            call.flags.push(ResponseFlag.UPSTREAM_OVERFLOW);
             call.detail = 'retry circuit breaker open';
           }
         }

@@ -156,7 +156,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
       // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
       let deadline = this.deadline;
-      if (attempt.expectedTimeoutMs !== undefined) deadline = Math.min(deadline, Date.now() + attempt.expectedTimeoutMs);
+      const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
+      if (routeBound < deadline) deadline = routeBound;
       const lease = this.core.endpoints.acquire(attempt.host);
       const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
       if (this.credentials !== undefined) call.setCredentials(this.credentials);
@@ -164,11 +165,12 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
         call,
         lease,
         (r) => {
-          if (r.grpcStatus !== undefined) this.lastStatus = { code: r.grpcStatus, details: '', metadata: new Metadata() };
+          this.lastStatus = r.trailersOnlyStatus;
           resolve(r);
         },
         reject,
         attempt.signal,
+        routeBound === deadline && Number.isFinite(routeBound),
       );
       this.current = upstream;
       upstream.start(metadata);

@@ -38,6 +38,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     private readonly resolve: (r: UpstreamAttempt) => void,
     private readonly reject: (e: Error) => void,
     private readonly signal: AbortSignal,
+    /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
+    private readonly routeBoundDeadline: boolean,
   ) {
     this.onAbort = () => {
       if (this.state !== State.Committed) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String((signal.reason as Error | undefined)?.message ?? 'aborted')}`);
@@ -79,6 +81,12 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
       case State.Waiting:
         break;
     }
+    if (status.code === Status.DEADLINE_EXCEEDED && this.routeBoundDeadline) {
+      // The engine's route timer ends at the same instant and reports UT; let it, so the
+      // caller sees why (gRFC A31 max_stream_duration), not a bare deadline.
+      this.state = State.Discarded;
+      return;
+    }
     // grpc-js reports a connection it could not establish as a local UNAVAILABLE with no
     // metadata; Envoy calls that connect-failure (UF), which outlier detection counts as
     // a local-origin failure rather than an upstream 503.
@@ -93,6 +101,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.finalStatus = status;
     this.state = State.Held;
     this.resolve(this);
+  }
+
+  /** The status of a Trailers-Only response, once it has arrived. */
+  get trailersOnlyStatus(): StatusObject | undefined {
+    return this.metadata === undefined ? this.finalStatus : undefined;
   }
 
   // ---- AttemptResponse (engine side)

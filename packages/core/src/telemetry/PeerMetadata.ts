@@ -35,7 +35,7 @@ export function istioPeerMetadataHeaders(workload: WorkloadIdentity): PeerMetada
     NAME: str(workload.name),
     NAMESPACE: str(workload.namespace),
     WORKLOAD_NAME: str(workload.workloadName),
-    LABELS: { struct_value: { fields: Object.fromEntries(Object.entries(workload.labels ?? {}).map(([k, v]) => [k, str(v)])) } },
+    LABELS: { [valueField('struct')]: { fields: Object.fromEntries(Object.entries(workload.labels ?? {}).map(([k, v]) => [k, str(v)])) } },
   };
   if (workload.instanceIp !== undefined) fields['INSTANCE_IPS'] = str(workload.instanceIp);
   if (workload.serviceAccount !== undefined) fields['SERVICE_ACCOUNT'] = str(workload.serviceAccount);
@@ -49,6 +49,16 @@ export function istioPeerMetadataHeaders(workload: WorkloadIdentity): PeerMetada
   return { 'x-envoy-peer-metadata-id': nodeId, 'x-envoy-peer-metadata': Buffer.from(bytes).toString('base64') };
 }
 
-function str(value: string): { string_value: string } {
-  return { string_value: value };
+function str(value: string): Record<string, string> {
+  return { [valueField('string')]: value };
+}
+
+/**
+ * google.protobuf.Value's field name as loaded: protobufjs bundles the well-known types with
+ * camelCase names (`stringValue`) whatever `keepCase` says, so ask the type rather than guess.
+ */
+function valueField(kind: 'string' | 'struct'): string {
+  const fields = envoyRoot().lookupType('google.protobuf.Value').fields;
+  const snake = `${kind}_value`;
+  return snake in fields ? snake : `${kind}Value`;
 }

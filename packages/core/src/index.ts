@@ -4,3 +4,4 @@ export * from './cluster/index.js';
 export * from './call/index.js';
 export * from './rbac/index.js';
 export * from './server/index.js';
+export * from './identity/index.js';

@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici';
 import {
+  AttemptError,
   MeshCallError,
+  type UpstreamTlsFactory,
   type AttemptRequest,
   type AttemptTransport,
   type CallEngine,
@@ -19,8 +21,10 @@ export interface MeshCallOptions {
   /** 'response' (default): failures become Envoy-style local replies (503 UH, 404 NR...). 'error': the request fails with a MeshCallError. */
   readonly localReplies: 'response' | 'error';
   readonly maxReplayBodyBytes: number;
-  /** When set, attempts tell the pools which cluster an endpoint belongs to (protocol, limits). */
+  /** When set, attempts tell the pools which cluster an endpoint belongs to (protocol, limits, TLS). */
   readonly pools?: UpstreamPools;
+  /** Client TLS from CDS transport sockets; without it a cluster that asks for TLS fails closed. */
+  readonly tls?: UpstreamTlsFactory;
 }
 
 /**
@@ -34,6 +38,8 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   private body!: ReplayableBody;
   private current: UpstreamAttempt | undefined;
   private snapshot!: TargetSnapshot;
+  /** Why the last attempt got no response (TLS check, connect error): appended to local replies. */
+  private lastAttemptError: Error | undefined;
   private _paused = false;
 
   constructor(
@@ -87,7 +93,8 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       response = await this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, signal: this.abortController.signal }, this);
     } catch (err) {
       if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
-        response = new LocalResponse(err.localReply, `${err.message}\n`);
+        const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
+        response = new LocalResponse(err.localReply, `${err.message}${why}\n`);
       } else {
         this.handler.onResponseError?.(this, err as Error);
         return;
@@ -97,7 +104,11 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   }
 
   send(attempt: AttemptRequest): Promise<CommittableResponse> {
-    return new Promise<CommittableResponse>((resolve, reject) => {
+    return new Promise<CommittableResponse>((resolve, rejectAttempt) => {
+      const reject = (err: Error): void => {
+        this.lastAttemptError = err;
+        rejectAttempt(err);
+      };
       const headers = this.headers.clone();
       attempt.headerMutation.applyToRequest(headers);
       headers.set('host', attempt.authority);
@@ -107,9 +118,21 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       this.current = upstream;
       const host = attempt.host;
       const address = host.address.includes(':') ? `[${host.address}]` : host.address;
-      const origin = `http://${address}:${host.port}`;
-      const cluster = this.options.pools && this.snapshot.cluster(attempt.cluster);
-      if (cluster) this.options.pools!.note(origin, cluster.cluster);
+      const cluster = this.snapshot.cluster(attempt.cluster)?.cluster;
+      let tls;
+      if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
+        try {
+          if (!this.options.tls) throw new Error(`cluster ${cluster.name} requires a transport socket but no certificate providers are configured (bootstrap certificate_providers or the certificateProviders option)`);
+          const transport = this.options.tls.forEndpoint(cluster, host.metadata);
+          if (transport.kind === 'tls') tls = transport;
+        } catch (err) {
+          // Fail closed: never fall back to plaintext when the config asks for TLS.
+          reject(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
+          return;
+        }
+      }
+      const origin = `${tls ? 'https' : 'http'}://${address}:${host.port}`;
+      if (cluster && this.options.pools) this.options.pools.note(origin, cluster, tls);
       try {
         this.dispatch(
           {

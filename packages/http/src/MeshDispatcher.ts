@@ -1,5 +1,5 @@
 import { Agent, Dispatcher } from 'undici';
-import { Mesh } from '@meshlet/core';
+import { CertificateProviderRegistry, Mesh, UpstreamTlsFactory } from '@meshlet/core';
 import { XdsClient, type Bootstrap, type ResourceSource, type XdsClientOptions } from '@meshlet/xds-client';
 import { MeshFileSource } from '@meshlet/control-plane';
 import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
@@ -23,6 +23,11 @@ export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mes
   readonly agent?: Agent.Options;
   /** How long the first request to a new target waits for its config (ms, default 5000). */
   readonly resolveTimeoutMs?: number;
+  /**
+   * Certificate providers for mTLS (e.g. `CertificateProviderRegistry.of({ default: provider })`).
+   * With `bootstrap`, the bootstrap's `certificate_providers` (istio-agent's file_watcher) are used.
+   */
+  readonly certificateProviders?: CertificateProviderRegistry;
 }
 
 /**
@@ -43,7 +48,8 @@ export class MeshDispatcher extends Dispatcher {
     this.owned = owned;
     const pools = new UpstreamPools(options.agent);
     this.agent = pools.agent;
-    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh, pools }));
+    const tls = options.certificateProviders ? new UpstreamTlsFactory(options.certificateProviders) : undefined;
+    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh, pools, tls }));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {

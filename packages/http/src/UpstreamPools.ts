@@ -1,5 +1,7 @@
 import { Agent, H2CClient, Pool, type Dispatcher } from 'undici';
+import type { UpstreamTls } from '@meshlet/core';
 import type { Cluster } from '@meshlet/xds-client';
+import { tlsConnector } from './TlsConnector.js';
 
 /** Envoy's default max_connections threshold. */
 const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -8,6 +10,7 @@ interface OriginSettings {
   readonly http2: boolean;
   readonly maxConnections: number;
   readonly connectTimeout: number | undefined;
+  readonly tls: UpstreamTls | undefined;
 }
 
 /**
@@ -35,17 +38,22 @@ export class UpstreamPools {
   }
 
   /** Remembers how to connect to `origin` (cheap when unchanged: called per attempt). */
-  note(origin: string, cluster: Cluster): void {
+  note(origin: string, cluster: Cluster, tls?: UpstreamTls): void {
     const prev = this.settings.get(origin);
     const http2 = cluster.protocol === 'HTTP2';
     const maxConnections = cluster.circuit_breakers?.thresholds.find((t) => t.priority === 'DEFAULT')?.max_connections ?? DEFAULT_MAX_CONNECTIONS;
-    if (prev && prev.http2 === http2 && prev.maxConnections === maxConnections && prev.connectTimeout === cluster.connect_timeout) return;
-    this.settings.set(origin, { http2, maxConnections, connectTimeout: cluster.connect_timeout });
+    if (prev && prev.http2 === http2 && prev.maxConnections === maxConnections && prev.connectTimeout === cluster.connect_timeout && prev.tls === tls) return;
+    this.settings.set(origin, { http2, maxConnections, connectTimeout: cluster.connect_timeout, tls });
   }
 
   private create(origin: string, opts: Agent.Options): Dispatcher {
     const s = this.settings.get(origin);
     const connectTimeout = s?.connectTimeout ?? 5_000; // Envoy's connect_timeout default is 5 s
+    if (s?.tls) {
+      // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
+      // undici speaks h2 when the server selects it.
+      return new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2) });
+    }
     if (s?.http2 && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
     }

@@ -1,5 +1,5 @@
 import { DecoratorHandler, type Dispatcher } from 'undici';
-import { CallEngine, type CallObserver, type Mesh, type TargetState } from '@meshlet/core';
+import { CallEngine, type CallObserver, type Mesh, type TargetState, type UpstreamTlsFactory } from '@meshlet/core';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
 import { targetOf } from './targetOf.js';
@@ -17,6 +17,8 @@ export interface MeshInterceptorOptions {
   readonly observer?: CallObserver;
   /** The pools the next dispatcher keeps per endpoint, told each endpoint's cluster (set by MeshDispatcher). */
   readonly pools?: UpstreamPools;
+  /** Client TLS for clusters whose transport socket asks for it (set by MeshDispatcher from certificate providers). */
+  readonly tls?: UpstreamTlsFactory;
 }
 
 /** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
@@ -38,6 +40,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     localReplies: options.localReplies ?? 'response',
     maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BYTES,
     pools: options.pools,
+    tls: options.tls,
   } as const;
   const reject = options.passthrough === 'reject';
 

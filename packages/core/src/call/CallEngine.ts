@@ -3,6 +3,7 @@ import type { AttemptResult } from '../cluster/AttemptResult.js';
 import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
 import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
 import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
+import type { HeaderMutation } from '../routing/HeaderMutation.js';
 import type { FaultDecision } from '../fault/FaultInjector.js';
 import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport, type LogicalRequest } from './AttemptTransport.js';
 import type { CallObserver } from './CallObserver.js';
@@ -34,7 +35,7 @@ const enum Stop {
 /**
  * One logical call = N attempts, transport-neutral (HTTP and gRPC share it). Follows Envoy's
  * router order: route match (NR / direct_response / redirect), cluster pick, fault filter
- * (abort first, delay counted against the route timeout), circuit breaker (max_requests),
+ * (delay, then abort; for HTTP the route timeout starts after the delay, for gRPC it includes it), circuit breaker (max_requests),
  * host pick (UH), attempts with per-try timeout, retries with jittered backoff, previous_hosts
  * avoidance and max_retries, all inside the route timeout, each attempt reported to outlier
  * detection.
@@ -80,14 +81,18 @@ export class CallEngine {
     call.routeName = route.name;
 
     switch (route.action) {
+      // Envoy's router runs DirectResponseEntry::finalizeResponseHeaders on direct_response and redirect
+      // replies: the route / vhost / route-config response_headers_to_add/remove apply to them too.
       case 'direct_response': {
         const dr = route.route.direct_response!;
-        return transport.localReply(call.reply(dr.status, undefined, dr.body));
+        const headers = responseHeaders(route.headerMutationFor(undefined), {});
+        return transport.localReply({ ...call.reply(dr.status, undefined, dr.body), ...(headers ? { headers } : {}) });
       }
       case 'redirect': {
         const r = route.redirectLocation(view);
         if (r === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
-        return transport.localReply({ status: r.status, headers: { location: r.location }, flags: call.flags });
+        const headers = responseHeaders(route.headerMutationFor(undefined), { location: r.location }) ?? { location: r.location };
+        return transport.localReply({ status: r.status, headers, flags: call.flags });
       }
       case 'non_forwarding':
         throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404, 'route has a non_forwarding_action');
@@ -104,7 +109,9 @@ export class CallEngine {
     if (cluster === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound);
 
     const policy = RouteCallPolicy.for(route, vh, this.kind, snapshot.maxStreamDuration);
-    if (policy.timeoutMs > 0) call.deadline = call.start + policy.timeoutMs;
+    // gRPC (gRFC A33): a fault delay counts toward the call's deadline. HTTP (Envoy): the router's
+    // route timeout starts when the request reaches it, i.e. after the fault filter's delay (below).
+    if (policy.timeoutMs > 0 && this.kind === 'grpc') call.deadline = call.start + policy.timeoutMs;
 
     // Fault filter (runs after route + weighted cluster resolution, as in Envoy's filter chain).
     const injector = this.faults.resolve(
@@ -128,6 +135,7 @@ export class CallEngine {
         return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
       }
     }
+    if (policy.timeoutMs > 0 && this.kind === 'http') call.deadline = this.now() + policy.timeoutMs;
 
     const breakers = cluster.breakers;
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
@@ -257,6 +265,19 @@ export class CallEngine {
       if (holdingRetry) breakers.releaseRetry();
     }
   }
+}
+
+/** A local reply's headers after the route's response header mutation; undefined when there is none. */
+function responseHeaders(mutation: HeaderMutation, base: Record<string, string>): Record<string, string> | undefined {
+  if (mutation.isEmpty) return undefined;
+  const h: Record<string, string> = { ...base };
+  mutation.applyToResponse({
+    has: (n) => n in h,
+    set: (n, v) => void (h[n] = v),
+    append: (n, v) => void (h[n] = n in h ? `${h[n]},${v}` : v),
+    delete: (n) => void delete h[n],
+  });
+  return h;
 }
 
 const PER_TRY_TIMEOUT: AttemptOutcome = { kind: 'per-try-timeout' };

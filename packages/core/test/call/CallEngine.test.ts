@@ -278,15 +278,17 @@ describe('CallEngine', () => {
     expect(t.sent).toHaveLength(0);
   });
 
-  it('DI: fault delay then forward; a delay past the route timeout is UT', async () => {
+  it('DI: fault delay then forward; a delay past the route timeout is UT for gRPC (A33) but not HTTP (Envoy starts the timer after it)', async () => {
     const fault: HttpFault = { headers: [], delay: { fixed_delay: 5, percentage: { numerator: 100, denominator: 'HUNDRED' } } };
     const { engine, snapshot, ends } = setup(config(route()), { fault });
     expect((await engine.execute(snapshot, req(), new FakeTransport([200]))).status).toBe(200);
     expect(ends[0]!.flags).toEqual(['DI']);
     const slow: HttpFault = { headers: [], delay: { fixed_delay: 50, percentage: { numerator: 100, denominator: 'HUNDRED' } } };
-    const s2 = setup(config(route({ timeout: 5 })), { fault: slow });
+    const s2 = setup(config(route({ max_stream_duration: { max_stream_duration: 5 } })), { fault: slow, kind: 'grpc' });
     const err = await rejection(s2.engine.execute(s2.snapshot, req(), new FakeTransport([200])));
     expect(err.flags).toEqual(['UT', 'DI']);
+    const s3 = setup(config(route({ timeout: 5 })), { fault: slow });
+    expect((await s3.engine.execute(s3.snapshot, req(), new FakeTransport([200]))).status).toBe(200);
   });
 
   it('gRPC (A44): retries grpc-status UNAVAILABLE, reports grpc results', async () => {

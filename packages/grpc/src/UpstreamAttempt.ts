@@ -4,7 +4,7 @@ import type { ChannelCall, MessageContext } from './ChannelCall.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { MetadataHeaders } from './MetadataHeaders.js';
-import type { MessageSink } from './RequestMessages.js';
+import type { MessageSink } from './MessageWriter.js';
 
 const enum State {
   Waiting, // nothing from upstream yet
@@ -30,6 +30,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   private metadata: Metadata | undefined;
   private finalStatus: StatusObject | undefined;
   private sink: InterceptingListener | undefined;
+  /** Messages that arrived between the head and the engine's decision. */
+  private held: Buffer[] = [];
   private readonly onAbort: () => void;
 
   constructor(
@@ -52,6 +54,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
       onReceiveMetadata: (md) => this.onMetadata(md),
       onReceiveMessage: (message: Buffer) => {
         if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
+        else if (this.state === State.Held) this.held.push(message);
       },
       onReceiveStatus: (status) => this.onStatus(status),
     });
@@ -113,6 +116,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   discard(): void {
     if (this.state !== State.Held && this.state !== State.Waiting) return;
     this.state = State.Discarded;
+    this.held = [];
     if (this.finalStatus === undefined) this.call.cancelWithStatus(Status.CANCELLED, 'meshlet: attempt discarded for a retry');
   }
 
@@ -121,6 +125,9 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.sink = listener;
     this.signal.removeEventListener('abort', this.onAbort);
     if (this.metadata !== undefined) listener.onReceiveMetadata(this.metadata);
+    const held = this.held;
+    this.held = [];
+    for (const message of held) listener.onReceiveMessage(message);
     if (this.finalStatus !== undefined) listener.onReceiveStatus(this.finalStatus);
   }
 

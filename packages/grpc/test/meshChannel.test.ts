@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Mesh, type CallSummary } from '@meshlet/core';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { createMeshChannel, meshClientOptions, meshInterceptor, type MeshChannel } from '@meshlet/grpc';
-import { failWith, startBackend, type GrpcBackend } from './helpers/backends.js';
+import { deadPort, failWith, startBackend, type GrpcBackend } from './helpers/backends.js';
 import { EchoClientConstructor, countAnswers, unary, type EchoClient } from './helpers/echoService.js';
 import { applyMesh, type MeshSpec } from './helpers/meshConfig.js';
 
@@ -115,6 +115,22 @@ describe('MeshChannel over real grpc-js servers', () => {
     const internal = await unary(client);
     expect(internal).toMatchObject({ ok: false, code: grpc.status.INTERNAL, details: 'boom' });
     expect(seen.length - before).toBe(1);
+  });
+
+  it('reports an endpoint nothing listens on as UNAVAILABLE (UF), and retries it on another host', async () => {
+    const dead = await deadPort();
+    const { client, source, backends } = await setup(1, (ports) => ({ clusters: [{ name: 'c0', ports: [dead] }] }));
+    const uf = await unary(client);
+    expect(uf.code).toBe(grpc.status.UNAVAILABLE);
+    expect(uf.details).toContain('(UF)');
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c0', ports: [dead, backends[0]!.port] }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 2, retry_back_off: { base_interval: '0.001s' } } } }],
+    });
+    // Round robin sends every other first attempt to the dead port; the retry takes the live one.
+    await expect.poll(async () => (await unary(client)).ok).toBe(true);
+    expect(await countAnswers(10, () => unary(client), 1)).toEqual({ b0: 10 });
   });
 
   it('does not retry without a retry policy: the UNAVAILABLE status reaches the caller', async () => {
@@ -252,6 +268,27 @@ describe('MeshChannel over real grpc-js servers', () => {
     chat.end();
     await done;
     expect(got).toEqual(['b0:a', 'b0:b']);
+  });
+
+  it('replays the messages a bidi call sent so far when it retries before any response (gRFC A44)', async () => {
+    const { client, backends } = await setup(1, (ports) => ({
+      clusters: [{ name: 'c0', ports }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } } }],
+    }));
+    backends[0]!.failChats(1);
+    const chat = client.Chat();
+    const got: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      chat.on('data', (m: Buffer) => got.push(m.toString()));
+      chat.on('end', resolve);
+      chat.on('error', reject);
+    });
+    chat.write(Buffer.from('a'));
+    chat.write(Buffer.from('b'));
+    chat.end();
+    await done;
+    expect(got).toEqual(['b0:a', 'b0:b']);
+    expect(backends[0]!.seen.map((s) => s.method)).toEqual(['/meshlet.test.Echo/Chat', '/meshlet.test.Echo/Chat']);
   });
 
   it('adds metadata with meshInterceptor, which route matching then sees', async () => {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:net';
 import { ECHO_SERVICE } from './echoService.js';
 
 export interface SeenCall {
@@ -17,6 +18,8 @@ export interface GrpcBackend {
   readonly seen: SeenCall[];
   /** Replace how unary methods answer (default: the backend's name). */
   behave(fn: UnaryBehaviour): void;
+  /** Fail this many Chat calls with UNAVAILABLE on their first request message. */
+  failChats(n: number): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,7 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
   const server = new grpc.Server();
   const seen: SeenCall[] = [];
   let behaviour = answerName;
+  let chatFailures = 0;
   const unaryHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     seen.push({ method: call.getPath(), host: call.getHost(), metadata: call.metadata });
     behaviour(call, callback, name);
@@ -42,7 +46,12 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
     },
     Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       seen.push({ method: call.getPath(), host: call.getHost(), metadata: call.metadata });
-      call.on('data', (m: Buffer) => call.write(Buffer.from(`${name}:${m.toString()}`)));
+      const fail = chatFailures > 0;
+      if (fail) chatFailures--;
+      call.on('data', (m: Buffer) => {
+        if (fail) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'chat refused' });
+        else call.write(Buffer.from(`${name}:${m.toString()}`));
+      });
       call.on('end', () => call.end());
     },
   });
@@ -56,6 +65,9 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
     behave(fn) {
       behaviour = fn;
     },
+    failChats(n) {
+      chatFailures = n;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
@@ -67,4 +79,13 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
 /** A Trailers-Only error status, as a failing server sends it. */
 export function failWith(code: grpc.status, details = 'backend failure'): UnaryBehaviour {
   return (_call, callback) => callback({ code, details });
+}
+
+/** A port with nothing listening (bound, then released). */
+export async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }

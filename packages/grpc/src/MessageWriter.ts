@@ -1,0 +1,87 @@
+import type { MessageContext } from './ChannelCall.js';
+
+/** Where request messages go: one attempt's upstream call. */
+export interface MessageSink {
+  sendMessageWithContext(context: MessageContext, message: Buffer): void;
+  halfClose(): void;
+}
+
+/** One request message and the caller's write callback, which must run exactly once. */
+export class OutgoingMessage {
+  private done = false;
+
+  constructor(
+    readonly message: Buffer,
+    readonly flags: number | undefined,
+    private readonly callback: MessageContext['callback'],
+  ) {}
+
+  /** Tells the caller the write finished (it may then write the next message). */
+  complete(error?: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.callback?.(error);
+  }
+}
+
+/**
+ * Writes messages to one attempt's call one at a time. A grpc-js channel-level call takes
+ * the next message only after the previous write's callback (a call still connecting keeps
+ * a single pending message), so a replay must not send its backlog all at once.
+ */
+export class MessageWriter {
+  private readonly queue: OutgoingMessage[] = [];
+  private inFlight: OutgoingMessage | undefined;
+  private closing = false;
+  private closed = false;
+  private detached = false;
+
+  constructor(private readonly sink: MessageSink) {}
+
+  write(message: OutgoingMessage): void {
+    if (this.detached) return;
+    this.queue.push(message);
+    this.pump();
+  }
+
+  halfClose(): void {
+    this.closing = true;
+    this.pump();
+  }
+
+  /**
+   * Another attempt takes over. A write still in flight on this one is acknowledged to the
+   * caller now: the message stays in the replay log, and the abandoned call may never call back.
+   */
+  detach(): void {
+    this.detached = true;
+    this.queue.length = 0;
+    this.inFlight?.complete();
+    this.inFlight = undefined;
+  }
+
+  private pump(): void {
+    if (this.detached || this.inFlight !== undefined) return;
+    const next = this.queue.shift();
+    if (next !== undefined) {
+      this.inFlight = next;
+      this.sink.sendMessageWithContext(
+        {
+          flags: next.flags,
+          callback: (error) => {
+            if (this.inFlight !== next) return;
+            this.inFlight = undefined;
+            next.complete(error);
+            this.pump();
+          },
+        },
+        next.message,
+      );
+      return;
+    }
+    if (this.closing && !this.closed) {
+      this.closed = true;
+      this.sink.halfClose();
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import type { Admission, IncomingCall } from './ServerCallAdmission.js';
+
+/**
+ * The grpc-js server interceptor of one connection: each call is admitted (routes, RBAC, faults)
+ * from the call's metadata before any application interceptor or handler sees it. A rejected call
+ * ends with its status and the handler never runs; an accepted one goes on, after the fault delay
+ * if one was injected.
+ */
+export function connectionInterceptor(admit: (call: IncomingCall) => Admission, onReject?: (call: IncomingCall, admission: Extract<Admission, { kind: 'reject' }>) => void): ServerInterceptor {
+  return (method, call) => {
+    let release: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      release?.();
+      release = undefined;
+    };
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            const incoming: IncomingCall = { path: method.path, authority: call.getHost(), metadata };
+            const a = admit(incoming);
+            if (a.kind === 'accept' && a.faults.length > 0) release = () => a.faults.forEach((f) => f.release());
+            const proceed = (): void => {
+              timer = undefined;
+              if (a.kind === 'reject') {
+                onReject?.(incoming, a);
+                // Straight to the inner call: nothing above this interceptor sees the call.
+                call.sendStatus({ code: a.code, details: a.details });
+              } else {
+                nextMetadata(metadata);
+              }
+            };
+            if (a.delayMs > 0) timer = setTimeout(proceed, a.delayMs);
+            else proceed();
+          },
+          onCancel: done,
+        });
+      },
+      sendStatus: (status, nextStatus) => {
+        done();
+        nextStatus(status);
+      },
+    });
+  };
+}

@@ -5,3 +5,4 @@ export * from './call/index.js';
 export * from './rbac/index.js';
 export * from './server/index.js';
 export * from './identity/index.js';
+export * from './telemetry/index.js';

@@ -2,6 +2,10 @@ import type { Dispatcher } from 'undici';
 import {
   AttemptError,
   MeshCallError,
+  decorateAttemptHeaders,
+  type AttemptHeaderOptions,
+  type CallTrace,
+  type MeshTracing,
   type UpstreamTlsFactory,
   type AttemptRequest,
   type AttemptTransport,
@@ -25,6 +29,9 @@ export interface MeshCallOptions {
   readonly pools?: UpstreamPools;
   /** Client TLS from CDS transport sockets; without it a cluster that asks for TLS fails closed. */
   readonly tls?: UpstreamTlsFactory;
+  readonly tracing?: MeshTracing;
+  /** x-request-id, trace context and peer metadata on every attempt. */
+  readonly attemptHeaders: AttemptHeaderOptions;
 }
 
 /**
@@ -40,6 +47,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   private snapshot!: TargetSnapshot;
   /** Why the last attempt got no response (TLS check, connect error): appended to local replies. */
   private lastAttemptError: Error | undefined;
+  private trace: CallTrace | undefined;
   private _paused = false;
 
   constructor(
@@ -90,7 +98,9 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         headers: this.headers,
         isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
       };
-      response = await this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, signal: this.abortController.signal }, this);
+      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, signal: this.abortController.signal }, this);
+      this.trace = this.options.tracing?.startCall({ kind: 'http', method: this.opts.method, target: snapshot.target });
+      response = await (this.trace ? this.trace.run(execute) : execute());
     } catch (err) {
       if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
         const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
@@ -111,6 +121,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       };
       const headers = this.headers.clone();
       attempt.headerMutation.applyToRequest(headers);
+      decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
       headers.set('host', attempt.authority);
       if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
       if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));

@@ -1,5 +1,16 @@
 import { DecoratorHandler, type Dispatcher } from 'undici';
-import { CallEngine, type CallObserver, type Mesh, type TargetState, type UpstreamTlsFactory } from '@meshlet/core';
+import {
+  CallEngine,
+  MeshTracing,
+  combineObservers,
+  istioPeerMetadataHeaders,
+  type CallObserver,
+  type IstioMetrics,
+  type Mesh,
+  type TargetState,
+  type UpstreamTlsFactory,
+  type WorkloadIdentity,
+} from '@meshlet/core';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
 import { targetOf } from './targetOf.js';
@@ -13,8 +24,19 @@ export interface MeshInterceptorOptions {
   readonly localReplies?: 'response' | 'error';
   /** Request bodies up to this size are buffered so they can be retried (default 1 MiB, as Envoy). */
   readonly maxReplayBodyBytes?: number;
-  /** Tracing / metrics hooks. */
+  /** Extra call hooks (your own metrics, logs). */
   readonly observer?: CallObserver;
+  /**
+   * OpenTelemetry tracing through the global TracerProvider: a span per logical call and a CLIENT
+   * span per attempt, trace context injected on every attempt. On by default (spans are no-ops
+   * until the app registers an SDK); pass `new MeshTracing({ attemptSpans: false })` when the app's
+   * own undici instrumentation already makes per-attempt spans, or `false` to turn it off.
+   */
+  readonly tracing?: MeshTracing | false;
+  /** Istio standard metrics (istio_requests_total, ...) through the global MeterProvider. */
+  readonly metrics?: IstioMetrics;
+  /** This workload, announced with Istio's x-envoy-peer-metadata headers so sidecars label us. */
+  readonly peerMetadata?: WorkloadIdentity;
   /** The pools the next dispatcher keeps per endpoint, told each endpoint's cluster (set by MeshDispatcher). */
   readonly pools?: UpstreamPools;
   /** Client TLS for clusters whose transport socket asks for it (set by MeshDispatcher from certificate providers). */
@@ -34,8 +56,13 @@ function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler
  */
 export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const { mesh } = options;
-  const engine = new CallEngine({ kind: 'http', observer: options.observer });
+  const tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
+  const observers = [tracing, options.metrics, options.observer].filter((o) => o !== undefined);
+  const observer = observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : combineObservers(...observers);
+  const engine = new CallEngine({ kind: 'http', observer });
   const callOptions = {
+    tracing,
+    attemptHeaders: { peerMetadata: options.peerMetadata ? istioPeerMetadataHeaders(options.peerMetadata) : undefined },
     engine,
     localReplies: options.localReplies ?? 'response',
     maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BYTES,

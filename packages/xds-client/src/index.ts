@@ -7,3 +7,4 @@ export * from './bootstrap/index.js';
 export * from './client/index.js';
 export * from './file/index.js';
 export * from './static/index.js';
+export * from './csds/index.js';

@@ -17,3 +17,9 @@ export function deadlineMs(deadline: Deadline | null | undefined): number {
   if (deadline === null || deadline === undefined) return Number.POSITIVE_INFINITY;
   return deadline instanceof Date ? deadline.getTime() : deadline;
 }
+
+/**
+ * Node fires a setTimeout longer than 2^31-1 ms after 1 ms, so a deadline that far away is
+ * treated as none (grpc-js does the same).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,6 +1,6 @@
 import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
 import { CallEngine, type CallObserver, type Mesh, type TargetSnapshot } from '@meshlet/core';
-import { deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
+import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
 import { MeshClientCall } from './MeshClientCall.js';
 import { meshTargetOf } from './MeshTarget.js';
@@ -96,7 +96,7 @@ export class MeshChannel implements ChannelInterface {
       });
       return;
     }
-    if (check()) return;
+    if (check() || wait > MAX_TIMER_MS) return;
     setTimeout(() => {
       if (!check()) callback(new Error('Deadline passed without connectivity state change'));
     }, wait).unref?.();

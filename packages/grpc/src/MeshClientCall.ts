@@ -1,6 +1,6 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
 import { MeshCallError, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
-import type { ChannelCall, MessageContext } from './ChannelCall.js';
+import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
 import type { MeshChannel } from './MeshChannel.js';
@@ -44,11 +44,14 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.metadata = metadata;
     this.listener = listener;
-    if (Number.isFinite(this.deadline)) {
-      const ms = Math.max(0, this.deadline - Date.now());
+    const ms = Math.max(0, this.deadline - Date.now());
+    if (ms <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, `Deadline exceeded (meshlet: ${this.core.target})`), ms);
     }
-    void this.run();
+    this.run().catch((err: unknown) => {
+      // E.g. the Mesh or the channel was closed under the call.
+      this.finish({ code: Status.UNAVAILABLE, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
+    });
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {

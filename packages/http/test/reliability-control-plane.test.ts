@@ -25,10 +25,16 @@ interface Setup {
   failedAttempts: number[];
 }
 
+/** Both clusters (c0 -> b0, c1 -> b1) served, the route on `active`, as istiod would. */
+function snap(backends: Backend[], active: 0 | 1, extra: { listenerRds?: string } = {}) {
+  const other = active === 0 ? 1 : 0;
+  return meshSnapshot({ cluster: `c${active}`, ports: [backends[active]!.port], others: [{ name: `c${other}`, ports: [backends[other]!.port] }], ...extra });
+}
+
 async function setup(passthrough: 'allow' | 'reject' = 'reject'): Promise<Setup> {
   const backends = await Promise.all([startBackend('b0'), startBackend('b1')]);
   const ads = await startAds();
-  ads.server.setSnapshot(meshSnapshot({ cluster: 'c0', ports: [backends[0]!.port] }), { version: 'v1' });
+  ads.server.setSnapshot(snap(backends, 0), { version: 'v1' });
   const nacks: AdsAckEvent[] = [];
   ads.server.events.on('nack', (e: AdsAckEvent) => nacks.push(e));
   const client = new XdsClient({ ...FAST_XDS, bootstrap: bootstrapFor([ads.port]) });
@@ -61,7 +67,7 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     const intervals = attempts.slice(1).map((t, i) => t - attempts[i]!);
     // Restart on the same port with a config that moves traffic to b1.
     s.ads = await startAds(s.ads.port);
-    s.ads.server.setSnapshot(meshSnapshot({ cluster: 'c1', ports: [s.backends[1]!.port] }), { version: 'v2' });
+    s.ads.server.setSnapshot(snap(s.backends, 1), { version: 'v2' });
     await waitFor(() => (load.figures.byBody['b1'] ?? 0) > 20, 5000, 'traffic on the restarted server config');
     const f = await load.stop();
     figures('dispatcher/killed-restarted', { sent: f.sent, succeeded: f.succeeded, failed: f.failed, by_backend: f.byBody, reconnect_attempts_1200ms: attempts.length, intervals_ms: intervals });
@@ -76,7 +82,7 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     const s = await setup();
     const load = startLoad(s.dispatcher);
     s.ads.server.pause();
-    s.ads.server.setSnapshot(meshSnapshot({ cluster: 'c1', ports: [s.backends[1]!.port] }), { version: 'v2' });
+    s.ads.server.setSnapshot(snap(s.backends, 1), { version: 'v2' });
     await sleep((FAST_XDS.doesNotExistTimeoutMs ?? 0) + 500);
     const duringHang = { ...load.figures, byBody: { ...load.figures.byBody } };
     expect(duringHang.byBody['b1']).toBeUndefined();
@@ -94,7 +100,7 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     for (let i = 0; i < 4; i++) {
       const b = (i + 1) % 2;
       s.ads.server.pause();
-      s.ads.server.setSnapshot(meshSnapshot({ cluster: `c${b}`, ports: [s.backends[b]!.port] }), { version: `slow-${i}` });
+      s.ads.server.setSnapshot(snap(s.backends, b as 0 | 1), { version: `slow-${i}` });
       await sleep(300);
       s.ads.server.resume();
       const seen = load.figures.byBody[`b${b}`] ?? 0;
@@ -110,7 +116,8 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     const s = await setup();
     const load = startLoad(s.dispatcher);
     // A cluster that fails validation (field path in the NACK).
-    s.ads.server.setResources(CLUSTER_TYPE_URL, { c0: { ...meshSnapshot({ cluster: 'c0', ports: [s.backends[1]!.port] }).clusters![0], outlier_detection: { max_ejection_percent: { value: 150 } } } }, { version: 'bad-cds' });
+    const good = snap(s.backends, 0).clusters!;
+    s.ads.server.setResources(CLUSTER_TYPE_URL, { c0: { ...good[0], outlier_detection: { max_ejection_percent: { value: 150 } } }, c1: good[1] as Record<string, unknown> }, { version: 'bad-cds' });
     const cdsNack = await waitFor(() => s.nacks.find((n) => n.typeUrl === CLUSTER_TYPE_URL), 5000, 'CDS NACK');
     // A listener that is not a protobuf message.
     s.ads.server.setResources(LISTENER_TYPE_URL, { 'reviews.test:9080': { type_url: LISTENER_TYPE_URL, value: Buffer.from([0x0a, 0x40, 0x72]) } }, { version: 'bad-lds' });
@@ -132,8 +139,8 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     const s = await setup();
     const load = startLoad(s.dispatcher);
     // Valid on its own (so ACKed), but it names a route configuration the server does not have.
-    const snap = meshSnapshot({ cluster: 'c0', ports: [s.backends[0]!.port], listenerRds: 'routes-that-do-not-exist' });
-    s.ads.server.setResources(LISTENER_TYPE_URL, { 'reviews.test:9080': snap.listeners![0] as Record<string, unknown> }, { version: 'dangling-rds' });
+    const dangling = snap(s.backends, 0, { listenerRds: 'routes-that-do-not-exist' });
+    s.ads.server.setResources(LISTENER_TYPE_URL, { 'reviews.test:9080': dangling.listeners![0] as Record<string, unknown> }, { version: 'dangling-rds' });
     const half = (FAST_XDS.doesNotExistTimeoutMs ?? 0) / 2;
     await sleep(half);
     const within = { ...load.figures };
@@ -154,7 +161,7 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     expect(failFast).toMatch(/not in the mesh.*route configuration "routes-that-do-not-exist" for listener "reviews.test:9080" does not exist/);
     expect(failMs).toBeLessThan(100);
     // Fixing the listener brings the target back.
-    s.ads.server.setSnapshot(meshSnapshot({ cluster: 'c1', ports: [s.backends[1]!.port] }), { version: 'fixed' });
+    s.ads.server.setSnapshot(snap(s.backends, 1), { version: 'fixed' });
     const again = startLoad(s.dispatcher, 1);
     await waitFor(() => (again.figures.byBody['b1'] ?? 0) > 0, 5000, 'recovery');
     await again.stop();

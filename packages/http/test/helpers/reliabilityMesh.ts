@@ -22,8 +22,13 @@ export function bootstrapFor(ports: number[]) {
   };
 }
 
-/** istiod-shaped resources for TARGET: listener -> RDS `routeName` -> cluster `cluster` -> endpoints `ports`. */
-export function meshSnapshot(opts: { cluster: string; ports: number[]; routeName?: string; listenerRds?: string }): AdsSnapshot {
+/**
+ * istiod-shaped resources for TARGET: listener -> RDS `routeName` -> cluster `cluster` -> endpoints `ports`.
+ * `others` are further clusters served alongside (istiod sends every cluster, so a route change
+ * never races the removal of the cluster the old route used).
+ */
+export function meshSnapshot(opts: { cluster: string; ports: number[]; routeName?: string; listenerRds?: string; others?: { name: string; ports: number[] }[] }): AdsSnapshot {
+  const all = [{ name: opts.cluster, ports: opts.ports }, ...(opts.others ?? [])];
   const routeName = opts.routeName ?? `outbound|9080||reviews.test`;
   const hcm = {
     stat_prefix: TARGET,
@@ -33,13 +38,11 @@ export function meshSnapshot(opts: { cluster: string; ports: number[]; routeName
   return {
     listeners: [{ name: TARGET, api_listener: { api_listener: encodeAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', hcm) } }],
     routes: [{ name: routeName, virtual_hosts: [{ name: TARGET, domains: [TARGET, 'reviews.test'], routes: [{ match: { prefix: '/' }, route: { cluster: opts.cluster } }] }] }],
-    clusters: [{ name: opts.cluster, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, connect_timeout: { seconds: 1 } }],
-    endpoints: [
-      {
-        cluster_name: opts.cluster,
-        endpoints: [{ lb_endpoints: opts.ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
-      },
-    ],
+    clusters: all.map((c) => ({ name: c.name, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, connect_timeout: { seconds: 1 } })),
+    endpoints: all.map((c) => ({
+      cluster_name: c.name,
+      endpoints: [{ lb_endpoints: c.ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
+    })),
   };
 }
 

@@ -29,6 +29,11 @@ export interface GenericXdsConfig {
   readonly xds_config?: AnyMessage;
   readonly last_updated?: Timestamp;
   readonly client_status: ClientResourceStatus;
+  /**
+   * Meshlet extension (not in CSDS; protobufjs fromObject ignores it): the resource was served
+   * from the last-known-good file and no xDS server has confirmed it yet. error_state says so.
+   */
+  readonly stale?: boolean;
   readonly error_state?: UpdateFailureState;
 }
 

@@ -8,6 +8,7 @@ import { AdsStream, type AdsStreamHandler, type ResourceUpdate, type ResponseOut
 import type { BackoffOptions } from '../transport/Backoff.js';
 import { nodeMessage } from '../transport/NodeMessage.js';
 import { toTimestamp, type ClientConfigDump, type ClientResourceStatus, type GenericXdsConfig } from './ConfigDump.js';
+import { LastKnownGoodStore, type LastKnownGoodOptions } from './LastKnownGoodStore.js';
 import { consoleLogger, type Logger } from './Logger.js';
 import { peekResourceName, rejectionMessage } from './ResourceRejection.js';
 import type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
@@ -29,6 +30,12 @@ export interface XdsClientOptions {
   readonly channelOptions?: grpc.ChannelOptions;
   /** How often a stream on a fallback server probes the primary (gRFC A71). Default 5000 ms. */
   readonly fallbackProbeIntervalMs?: number;
+  /**
+   * Opt-in last-known-good cache on disk (LastKnownGoodStore): ACKed resources are written to
+   * `path`; at start, while no xDS server has answered, watchers are served from it (marked
+   * `stale` in configDump()) until the server's own resources replace them.
+   */
+  readonly lastKnownGood?: LastKnownGoodOptions;
   readonly logger?: Logger;
 }
 
@@ -47,6 +54,8 @@ interface Entry {
   status: ClientResourceStatus;
   errorState?: { details: string; version_info: string; last_update_attempt: Date };
   timer?: NodeJS.Timeout;
+  /** Served from the last-known-good file; no server has confirmed it yet. */
+  stale?: boolean;
 }
 
 /**
@@ -70,6 +79,11 @@ export class XdsClient implements ResourceSource {
   /** typeUrl -> name -> entry. */
   private readonly entries = new Map<string, Map<string, Entry>>();
   private readonly streams = new Map<string, AdsStream>();
+  /** Streams that have received at least one response (from any of their servers). */
+  private readonly answered = new WeakSet<AdsStream>();
+  /** Streams whose last attempt failed before any server ever answered. */
+  private readonly unreachable = new WeakSet<AdsStream>();
+  private readonly lkg: LastKnownGoodStore | undefined;
   private closed = false;
 
   constructor(options: XdsClientOptions = {}) {
@@ -77,6 +91,7 @@ export class XdsClient implements ResourceSource {
     this.bootstrap = resolveBootstrap(options.bootstrap);
     this.logger = options.logger ?? consoleLogger;
     this.events = new XdsClientEvents((error) => this.logger.error('xDS client event listener threw', { error }));
+    this.lkg = options.lastKnownGood ? new LastKnownGoodStore(options.lastKnownGood, this.logger) : undefined;
   }
 
   /** A client for the bootstrap named by GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG. */
@@ -110,8 +125,11 @@ export class XdsClient implements ResourceSource {
     }
     entry.watchers.add(w);
     const e = entry;
-    if (isNew && e.stream) e.stream.subscriptionChanged(type.typeUrl);
-    else if (e.resource !== undefined) queueMicrotask(() => this.notify(e, w, (x) => x.onResource(e.resource, { version: e.version })));
+    if (isNew && e.stream) {
+      e.stream.subscriptionChanged(type.typeUrl);
+      // No server has answered this stream yet and the last attempt failed: the disk cache serves.
+      if (this.unreachable.has(e.stream)) queueMicrotask(() => this.serveFromLastKnownGood(e));
+    } else if (e.resource !== undefined) queueMicrotask(() => this.notify(e, w, (x) => x.onResource(e.resource, { version: e.version })));
     else if (e.status === 'DOES_NOT_EXIST') queueMicrotask(() => this.notify(e, w, (x) => x.onDoesNotExist?.()));
     else if (e.errorState) queueMicrotask(() => this.notify(e, w, (x) => x.onError?.(new Error(e.errorState!.details))));
 
@@ -138,6 +156,7 @@ export class XdsClient implements ResourceSource {
           ...(e.raw ? { xds_config: e.raw } : {}),
           ...(e.lastUpdated ? { last_updated: toTimestamp(e.lastUpdated) } : {}),
           client_status: e.status,
+          ...(e.stale ? { stale: true } : {}),
           ...(e.errorState
             ? { error_state: { details: e.errorState.details, version_info: e.errorState.version_info, last_update_attempt: toTimestamp(e.errorState.last_update_attempt) } }
             : {}),
@@ -156,6 +175,7 @@ export class XdsClient implements ResourceSource {
     for (const stream of this.streams.values()) stream.close();
     this.streams.clear();
     this.events.clear();
+    await this.lkg?.close();
   }
 
   private unwatch(entry: Entry, watcher: ResourceWatcher<unknown>): void {
@@ -220,14 +240,20 @@ export class XdsClient implements ResourceSource {
         const versions: Record<string, string> = {};
         for (const name of names) {
           const e = this.entries.get(typeUrl)?.get(name);
-          if (e?.resource !== undefined && e.version !== '') versions[name] = e.version;
+          // A stale (disk-cached) version is not claimed: the server must send its own.
+          if (e?.resource !== undefined && e.version !== '' && !e.stale) versions[name] = e.version;
         }
         return versions;
       },
       onUpdate: (update) => this.applyUpdate(stream(), update),
       onSubscribed: (typeUrl, names) => this.startDoesNotExistTimers(typeUrl, names),
       onResponseHandled: (outcome) => this.reportOutcome(outcome),
+      // gRFC A71: fall back only while some watched resource is not cached ("does not exist"
+      // counts as cached); a resource served from the disk cache counts as not cached.
+      needsFallback: () => this.entriesOf(stream()).some((e) => e.stale || (e.resource === undefined && e.status !== 'DOES_NOT_EXIST')),
       onConnected: (server) => {
+        this.answered.add(stream());
+        this.unreachable.delete(stream());
         this.logger.info('xDS stream connected', { server: server.server_uri });
         this.events.emit('connected', { server: server.server_uri });
       },
@@ -240,11 +266,15 @@ export class XdsClient implements ResourceSource {
     for (const name of names) {
       const e = this.entries.get(typeUrl)?.get(name);
       // gRFC A27: only a resource never received is timed; a cached one exists until deleted.
-      if (!e || e.resource !== undefined || e.status === 'DOES_NOT_EXIST' || e.timer) continue;
+      // A stale (disk-cached) one is timed too: the server must confirm it.
+      if (!e || (e.resource !== undefined && !e.stale) || e.status === 'DOES_NOT_EXIST' || e.timer) continue;
       e.timer = setTimeout(() => {
         e.timer = undefined;
         if (this.entries.get(typeUrl)?.get(name) !== e) return;
+        // Nobody has answered (a hung server): the disk cache, if any, serves instead of a verdict.
+        if (!(e.stream && this.answered.has(e.stream)) && (e.stale || this.serveFromLastKnownGood(e))) return;
         this.logger.warn('xDS resource not received in time: does not exist', { typeUrl, name, timeoutMs: timeout });
+        if (e.stale) this.forget(e);
         e.status = 'DOES_NOT_EXIST';
         this.notifyAll(e, (w) => w.onDoesNotExist?.());
       }, timeout);
@@ -254,6 +284,10 @@ export class XdsClient implements ResourceSource {
 
   private onDisconnected(stream: AdsStream, server: XdsServerConfig, error: Error, hadResponse: boolean): void {
     this.logger.warn('xDS stream lost; cached resources stay in use', { server: server.server_uri, error: error.message, hadResponse });
+    if (!hadResponse && !this.answered.has(stream)) {
+      this.unreachable.add(stream);
+      for (const e of this.entriesOf(stream)) this.serveFromLastKnownGood(e);
+    }
     for (const e of this.entriesOf(stream)) {
       // Timers restart when the subscription is re-sent: an outage is not evidence of absence.
       clearTimeout(e.timer);
@@ -283,6 +317,8 @@ export class XdsClient implements ResourceSource {
     }
     const errors: string[] = [];
     const present = new Set<string>();
+    /** A rejected resource whose name could not be read: it may be any of ours. */
+    let unnamedRejection = false;
     const now = new Date();
     for (const received of update.resources) {
       let name = received.name;
@@ -300,6 +336,7 @@ export class XdsClient implements ResourceSource {
       } catch (error) {
         name ??= (error instanceof ValidationError ? error.resourceName : undefined) ?? (received.any ? peekResourceName(received.any) : undefined);
         if (name !== undefined) present.add(name);
+        else unnamedRejection = true;
         const message = rejectionMessage(update.typeUrl, name, error);
         errors.push(message);
         const e = name !== undefined ? byName.get(name) : undefined;
@@ -308,8 +345,10 @@ export class XdsClient implements ResourceSource {
     }
     // SotW LDS/CDS: a cached resource missing from the response was deleted. One never received
     // is left to its does-not-exist timer: the response may predate our subscription to it.
+    // Nor is anything deleted when a rejected resource has no readable name: it may be the
+    // "missing" one, and a NACKed response must not cost a resource that still exists.
     const deleted = update.stateOfTheWorld
-      ? type.allResourcesRequiredInSotW
+      ? type.allResourcesRequiredInSotW && !unnamedRejection
         ? this.entriesOf(stream, update.typeUrl).filter((e) => e.resource !== undefined && !present.has(e.name)).map((e) => e.name)
         : []
       : update.removed;
@@ -329,6 +368,8 @@ export class XdsClient implements ResourceSource {
     e.lastUpdated = now;
     e.status = 'ACKED';
     delete e.errorState;
+    delete e.stale;
+    this.lkg?.put(e.type.typeUrl, e.name, version, raw, changed ? resource : e.resource);
     if (!changed) return;
     e.resource = resource;
     this.notifyAll(e, (w) => w.onResource(resource, { version }));
@@ -353,12 +394,51 @@ export class XdsClient implements ResourceSource {
       return;
     }
     if (e.status === 'DOES_NOT_EXIST' && e.resource === undefined) return;
+    this.forget(e);
+    e.status = 'DOES_NOT_EXIST';
+    this.notifyAll(e, (w) => w.onDoesNotExist?.());
+  }
+
+  /** Drops a resource from the cache (memory and disk). */
+  private forget(e: Entry): void {
     delete e.resource;
     delete e.raw;
     delete e.errorState;
+    delete e.stale;
     e.version = '';
-    e.status = 'DOES_NOT_EXIST';
-    this.notifyAll(e, (w) => w.onDoesNotExist?.());
+    this.lkg?.remove(e.type.typeUrl, e.name);
+  }
+
+  /**
+   * Serves a watched resource that has nothing yet from the last-known-good file, marked
+   * stale (configDump: `stale: true` and an error_state saying so). True when it did.
+   */
+  private serveFromLastKnownGood(e: Entry): boolean {
+    if (!this.lkg || this.closed || e.resource !== undefined || e.status === 'DOES_NOT_EXIST') return false;
+    if (this.entries.get(e.type.typeUrl)?.get(e.name) !== e) return false;
+    const record = this.lkg.get(e.type.typeUrl, e.name);
+    if (!record) return false;
+    let resource: unknown;
+    try {
+      resource = e.type.decode(record.any).resource;
+    } catch (error) {
+      this.logger.warn('last-known-good: cached resource no longer validates; not served', { typeUrl: e.type.typeUrl, name: e.name, error });
+      return false;
+    }
+    e.resource = resource;
+    e.raw = record.any;
+    e.version = record.version;
+    e.lastUpdated = record.writtenAt;
+    e.status = 'ACKED'; // as it was when cached
+    e.stale = true;
+    e.errorState = {
+      details: `stale: served from the last-known-good file ${this.lkg.path} (written ${record.writtenAt.toISOString()}); no xDS server has answered since start`,
+      version_info: record.version,
+      last_update_attempt: new Date(),
+    };
+    this.logger.warn('xDS server unreachable: serving the last-known-good resource', { typeUrl: e.type.typeUrl, name: e.name, version: record.version });
+    this.notifyAll(e, (w) => w.onResource(resource, { version: record.version }));
+    return true;
   }
 
   private notifyAll(e: Entry, call: (w: ResourceWatcher<unknown>) => void): void {

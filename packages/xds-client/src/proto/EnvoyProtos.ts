@@ -140,7 +140,25 @@ export function lookupMessage(nameOrTypeUrl: string): protobuf.Type | undefined 
 export function decodeAny(any: AnyMessage): Record<string, unknown> | undefined {
   const type = lookupMessage(any.type_url);
   if (!type) return undefined;
-  return type.toObject(type.decode(any.value), TO_OBJECT) as Record<string, unknown>;
+  return type.toObject(type.decode(strictReader(any.value)), TO_OBJECT) as Record<string, unknown>;
+}
+
+/**
+ * A protobufjs Reader over `bytes` that rejects a string field running past the end.
+ * protobufjs's BufferReader (used for every Buffer) clamps such a string instead of throwing,
+ * so a truncated resource would decode "successfully" into a different one; nested messages
+ * share the reader, so the check covers them too.
+ */
+export function strictReader(bytes: Uint8Array): protobuf.Reader {
+  const reader = protobuf.Reader.create(bytes);
+  reader.string = function strictString(this: protobuf.Reader): string {
+    const length = this.uint32();
+    if (this.pos + length > this.len) throw new RangeError(`index out of range: ${this.pos} + ${length} > ${this.len}`);
+    const text = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, length).toString('utf8');
+    this.pos += length;
+    return text;
+  };
+  return reader;
 }
 
 /** Encodes a plain object (protobufjs object form, snake_case) as an Any. */

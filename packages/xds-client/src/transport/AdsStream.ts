@@ -62,6 +62,11 @@ export interface AdsStreamHandler {
   /** A subscription to these names was written on the stream: start their does-not-exist timers. */
   onSubscribed(typeUrl: string, names: readonly string[]): void;
   onResponseHandled(outcome: ResponseOutcome): void;
+  /**
+   * gRFC A71: whether to move to the next server after a failed attempt, i.e. whether some
+   * watched resource is not cached. Absent: always.
+   */
+  needsFallback?(): boolean;
   /** The first response arrived on a new stream. */
   onConnected(server: XdsServerConfig): void;
   /** The stream ended; it will be retried. `hadResponse` tells a broken stream from an unreachable server. */
@@ -207,8 +212,11 @@ export class AdsStream {
       delay = 0;
     } else {
       delay = this.backoff.next();
-      // gRFC A71: the current server is unreachable; try the next one in the bootstrap list.
-      if (this.options.servers.length > 1) this.switchServer((this.serverIndex + 1) % this.options.servers.length);
+      // gRFC A71: the current server is unreachable; try the next one in the bootstrap list, but
+      // only if some watched resource is not cached: with everything cached the client keeps
+      // using it and retries the same server (no fallback stampede on a primary restart).
+      const fallback = this.serverIndex !== 0 || (this.options.handler.needsFallback?.() ?? true);
+      if (this.options.servers.length > 1 && fallback) this.switchServer((this.serverIndex + 1) % this.options.servers.length);
     }
     this.options.logger.debug('ADS stream retry scheduled', { server: this.server.server_uri, delayMs: delay });
     this.retryTimer = setTimeout(() => this.connect(), delay);

@@ -1,4 +1,4 @@
-import { envoyRoot, TO_OBJECT, type AnyMessage } from '../../proto/EnvoyProtos.js';
+import { envoyRoot, strictReader, TO_OBJECT, type AnyMessage } from '../../proto/EnvoyProtos.js';
 import type { ResourceType } from '../ResourceType.js';
 import { ValidationError } from '../ValidationError.js';
 import { deepFreeze } from '../DeepFreeze.js';
@@ -44,7 +44,7 @@ export function defineResourceType<T>(spec: ResourceTypeSpec<T>): ResourceType<T
       let obj: Record<string, unknown>;
       try {
         const type = envoyRoot().lookupType(protoName);
-        obj = type.toObject(type.decode(any.value), TO_OBJECT) as Record<string, unknown>;
+        obj = type.toObject(type.decode(strictReader(any.value)), TO_OBJECT) as Record<string, unknown>;
       } catch (err) {
         throw new ValidationError('', `malformed ${protoName}: ${(err as Error).message}`);
       }

@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Admission, IncomingCall } from './ServerCallAdmission.js';
 
 /**
@@ -7,7 +7,9 @@ import type { Admission, IncomingCall } from './ServerCallAdmission.js';
  * ends with its status and the handler never runs; an accepted one goes on, after the fault delay
  * if one was injected.
  */
-export function connectionInterceptor(admit: (call: IncomingCall) => Admission, onReject?: (call: IncomingCall, admission: Extract<Admission, { kind: 'reject' }>) => void): ServerInterceptor {
+export function connectionInterceptor(
+  admit: (call: IncomingCall, serverCall: ServerInterceptingCallInterface) => Admission,
+   onReject?: (call: IncomingCall, admission: Extract<Admission, { kind: 'reject' }>) => void): ServerInterceptor {
   return (method, call) => {
     let release: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -21,11 +23,12 @@ export function connectionInterceptor(admit: (call: IncomingCall) => Admission, 
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const incoming: IncomingCall = { path: method.path, authority: call.getHost(), metadata };
-            const a = admit(incoming);
+            const a = admit(incoming, call);
             if (a.kind === 'accept' && a.faults.length > 0) release = () => a.faults.forEach((f) => f.release());
             const proceed = (): void => {
               timer = undefined;
               if (a.kind === 'reject') {
+                done();
                 onReject?.(incoming, a);
                 // Straight to the inner call: nothing above this interceptor sees the call.
                 call.sendStatus({ code: a.code, details: a.details });

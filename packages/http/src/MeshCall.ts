@@ -6,6 +6,7 @@ import {
   type AttemptHeaderOptions,
   type CallTrace,
   type MeshTracing,
+  selectTransportSocket,
   type UpstreamTlsFactory,
   type AttemptRequest,
   type AttemptTransport,
@@ -13,6 +14,7 @@ import {
   type LocalReply,
   type TargetSnapshot,
 } from '@meshlet/core';
+import type { TransportSocket } from '@meshlet/xds-client';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { LocalResponse } from './LocalResponse.js';
 import { ReplayableBody } from './ReplayableBody.js';
@@ -133,9 +135,14 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       let tls;
       if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
         try {
-          if (!this.options.tls) throw new Error(`cluster ${cluster.name} requires a transport socket but no certificate providers are configured (bootstrap certificate_providers or the certificateProviders option)`);
-          const transport = this.options.tls.forEndpoint(cluster, host.metadata);
-          if (transport.kind === 'tls') tls = transport;
+          if (this.options.tls) {
+            const transport = this.options.tls.forEndpoint(cluster, host.metadata);
+            if (transport.kind === 'tls') tls = transport;
+          } else if (needsTls(selectTransportSocket(cluster, host.metadata).socket)) {
+            // Envoy selects the socket per endpoint: an endpoint no transport_socket_matches entry picks (with no
+            // cluster transport_socket), or one given raw_buffer (Istio's tlsMode-disabled), is plaintext.
+            throw new Error(`cluster ${cluster.name} requires a transport socket but no certificate providers are configured (bootstrap certificate_providers or the certificateProviders option)`);
+          }
         } catch (err) {
           // Fail closed: never fall back to plaintext when the config asks for TLS.
           reject(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
@@ -165,4 +172,9 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   localReply(reply: LocalReply): CommittableResponse {
     return new LocalResponse(reply);
   }
+}
+
+/** Whether a selected transport socket is anything but plaintext (absent or raw_buffer). */
+function needsTls(socket: TransportSocket | undefined): boolean {
+  return socket !== undefined && socket.raw_buffer !== true && socket.name !== 'envoy.transport_sockets.raw_buffer';
 }

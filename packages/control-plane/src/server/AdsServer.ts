@@ -22,6 +22,12 @@ export interface AdsServerOptions {
    * Default: Listener and Cluster, as in the xDS protocol.
    */
   wildcardTypeUrls?: readonly string[];
+  /**
+   * Called with the request metadata of every new ADS stream (SotW and delta), before it is
+   * served: lets tests and local tools check what a client authenticates with (e.g. the
+   * `authorization: Bearer` of a gRFC A97 call credential). Throwing does not reject the stream.
+   */
+  onStreamMetadata?: (metadata: grpc.Metadata) => void;
 }
 
 /** The resources of one snapshot, as plain snake_case proto objects. */
@@ -76,9 +82,11 @@ export class AdsServer {
     const server = new grpc.Server(this.#options.grpcOptions);
     server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
+        this.#reportMetadata(call.metadata);
         new SotwStream(call, this.#context);
       },
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => {
+        this.#reportMetadata(call.metadata);
         new DeltaStream(call, this.#context);
       },
     });
@@ -92,6 +100,14 @@ export class AdsServer {
       throw error;
     });
     return { port: bound };
+  }
+
+  #reportMetadata(metadata: grpc.Metadata): void {
+    try {
+      this.#options.onStreamMetadata?.(metadata);
+    } catch {
+      // An observer's bug must not take the control plane down; the stream is served anyway.
+    }
   }
 
   /**

@@ -17,6 +17,24 @@ export interface ChannelCredsConfig {
 }
 
 /**
+ * Call credential types Meshlet can attach to xDS calls (gRFC A97). A separate namespace
+ * from channel creds: `call_creds` entries of other types are skipped, not errors.
+ */
+export const SUPPORTED_CALL_CREDS = ['jwt_token_file'] as const;
+export type CallCredsType = (typeof SUPPORTED_CALL_CREDS)[number];
+
+/**
+ * gRFC A97 `jwt_token_file`: a JWT read from a file (the projected service-account token
+ * istiod accepts, e.g. /var/run/secrets/tokens/istio-token), sent as `authorization: Bearer`.
+ */
+export interface JwtTokenFileCallCredsConfig {
+  readonly type: 'jwt_token_file';
+  readonly config: { readonly jwt_token_file: string };
+}
+
+export type CallCredsConfig = JwtTokenFileCallCredsConfig;
+
+/**
  * Server feature that makes Meshlet speak incremental (delta) xDS to this server.
  * A Meshlet extension: gRPC clients ignore server features they do not know, so
  * one bootstrap file can serve both proxyless gRPC and Meshlet processes.
@@ -29,6 +47,11 @@ export interface XdsServerConfig {
   readonly server_uri: string;
   /** The first entry of `channel_creds` whose type Meshlet supports (gRFC A27). */
   readonly channel_creds: ChannelCredsConfig;
+  /**
+   * Every supported entry of `call_creds` (gRFC A97), all applied together; empty when the
+   * field is absent. Never combined with `insecure` channel creds: a token is not sent in clear.
+   */
+  readonly call_creds: readonly CallCredsConfig[];
   readonly server_features: readonly string[];
   /** `server_features` contains `ignore_resource_deletion` (gRFC A53). */
   readonly ignore_resource_deletion: boolean;

@@ -2,9 +2,11 @@ import { BootstrapError } from './BootstrapError.js';
 import {
   DELTA_XDS_FEATURE,
   IGNORE_RESOURCE_DELETION_FEATURE,
+  SUPPORTED_CALL_CREDS,
   SUPPORTED_CHANNEL_CREDS,
   type AuthorityConfig,
   type Bootstrap,
+  type CallCredsConfig,
   type CertificateProviderConfig,
   type ChannelCredsConfig,
   type ChannelCredsType,
@@ -98,12 +100,19 @@ class Ctx {
     const server_uri = this.string(s['server_uri'], `${path}.server_uri`, 'a gRPC target such as "host:port" or "unix:///path"');
     if (server_uri === '') this.fail(`${path}.server_uri`, 'must not be empty');
     const channel_creds = this.channelCreds(s['channel_creds'], `${path}.channel_creds`);
+    const call_creds = this.callCreds(s['call_creds'], `${path}.call_creds`);
+    if (call_creds.length > 0 && channel_creds.type === 'insecure') {
+      // grpc-js cannot compose call creds with insecure channel creds, and a bearer token sent
+      // in clear would be readable by anyone on the path: refuse the bootstrap instead.
+      this.fail(`${path}.call_creds`, 'call credentials need "tls" or "google_default" channel_creds; the selected channel_creds is "insecure"');
+    }
     const featuresRaw = s['server_features'] ?? [];
     if (!Array.isArray(featuresRaw)) this.fail(`${path}.server_features`, `expected an array of strings, got ${describe(featuresRaw)}`);
     const server_features = featuresRaw.map((f, i) => this.string(f, `${path}.server_features[${i}]`));
     return {
       server_uri,
       channel_creds,
+      call_creds,
       server_features,
       ignore_resource_deletion: server_features.includes(IGNORE_RESOURCE_DELETION_FEATURE),
       delta_xds: server_features.includes(DELTA_XDS_FEATURE),
@@ -126,6 +135,26 @@ class Ctx {
       }
     }
     return this.fail(path, `no supported channel credential type among [${seen.join(', ')}]; add one of ${SUPPORTED_CHANNEL_CREDS.join(', ')}`);
+  }
+
+  /**
+   * gRFC A97 `call_creds`: optional; unlike channel_creds every supported entry is used and
+   * unknown types are skipped, but a supported entry with a bad config fails the bootstrap.
+   */
+  callCreds(value: unknown, path: string): CallCredsConfig[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) this.fail(path, `expected an array like [{"type": "jwt_token_file", "config": {"jwt_token_file": "/var/run/secrets/tokens/istio-token"}}], got ${describe(value)}`);
+    const out: CallCredsConfig[] = [];
+    for (const [i, entry] of value.entries()) {
+      const c = this.object(entry, `${path}[${i}]`, 'an object {type, config?}');
+      const type = this.string(c['type'], `${path}[${i}].type`);
+      if (!(SUPPORTED_CALL_CREDS as readonly string[]).includes(type)) continue;
+      const config = this.object(c['config'], `${path}[${i}].config`, 'an object {"jwt_token_file": "<path>"}');
+      const file = this.string(config['jwt_token_file'], `${path}[${i}].config.jwt_token_file`, 'the path of the JWT token file');
+      if (file === '') this.fail(`${path}[${i}].config.jwt_token_file`, 'must not be empty');
+      out.push({ type: 'jwt_token_file', config: { jwt_token_file: file } });
+    }
+    return out;
   }
 
   tlsCredsConfig(config: Json, path: string): void {

@@ -166,7 +166,7 @@ export class AdsStream {
     if (!client) {
       const server = this.options.servers[index]!;
       const Ctor = adsServiceClientConstructor();
-      client = new Ctor(server.server_uri, channelCredentialsFor(server.channel_creds), { ...this.options.channelOptions });
+      client = new Ctor(server.server_uri, channelCredentialsFor(server.channel_creds, server.call_creds), { ...this.options.channelOptions });
       this.clients[index] = client;
     }
     return client;

@@ -5,7 +5,7 @@ import { StaticResourceSource } from '@meshlet/xds-client';
 import { createMeshChannel, meshClientOptions, meshInterceptor, type MeshChannel } from '@meshlet/grpc';
 import { deadPort, failWith, startBackend, type GrpcBackend } from './helpers/backends.js';
 import { EchoClientConstructor, countAnswers, unary, type EchoClient } from './helpers/echoService.js';
-import { applyMesh, type MeshSpec } from './helpers/meshConfig.js';
+import { applyMesh, type MeshSpec } from '../../http/test/helpers/meshConfig.js';
 
 const TARGET = 'echo.test:50051';
 const ALL = 100;

@@ -1,3 +1,4 @@
+/** istiod-shaped xDS resources (listener `host:port` with an api_listener HCM over RDS, EDS clusters) loaded into a StaticResourceSource. Shared by the http and grpc tests. */
 import {
   ClusterLoadAssignmentResource,
   ClusterResource,

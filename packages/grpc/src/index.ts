@@ -4,3 +4,4 @@ export { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.
 export { meshTargetOf } from './MeshTarget.js';
 export { RESPONSE_FLAGS_KEY, statusForMeshError, statusForLocalReply } from './MeshCallStatus.js';
 export { grpcStatusForHttp } from './HttpToGrpcStatus.js';
+export * from './server/index.js';

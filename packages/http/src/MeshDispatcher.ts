@@ -28,6 +28,12 @@ export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mes
    * With `bootstrap`, the bootstrap's `certificate_providers` (istio-agent's file_watcher) are used.
    */
   readonly certificateProviders?: CertificateProviderRegistry;
+  /**
+   * Told when new config is rejected while the last good config keeps serving: a mesh.yaml edit that
+   * does not translate (`meshConfig`), or a resource the mesh could not use. Without it, a rejected
+   * mesh.yaml reload is reported with process.emitWarning (Envoy logs rejected updates too).
+   */
+  readonly onConfigError?: (error: Error, target?: string) => void;
 }
 
 /**
@@ -93,7 +99,8 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
   if (!mesh) {
     let source = options.source;
     if (!source && options.meshConfig) {
-      const file = new MeshFileSource(options.meshConfig);
+      const report = options.onConfigError ?? ((error: Error) => process.emitWarning(error.message, 'MeshletConfigWarning'));
+      const file = new MeshFileSource(options.meshConfig, { onReload: (r) => void (r.ok ? undefined : report(r.error)) });
       owned.push(file);
       source = file;
     }
@@ -103,7 +110,13 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
       source = client;
     }
     if (!source) throw new TypeError('meshlet: createMeshDispatcher needs one of meshConfig, bootstrap, source or mesh');
-    mesh = await Mesh.create({ source, resolveTimeoutMs: options.resolveTimeoutMs });
+    const onConfigError = options.onConfigError;
+    mesh = await Mesh.create({
+      source,
+      resolveTimeoutMs: options.resolveTimeoutMs,
+      // A rejected mesh.yaml reload is already reported once above, not again per target.
+      ...(onConfigError && !options.meshConfig ? { onError: (target: string, error: Error) => onConfigError(error, target) } : {}),
+    });
     owned.unshift(mesh);
   }
   return new MeshDispatcher(mesh, options, owned);

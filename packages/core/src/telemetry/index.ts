@@ -13,3 +13,5 @@ export { meshClusters } from './MeshClusters.js';
 export { redactedConfigDump } from './ConfigDumpRedaction.js';
 export { meshDebugSnapshot, type ClusterDebug, type EndpointDebug, type MeshDebugSnapshot, type NackDebug } from './MeshDebugSnapshot.js';
 export { startAdminServer, DEBUG_PATH, type AdminServer, type AdminServerOptions } from './AdminServer.js';
+export { RoutingDebugObserver, routingDebugObserver, formatRoutingDecision, type RoutingDecision, type RoutingDecisionAttempt, type RoutingDebugObserverOptions } from './RoutingDebugObserver.js';
+export { DEBUG_ENV, debugLogger, isDebugEnabled, parseDebugTopics, type DebugTopic } from '@meshlet/xds-client';

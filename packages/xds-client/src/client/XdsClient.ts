@@ -9,6 +9,7 @@ import type { BackoffOptions } from '../transport/Backoff.js';
 import { nodeMessage } from '../transport/NodeMessage.js';
 import { toTimestamp, type ClientConfigDump, type ClientResourceStatus, type GenericXdsConfig } from './ConfigDump.js';
 import { LastKnownGoodStore, type LastKnownGoodOptions } from './LastKnownGoodStore.js';
+import { withDebugOutput } from './Debug.js';
 import { consoleLogger, type Logger } from './Logger.js';
 import { peekResourceName, rejectionMessage } from './ResourceRejection.js';
 import type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
@@ -89,7 +90,8 @@ export class XdsClient implements ResourceSource {
   constructor(options: XdsClientOptions = {}) {
     this.options = options;
     this.bootstrap = resolveBootstrap(options.bootstrap);
-    this.logger = options.logger ?? consoleLogger;
+    // MESHLET_DEBUG=xds: every line (requests, responses, ACK/NACK) also goes to stderr.
+    this.logger = withDebugOutput('xds', options.logger ?? consoleLogger, consoleLogger);
     this.events = new XdsClientEvents((error) => this.logger.error('xDS client event listener threw', { error }));
     this.lkg = options.lastKnownGood ? new LastKnownGoodStore(options.lastKnownGood, this.logger) : undefined;
   }
@@ -304,6 +306,7 @@ export class XdsClient implements ResourceSource {
       this.logger.warn('xDS response rejected (NACK)', { ...event, errors: outcome.errors });
       this.events.emit('nack', { ...event, errors: outcome.errors });
     } else {
+      this.logger.debug('xDS response accepted (ACK)', event);
       this.events.emit('ack', event);
     }
   }

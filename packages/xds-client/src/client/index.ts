@@ -4,4 +4,5 @@ export { LastKnownGoodStore, containsInlinePrivateKey, type LastKnownGoodOptions
 export type { AckEvent, ConnectedEvent, DisconnectedEvent, NackEvent, XdsClientEventMap, XdsClientEventName } from './XdsClientEvents.js';
 export type { ClientConfigDump, ClientResourceStatus, GenericXdsConfig, Timestamp, UpdateFailureState } from './ConfigDump.js';
 export { consoleLogger, silentLogger, type Logger } from './Logger.js';
+export { DEBUG_ENV, DEBUG_TOPICS, debugLogger, isDebugEnabled, parseDebugTopics, topicLogger, withDebugOutput, type DebugTopic } from './Debug.js';
 export { ExponentialBackoff, type BackoffOptions } from '../transport/Backoff.js';

@@ -5,6 +5,7 @@ import { envoyRoot, TO_OBJECT, type AnyMessage } from '../proto/EnvoyProtos.js';
 import { adsServiceClientConstructor, type AdsServiceClient } from './AdsServiceClient.js';
 import { ExponentialBackoff, type BackoffOptions } from './Backoff.js';
 import { channelCredentialsFor } from './ChannelCredentials.js';
+import { describeRequest, describeResponse } from './DiscoveryTrace.js';
 import {
   INVALID_ARGUMENT,
   type DeltaDiscoveryRequest,
@@ -255,6 +256,8 @@ export class AdsStream {
       request.node = nodeMessage(this.options.node);
       this.nodeSent = true;
     }
+    const trace = describeRequest(request, this.options.delta);
+    this.options.logger.debug(trace.message, { server: this.server.server_uri, ...trace.fields });
     (this.call as grpc.ClientDuplexStream<typeof request, unknown>).write(request);
   }
 
@@ -289,6 +292,8 @@ export class AdsStream {
   }
 
   private onResponse(message: DiscoveryResponse | DeltaDiscoveryResponse): void {
+    const trace = describeResponse(message, this.options.delta);
+    this.options.logger.debug(trace.message, { server: this.server.server_uri, ...trace.fields });
     if (!this.receivedResponse) {
       this.receivedResponse = true;
       this.backoff.reset();

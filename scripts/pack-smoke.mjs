@@ -9,24 +9,46 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const packages = ['xds-client', 'control-plane', 'core', 'http', 'grpc'];
 const SMOKE = `
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
 const names = ${JSON.stringify(packages)};
 for (const n of names) {
   const m = await import('@meshlet/' + n);
   if (Object.keys(m).length === 0) throw new Error('@meshlet/' + n + ' exports nothing');
-  console.log('@meshlet/' + n + ': ' + Object.keys(m).length + ' exports');
 }
+// Route a real request through mesh.yaml with the packages as users install them.
+const server = createServer((req, res) => res.end('routed:' + req.headers.host));
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+writeFileSync('mesh.yaml', [
+  'apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: { name: svc }',
+  'spec: { hosts: [svc.smoke.local], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: STATIC,',
+  '  endpoints: [{ address: 127.0.0.1, ports: { http: ' + server.address().port + ' } }] }',
+].join('\\n'));
+const { createMeshDispatcher } = await import('@meshlet/http');
+const { request } = await import('undici');
+const dispatcher = await createMeshDispatcher({ meshConfig: 'mesh.yaml' });
+const res = await request('http://svc.smoke.local/', { dispatcher });
+const body = await res.body.text();
+await dispatcher.close();
+server.close();
+if (body !== 'routed:svc.smoke.local') throw new Error('unexpected response through the mesh: ' + res.statusCode + ' ' + body);
+console.log('routed a request through mesh.yaml with the installed tarballs');
 `;
 
 const work = mkdtempSync(join(tmpdir(), 'meshlet-pack-'));
 try {
   const tarballs = packages.map((name) => {
-    execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: join(root, 'packages', name), stdio: 'pipe' });
+    try {
+      execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: join(root, 'packages', name), stdio: 'pipe' });
+    } catch (err) {
+      throw new Error(`pnpm pack failed for @meshlet/${name}:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    }
     return join(work, readdirSync(work).find((f) => f.startsWith(`meshlet-${name}-`) && f.endsWith('.tgz')));
   });
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  execFileSync('npm', ['install', '--no-fund', '--no-audit', '--loglevel=error', ...tarballs, '@grpc/grpc-js@~1.14.7', '@opentelemetry/api@^1.9.0'], { cwd: app, stdio: 'inherit' });
+  execFileSync('npm', ['install', '--no-fund', '--no-audit', '--loglevel=error', ...tarballs, '@grpc/grpc-js@~1.14.7', '@opentelemetry/api@^1.9.0', 'undici@^7.16.0'], { cwd: app, stdio: 'inherit' });
   writeFileSync(join(app, 'smoke.mjs'), SMOKE);
   execFileSync(process.execPath, ['smoke.mjs'], { cwd: app, stdio: 'inherit' });
   console.log(`pack smoke: ${packages.length} packages installed from tarballs and imported`);

@@ -10,7 +10,17 @@ const USAGE = `usage:
   meshlet control-plane --config <mesh.yaml> [--port 15010] [--host 127.0.0.1]
                                              serve mesh.yaml over ADS (SotW + delta) to local processes
   meshlet control-plane --resources <xds.yaml>... [--port 15010]
-                                             serve xDS resource files (JSON/YAML, proto3 JSON) instead`;
+                                             serve xDS resource files (JSON/YAML, proto3 JSON) instead
+  meshlet proxy-config <host:port> --bootstrap <bootstrap.json> [--json] [--timeout 5000]
+                                             connect to the xDS server as the bootstrap's node and print the
+                                             listener, routes, clusters and endpoints the target resolves to
+  meshlet proxy-config <host:port> --mesh <mesh.yaml> [--json]
+                                             the same for the embedded default (no control plane)
+  meshlet certs --dir <dir> --namespace <ns> --service-account <sa> [--trust-domain cluster.local]
+                                             issue a dev SPIFFE workload certificate as istio-agent writes it
+                                             (cert-chain.pem, key.pem, root-cert.pem); the CA stays in <dir>
+
+  MESHLET_DEBUG=xds,routing (or all) explains xDS traffic and routing decisions on stderr`;
 
 function formatDiagnostic(d: MeshConfigDiagnostic): string {
   return `${d.file ?? '<input>'}:${d.line ?? 0}:${d.column ?? 0}: ${d.severity}: ${d.path}: ${d.message}`;
@@ -33,6 +43,15 @@ async function main(argv: string[]): Promise<number> {
       if (diagnostics.length === 0) console.log(`${file}: ok`);
     }
     return errors > 0 ? 1 : 0;
+  }
+  // Loaded on demand: they need @meshlet/core, which validate and control-plane do not.
+  if (command === 'proxy-config') {
+    const { proxyConfigCommand } = await import('./proxyconfig/index.js');
+    return proxyConfigCommand(rest, (t) => process.stdout.write(t), (t) => console.error(t));
+  }
+  if (command === 'certs') {
+    const { certsCommand } = await import('./certs/index.js');
+    return certsCommand(rest, (t) => process.stdout.write(t), (t) => console.error(t));
   }
   if (command === 'control-plane') {
     const { values } = parseArgs({
@@ -76,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // Exit once stdout is flushed: piped output (proxy-config --json | jq) is async on some platforms.
+  (code) => void process.stdout.write('', () => process.exit(code)),
   (error: unknown) => {
     if (error instanceof MeshConfigError) {
       for (const d of error.diagnostics) console.error(formatDiagnostic(d));

@@ -82,10 +82,15 @@ describe('secure xDS: tls channel creds + jwt_token_file call creds (istiod 1501
     writeFileSync(files.token, jwt);
     const { port, authorizations } = await secureServer();
     const watcher = new RecordingWatcher<Cluster>();
-    newClient(bootstrap(port)).watch(ClusterResource, cluster.name, watcher);
+    const logged: string[] = [];
+    const record = (m: string, f?: Record<string, unknown>) => void logged.push(`${m} ${JSON.stringify(f ?? {})}`);
+    newClient(bootstrap(port), { debug: record, info: record, warn: record, error: record }).watch(ClusterResource, cluster.name, watcher);
     const e = await watcher.nextOf('resource');
     expect(e.resource.name).toBe(cluster.name);
     expect(authorizations).toEqual([`Bearer ${jwt}`]);
+    // Every level, debug included, was recorded: the token is in none of it.
+    expect(logged.some((l) => l.includes('xDS response'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(jwt.split('.')[1]!);
   });
 
   it('mTLS: presents the workload certificate to a server that requires one', async () => {

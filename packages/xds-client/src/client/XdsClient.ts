@@ -199,7 +199,8 @@ export class XdsClient implements ResourceSource {
       if (config.xds_servers.length > 0) servers = config.xds_servers;
     }
     const delta = this.options.delta ?? servers[0]!.delta_xds;
-    const key = JSON.stringify([delta, servers.map((s) => [s.server_uri, s.channel_creds])]);
+    // Call creds are part of a server's identity too: another token file is another stream (gRFC A97).
+    const key = JSON.stringify([delta, servers.map((s) => [s.server_uri, s.channel_creds, s.call_creds])]);
     let stream = this.streams.get(key);
     if (!stream) {
       const s: AdsStream = new AdsStream({

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { envoyRoot } from '@meshlet/xds-client';
+import { IstioMetrics } from '@meshlet/core';
+import type { Backend } from './helpers/backends.js';
+import { applyMesh, PREVIOUS_HOSTS } from './helpers/meshConfig.js';
+import { eventually, meshHarness } from './helpers/harness.js';
+import { collectPoints, meterWithReader, type CollectingReader } from './helpers/otel.js';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+
+/**
+ * Istio's standard metrics as an Istio dashboard reads them, recorded by IstioMetrics on a real
+ * sdk-metrics MeterProvider through the real MeshDispatcher: names, the full label set and
+ * values, once per logical call (retries are not extra requests; they are meshlet_retries_total).
+ * The meter provider is passed explicitly: no global OTel state in this file.
+ */
+const HOST = 'reviews.default.svc.cluster.local';
+const TARGET = `${HOST}:9080`;
+const V1 = `outbound|9080|v1|${HOST}`;
+const { setup, get, many } = meshHarness(`http://${TARGET}`);
+
+let meter: { meterProvider: MeterProvider; reader: CollectingReader } | undefined;
+afterEach(async () => {
+  await meter?.meterProvider.shutdown();
+  meter = undefined;
+});
+
+async function meshWithMetrics(n: number, cluster: Record<string, unknown> = {}, route: Record<string, unknown> = {}) {
+  meter = meterWithReader();
+  const metrics = new IstioMetrics({ meterProvider: meter.meterProvider, sourceWorkload: 'productpage', sourceNamespace: 'default' });
+  const { backends, source, dispatcher } = await setup(n, {
+    metrics,
+    peerMetadata: { name: 'productpage-v1-abc', namespace: 'default', workloadName: 'productpage', labels: { app: 'productpage', version: 'v1' } },
+  });
+  applyMesh(source, {
+    target: TARGET,
+    clusters: [{ name: V1, ports: backends.map((b) => b.port), cluster: { lb_policy: 'ROUND_ROBIN', ...cluster } }],
+    routes: [{ match: { prefix: '/' }, route: { cluster: V1, ...route } }],
+  });
+  return { backends, dispatcher, reader: meter.reader };
+}
+
+const requestsTotal = (reader: CollectingReader) => collectPoints(reader, 'istio_requests_total');
+
+describe('Istio standard metrics through the real dispatcher', () => {
+  it('istio_requests_total and istio_request_duration_milliseconds: Istio names, the full label set, one count per call', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1);
+    await many(3, 3, () => get(dispatcher, '/reviews/1'));
+    const expectedLabels = {
+      reporter: 'source',
+      source_workload: 'productpage',
+      source_workload_namespace: 'default',
+      source_app: 'unknown',
+      source_version: 'unknown',
+      source_cluster: 'unknown',
+      source_principal: 'unknown',
+      destination_workload: 'unknown',
+      destination_workload_namespace: 'default',
+      destination_principal: 'unknown',
+      destination_app: 'unknown',
+      destination_version: 'v1',
+      destination_service: HOST,
+      destination_service_name: 'reviews',
+      destination_service_namespace: 'default',
+      destination_cluster: 'unknown',
+      request_protocol: 'http',
+      response_code: '200',
+      grpc_response_status: '',
+      response_flags: '-',
+      connection_security_policy: 'unknown',
+    };
+    // Recorded when each response stream completes, so poll briefly after the bodies are read.
+    await eventually(async () => (await requestsTotal(reader)).some((p) => p.value === 3));
+    expect(await requestsTotal(reader)).toEqual([{ attributes: expectedLabels, value: 3 }]);
+    const durations = await collectPoints(reader, 'istio_request_duration_milliseconds');
+    expect(durations).toHaveLength(1);
+    expect(durations[0]!.attributes).toEqual(expectedLabels);
+    expect(durations[0]!.value).toBe(3);
+    expect(durations[0]!.sum).toBeGreaterThan(0);
+    expect(await collectPoints(reader, 'meshlet_retries_total')).toEqual([]);
+
+    // peerMetadata: the Istio metadata exchange headers a server-side sidecar decodes for its source_* labels.
+    const headers = backends[0]!.seen[0]!.headers;
+    expect(headers['x-envoy-peer-metadata-id']).toBe('sidecar~127.0.0.1~productpage-v1-abc.default~default.svc.cluster.local');
+    const Struct = envoyRoot().lookupType('google.protobuf.Struct');
+    const decoded = Struct.toObject(Struct.decode(Buffer.from(String(headers['x-envoy-peer-metadata']), 'base64'))) as { fields: Record<string, Record<string, unknown>> };
+    expect(Object.values(decoded.fields['WORKLOAD_NAME']!)).toEqual(['productpage']);
+    expect(Object.values(decoded.fields['NAMESPACE']!)).toEqual(['default']);
+  });
+
+  it('a retried call counts once (200) and once in meshlet_retries_total{reason="5xx"}', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(2, {}, { retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' }, retry_host_predicate: [PREVIOUS_HOSTS] } });
+    const [bad] = backends as [Backend, Backend];
+    bad.behave((_q, res) => res.writeHead(503).end('down'));
+    // Round robin: of two calls at least one starts on the failing host.
+    expect((await many(2, 1, () => get(dispatcher))).map((r) => r.status)).toEqual([200, 200]);
+    const retries = bad.seen.length;
+    expect(retries).toBeGreaterThanOrEqual(1);
+    await eventually(async () => (await requestsTotal(reader)).some((p) => p.value === 2));
+    const points = await requestsTotal(reader);
+    expect(points.map((p) => [p.attributes['response_code'], p.attributes['response_flags'], p.value])).toEqual([['200', '-', 2]]);
+    expect(await collectPoints(reader, 'meshlet_retries_total')).toEqual([{ attributes: { cluster: V1, reason: '5xx' }, value: retries }]);
+  });
+
+  it('a route timeout is response_code 504, response_flags UT', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1, {}, { timeout: '0.1s' });
+    backends[0]!.behave(() => {}); // never answers
+    expect((await get(dispatcher)).status).toBe(504);
+    await eventually(async () => (await requestsTotal(reader)).length === 1);
+    const [point] = await requestsTotal(reader);
+    expect([point!.attributes['response_code'], point!.attributes['response_flags'], point!.attributes['destination_version'], point!.value]).toEqual(['504', 'UT', 'v1', 1]);
+    const [duration] = await collectPoints(reader, 'istio_request_duration_milliseconds');
+    expect(duration!.sum).toBeGreaterThanOrEqual(95);
+  });
+
+  it('a circuit-breaker overflow is response_code 503, response_flags UO, next to the 200 that held the slot', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1, { circuit_breakers: { thresholds: [{ max_requests: 1 }] } });
+    const release: Array<() => void> = [];
+    backends[0]!.behave((_q, res) => release.push(() => res.writeHead(200).end('ok')));
+    const held = get(dispatcher);
+    await eventually(() => release.length === 1);
+    expect((await get(dispatcher)).status).toBe(503);
+    release[0]!();
+    expect((await held).status).toBe(200);
+    await eventually(async () => (await requestsTotal(reader)).length === 2);
+    const byCode = Object.fromEntries((await requestsTotal(reader)).map((p) => [`${p.attributes['response_code']} ${p.attributes['response_flags']}`, p.value]));
+    expect(byCode).toEqual({ '200 -': 1, '503 UO': 1 });
+  });
+});

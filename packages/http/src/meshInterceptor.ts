@@ -4,6 +4,7 @@ import {
   MeshTracing,
   combineObservers,
   istioPeerMetadataHeaders,
+  routingDebugObserver,
   type CallObserver,
   type IstioMetrics,
   type Mesh,
@@ -57,7 +58,8 @@ function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler
 export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const { mesh } = options;
   const tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
-  const observers = [tracing, options.metrics, options.observer].filter((o) => o !== undefined);
+  // routingDebugObserver is undefined unless MESHLET_DEBUG includes `routing`: normal calls pay nothing.
+  const observers = [tracing, options.metrics, options.observer, routingDebugObserver(mesh)].filter((o) => o !== undefined);
   const observer = observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : combineObservers(...observers);
   const engine = new CallEngine({ kind: 'http', observer });
   const callOptions = {

@@ -37,6 +37,10 @@ export class TargetResolver {
   private routeConfig: RouteConfiguration | undefined;
   private routeTable: RouteTable | undefined;
   private clusterRefs = new Map<string, Disposable>();
+  /** Sorted names the current route config references (computed once per RDS push, not per cluster event). */
+  private clusterNames: string[] = [];
+  /** Names before this index were seen resolved: a cluster event rescans from the first one still pending. */
+  private resolvedUpTo = 0;
   private closed = false;
 
   constructor(
@@ -96,6 +100,8 @@ export class TargetResolver {
     this.routeConfig = rc;
     this.routeTable = table;
     const wanted = new Set(referencedClusters(rc));
+    this.clusterNames = [...wanted].sort();
+    this.resolvedUpTo = 0;
     for (const name of wanted) {
       if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, () => this.rebuild()));
     }
@@ -106,12 +112,21 @@ export class TargetResolver {
 
   private rebuild(wanted?: Set<string>): void {
     if (this.closed || !this.listener || !this.hcm || !this.routeConfig || !this.routeTable) return;
-    const names = wanted ? [...wanted].sort() : referencedClusters(this.routeConfig);
+    const names = this.clusterNames;
+    // Wait until every referenced cluster is resolved: publish only complete snapshots. Clusters
+    // arrive one event at a time, so resume the scan where the last one stopped (a resolved
+    // cluster does not go back to pending): O(clusters) per route config, not per cluster event.
+    for (; this.resolvedUpTo < names.length; this.resolvedUpTo++) {
+      if (this.clusters.state(names[this.resolvedUpTo]!).kind === 'pending') return;
+    }
     const runtimes = new Map<string, ClusterRuntime>();
-    for (const name of names) {
-      const s = this.clusters.state(name);
-      if (s.kind === 'pending') return; // wait: publish only complete snapshots
-      if (s.kind === 'ready') runtimes.set(name, s.runtime);
+    for (let i = 0; i < names.length; i++) {
+      const s = this.clusters.state(names[i]!);
+      if (s.kind === 'pending') {
+        this.resolvedUpTo = i; // defensive: never publish a snapshot with a pending cluster
+        return;
+      }
+      if (s.kind === 'ready') runtimes.set(names[i]!, s.runtime);
     }
     if (wanted) {
       for (const [name, ref] of this.clusterRefs) {

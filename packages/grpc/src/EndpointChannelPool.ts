@@ -1,5 +1,6 @@
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Host } from '@meshlet/core';
+import type { EndpointTransport } from './EndpointCredentials.js';
 
 /** A channel to one endpoint, held for the life of one attempt. */
 export interface EndpointLease {
@@ -8,40 +9,58 @@ export interface EndpointLease {
 }
 
 interface Entry {
+  readonly hostKey: string;
   readonly channel: Channel;
+  /** What the channel was built with; an acquire with other credentials (rotated material) supersedes it. */
+  readonly credentials: ChannelCredentials;
   active: number;
-  /** The endpoint left every cluster of the target: close once idle. */
+  /** The endpoint left every cluster of the target, or the channel was superseded: close once idle. */
   retired: boolean;
 }
 
 /**
- * One grpc-js Channel per endpoint (`ip:port`), shared by every call of a MeshChannel.
- * The mesh picks the host, so each channel has a single address: it uses the `ipv4:` /
- * `ipv6:` schemes (no DNS) and pick_first. grpc-js's own retries are turned off so the
- * call engine alone decides retries (gRFC A44), and an endpoint that leaves the cluster
+ * One grpc-js Channel per (endpoint `ip:port`, transport slot), shared by every call of a
+ * MeshChannel. The mesh picks the host, so each channel has a single address: it uses the
+ * `ipv4:` / `ipv6:` schemes (no DNS) and pick_first. grpc-js's own retries are turned off so
+ * the call engine alone decides retries (gRFC A44), and an endpoint that leaves the cluster
  * has its channel closed when its last attempt ends, like Envoy draining a removed host.
+ *
+ * Keying by transport slot lets plaintext and mTLS endpoints of one cluster coexist. When an
+ * endpoint's TLS credentials change (a certificate provider rotated its material), the old
+ * channel is retired: calls on it finish there, new attempts get a channel (and so a TLS
+ * handshake) with the new material, as Envoy keeps old connections and uses the new secret
+ * for new ones.
  */
 export class EndpointChannelPool {
   private readonly entries = new Map<string, Entry>();
+  /** Retired channels with attempts still running on them. */
+  private readonly draining = new Set<Entry>();
   private readonly options: ChannelOptions;
   private closed = false;
 
-  constructor(
-    private readonly credentials: ChannelCredentials,
-    options: ChannelOptions = {},
-  ) {
+  constructor(options: ChannelOptions = {}) {
     this.options = { ...options, 'grpc.enable_retries': 0 };
   }
 
-  acquire(host: Host): EndpointLease {
+  /** The pool key of an endpoint's channel for one transport slot. */
+  static keyOf(hostKey: string, slot: string): string {
+    return `${hostKey}|${slot}`;
+  }
+
+  acquire(host: Host, transport: EndpointTransport): EndpointLease {
     if (this.closed) throw new Error('meshlet: the MeshChannel is closed');
-    let entry = this.entries.get(host.key);
+    const key = EndpointChannelPool.keyOf(host.key, transport.slot);
+    let entry = this.entries.get(key);
+    if (entry !== undefined && entry.credentials !== transport.credentials) {
+      this.retire(key, entry);
+      entry = undefined;
+    }
     if (entry === undefined) {
       const address = host.address.includes(':') ? `ipv6:[${host.address}]:${host.port}` : `ipv4:${host.address}:${host.port}`;
-      entry = { channel: new Channel(address, this.credentials, this.options), active: 0, retired: false };
-      this.entries.set(host.key, entry);
+      const options = transport.channelOptions === undefined ? this.options : { ...this.options, ...transport.channelOptions };
+      entry = { hostKey: host.key, channel: new Channel(address, transport.credentials, options), credentials: transport.credentials, active: 0, retired: false };
+      this.entries.set(key, entry);
     }
-    entry.retired = false;
     entry.active++;
     const e = entry;
     let released = false;
@@ -51,33 +70,42 @@ export class EndpointChannelPool {
         if (released) return;
         released = true;
         e.active--;
-        if (e.retired && e.active === 0) this.drop(host.key, e);
+        if (e.retired && e.active === 0) {
+          this.draining.delete(e);
+          e.channel.close();
+        }
       },
     };
   }
 
-  /** Closes (now, or when idle) the channels of endpoints not in `live` (host keys). */
+  /** Closes (now, or when idle) the channels whose pool key (`keyOf`) is not in `live`. */
   retainOnly(live: ReadonlySet<string>): void {
-    for (const [key, entry] of this.entries) {
-      if (live.has(key)) continue;
-      entry.retired = true;
-      if (entry.active === 0) this.drop(key, entry);
-    }
+    for (const [key, entry] of this.entries) if (!live.has(key)) this.retire(key, entry);
   }
 
   /** Endpoint keys with an open channel (for tests and debugging). */
   keys(): string[] {
+    return [...new Set([...this.entries.values()].map((e) => e.hostKey))];
+  }
+
+  /** Pool keys (`endpoint|slot`) with an open channel, retired ones still draining excluded. */
+  channelKeys(): string[] {
     return [...this.entries.keys()];
   }
 
   close(): void {
     this.closed = true;
     for (const entry of this.entries.values()) entry.channel.close();
+    for (const entry of this.draining) entry.channel.close();
     this.entries.clear();
+    this.draining.clear();
   }
 
-  private drop(key: string, entry: Entry): void {
+  private retire(key: string, entry: Entry): void {
+    // Out of the map at once, so the next acquire builds a fresh channel; it closes when idle.
     if (this.entries.get(key) === entry) this.entries.delete(key);
-    entry.channel.close();
+    entry.retired = true;
+    if (entry.active === 0) entry.channel.close();
+    else this.draining.add(entry);
   }
 }

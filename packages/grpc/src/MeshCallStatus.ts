@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { MeshCallError, ResponseFlag, type LocalReply, type ResponseFlagCode } from '@meshlet/core';
+import { AttemptError, MeshCallError, ResponseFlag, type LocalReply, type ResponseFlagCode } from '@meshlet/core';
 import { grpcStatusForHttp } from './HttpToGrpcStatus.js';
 
 /** Trailer naming the Envoy response flags of a call the mesh answered itself. */
@@ -12,12 +12,15 @@ export const RESPONSE_FLAGS_KEY = 'x-meshlet-response-flags';
  *   cluster, no healthy host or an open circuit breaker (gRFC A32) are all UNAVAILABLE.
  * - UT: DEADLINE_EXCEEDED, the max_stream_duration / grpc_timeout_header_max bound (gRFC A31).
  * - DC: CANCELLED (the caller went away).
- * The details carry the MeshCallError message: target, route, cluster, flags, attempts.
+ * The details carry the MeshCallError message: target, route, cluster, flags, attempts, and
+ * why the last attempt failed when it got no response (e.g. which mTLS check refused the
+ * connection), as Envoy's local reply body carries the transport failure reason.
  */
 export function statusForMeshError(err: MeshCallError): StatusObject {
+  const cause = err.cause instanceof AttemptError ? `: ${err.cause.message}` : '';
   return {
     code: codeForFlag(err.flag, err.localReply),
-    details: err.message,
+    details: `${err.message}${cause}`,
     metadata: flagsMetadata(err.flags),
   };
 }

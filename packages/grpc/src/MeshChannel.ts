@@ -1,15 +1,26 @@
 import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
-import { CallEngine, type CallObserver, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import { CallEngine, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
+import { EndpointCredentials } from './EndpointCredentials.js';
 import { MeshClientCall } from './MeshClientCall.js';
 import { meshTargetOf } from './MeshTarget.js';
 
 export interface MeshChannelOptions {
   /** The shared Mesh (one per process, shared with @meshlet/http). Not closed by the channel. */
   readonly mesh: Mesh;
-  /** Credentials of the per-endpoint channels; default insecure (plaintext, as istiod's proxyless clients without mTLS). */
+  /**
+   * Credentials of the channels to endpoints whose cluster selects no transport socket (or
+   * raw_buffer); default insecure (plaintext, as istiod's proxyless clients without mTLS).
+   */
   readonly credentials?: ChannelCredentials;
+  /**
+   * Certificate providers (gRFC A29; e.g. `CertificateProviderRegistry.fromBootstrap` for
+   * istio-agent's `file_watcher`) for clusters whose transport_socket is an UpstreamTlsContext.
+   * Without them such endpoints fail closed (UF) unless the context's material is inline. Not
+   * closed by the channel.
+   */
+  readonly certificateProviders?: CertificateProviderRegistry;
   /** grpc-js options of the per-endpoint channels (keepalive, message sizes...). */
   readonly channelOptions?: ChannelOptions;
   readonly observer?: CallObserver;
@@ -40,6 +51,8 @@ export class MeshChannel implements ChannelInterface {
   readonly target: string;
   readonly engine: CallEngine;
   readonly endpoints: EndpointChannelPool;
+  /** Per-endpoint transport (plaintext or mTLS) from the cluster's transport socket. */
+  readonly transports: EndpointCredentials;
   readonly retryBufferBytes: number;
   private readonly channelTarget: string;
   private readonly channelzRef: ChannelzRef;
@@ -51,7 +64,8 @@ export class MeshChannel implements ChannelInterface {
     this.target = meshTargetOf(target);
     this.mesh = options.mesh;
     this.engine = new CallEngine({ kind: 'grpc', observer: options.observer });
-    this.endpoints = new EndpointChannelPool(options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+    this.endpoints = new EndpointChannelPool(options.channelOptions);
+    this.transports = new EndpointCredentials(options.credentials ?? grpcCredentials.createInsecure(), options.certificateProviders);
     this.retryBufferBytes = options.retryBufferBytes ?? 256 * 1024;
     this.channelzRef = { kind: 'channel', id: nextChannelId++, name: `meshlet:${this.target}` } as ChannelzRef;
   }
@@ -119,11 +133,24 @@ export class MeshChannel implements ChannelInterface {
     this.retainLiveEndpoints(snapshot);
   }
 
-  /** Closes channels to endpoints no cluster of the target has (they close when their last attempt ends). */
+  /**
+   * Closes channels to endpoints no cluster of the target has, or whose transport config
+   * changed (they close when their last attempt ends).
+   */
   retainLiveEndpoints(snapshot: TargetSnapshot): void {
     const live = new Set<string>();
-    for (const name of snapshot.clusterNames) for (const host of snapshot.cluster(name)?.hosts() ?? []) live.add(host.key);
+    const slots = new Set<string>();
+    for (const name of snapshot.clusterNames) {
+      const cluster = snapshot.cluster(name);
+      if (cluster === undefined) continue;
+      for (const host of cluster.hosts()) {
+        const slot = this.transports.slotFor(cluster.cluster, host.metadata);
+        slots.add(slot);
+        live.add(EndpointChannelPool.keyOf(host.key, slot));
+      }
+    }
     this.endpoints.retainOnly(live);
+    this.transports.retainSlots(slots);
   }
 }
 

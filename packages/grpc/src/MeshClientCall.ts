@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { MeshCallError, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import { AttemptError, MeshCallError, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -28,6 +28,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
   private lastStatus: StatusObject | undefined;
   private readonly deadline: number;
+  /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
+  private snapshot: TargetSnapshot | undefined;
 
   constructor(
     private readonly core: MeshChannel,
@@ -104,6 +106,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       return this.finish({ code: Status.UNAVAILABLE, details: `meshlet: ${this.core.target}: ${why}`, metadata: new Metadata() });
     }
     const snapshot: TargetSnapshot = state.snapshot;
+    this.snapshot = snapshot;
     this.core.sawSnapshot(snapshot);
     const view = {
       authority: this.core.target,
@@ -161,7 +164,15 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       let deadline = this.deadline;
       const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
       if (routeBound < deadline) deadline = routeBound;
-      const lease = this.core.endpoints.acquire(attempt.host);
+      let transport;
+      try {
+        transport = this.core.transports.forEndpoint(this.snapshot?.cluster(attempt.cluster)?.cluster, attempt.host.metadata);
+      } catch (err) {
+        // Fail closed (UF): TLS is required but cannot be set up; never fall back to plaintext.
+        reject(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
+        return;
+      }
+      const lease = this.core.endpoints.acquire(attempt.host, transport);
       const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
       if (this.credentials !== undefined) call.setCredentials(this.credentials);
       const upstream = new UpstreamAttempt(

@@ -1,6 +1,7 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, type HeaderLookup } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type HeaderLookup } from '@meshlet/core';
 import type { ChannelCall, MessageContext } from './ChannelCall.js';
+import { connectFailureReason } from './ConnectFailureReason.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { MetadataHeaders } from './MetadataHeaders.js';
@@ -32,6 +33,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   private sink: InterceptingListener | undefined;
   /** Messages that arrived between the head and the engine's decision. */
   private held: Buffer[] = [];
+  /**
+   * The call's end (its status). A server stream is one request for the circuit breaker
+   * until then (Envoy's active request; gRFC A32 counts the RPC until it completes).
+   */
+  private readonly completion = new StreamCompletion();
   private readonly onAbort: () => void;
 
   constructor(
@@ -73,6 +79,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   private onStatus(status: StatusObject): void {
     this.lease.release();
     this.signal.removeEventListener('abort', this.onAbort);
+    this.completion.complete();
     switch (this.state) {
       case State.Committed:
         return this.sink!.onReceiveStatus(status);
@@ -95,7 +102,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     // a local-origin failure rather than an upstream 503.
     if (status.code === Status.UNAVAILABLE && Object.keys(status.metadata.getMap()).length === 0 && /No connection established|Failed to connect|ECONNREFUSED/i.test(status.details)) {
       this.state = State.Discarded;
-      this.reject(new AttemptError('connect-failure', `connect failure: ${status.details}`, false));
+      this.reject(new AttemptError('connect-failure', `connect failure: ${connectFailureReason(status.details)}`, false));
       return;
     }
     // Trailers-Only: the status is the response head.
@@ -118,6 +125,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.state = State.Discarded;
     this.held = [];
     if (this.finalStatus === undefined) this.call.cancelWithStatus(Status.CANCELLED, 'meshlet: attempt discarded for a retry');
+    this.completion.complete();
+  }
+
+  onStreamEnd(callback: () => void): void {
+    this.completion.onComplete(callback);
   }
 
   commit(listener: InterceptingListener): void {

@@ -208,6 +208,41 @@ describe('MeshChannel over real grpc-js servers', () => {
     expect(await unary(client)).toMatchObject({ ok: true, body: 'again' });
   });
 
+  it('a server-streaming call holds its max_requests slot until the stream ends, not just until its headers (Envoy, gRFC A32)', async () => {
+    const { backends, client, summaries } = await setup(1, (ports) => ({
+      clusters: [{ name: 'c0', ports, cluster: { circuit_breakers: { thresholds: [{ max_requests: 1 }] } } }],
+    }));
+    let finish: (() => void) | undefined;
+    backends[0]!.behaveStream((call, name) => {
+      // Headers and a first message now; the rest of the stream when the test says.
+      call.write(Buffer.from(`${name}:first`));
+      finish = () => {
+        call.write(Buffer.from(`${name}:last`));
+        call.end();
+      };
+    });
+    const stream = client.Stream(Buffer.from('long'));
+    const got: string[] = [];
+    const ended = new Promise<grpc.StatusObject>((resolve, reject) => {
+      stream.on('data', (m: Buffer) => got.push(m.toString()));
+      stream.on('status', resolve);
+      stream.on('error', reject);
+    });
+    await expect.poll(() => got.length).toBe(1);
+    expect(finish).toBeDefined();
+    // The response head came back long ago; the call is still active, so the breaker is full.
+    const overflow = await unary(client);
+    expect(overflow.code).toBe(grpc.status.UNAVAILABLE);
+    expect(overflow.details).toContain('(UO)');
+    expect(summaries.map((s) => s.flags.join(','))).toEqual(['UO']);
+    finish!();
+    expect((await ended).code).toBe(grpc.status.OK);
+    expect(got).toEqual(['b0:first', 'b0:last']);
+    // Released at the end (no leak): the next call gets the slot; onCallEnd reported the stream at its end.
+    expect(await unary(client)).toMatchObject({ ok: true, body: 'b0' });
+    expect(summaries.map((s) => s.status)).toEqual([503, 200, 200]);
+  });
+
   it('ejects a host that keeps failing (outlier detection consecutive_5xx) and sends later calls to the healthy one', async () => {
     const { backends, client } = await setup(2, (ports) => ({
       clusters: [

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AttemptError, type HeaderMutation } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type HeaderMutation } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 
@@ -44,6 +44,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private failed: Error | undefined;
   private sink: Dispatcher.DispatchHandler | undefined;
   private sinkController: Dispatcher.DispatchController | undefined;
+  /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
+  private readonly completion = new StreamCompletion();
   private readonly onAbort: () => void;
 
   constructor(
@@ -79,12 +81,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.signal.removeEventListener('abort', this.onAbort);
+    this.completion.complete();
     if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
     else this.ended = trailers;
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     this.signal.removeEventListener('abort', this.onAbort);
+    this.completion.complete();
     if (this.state === State.Waiting) this.reject(classify(err));
     else if (this.state === State.Committed) this.sink!.onResponseError?.(this.sinkController!, err);
     else this.failed = err;
@@ -97,6 +101,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.state = State.Discarded;
     this.held = undefined;
     if (this.ended === undefined && this.failed === undefined) this.controller?.abort(new Error('meshlet: attempt discarded for a retry'));
+    this.completion.complete();
+  }
+
+  onStreamEnd(callback: () => void): void {
+    this.completion.onComplete(callback);
   }
 
   commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void {

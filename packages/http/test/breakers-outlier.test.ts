@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
 import type { CallSummary } from '@meshlet/core';
 import { deadPort, type Backend } from './helpers/backends.js';
 import { applyMesh, lbEndpoint } from './helpers/meshConfig.js';
@@ -67,6 +68,31 @@ describe('circuit breakers over real HTTP servers', () => {
     expect((await Promise.all(inflight)).map((r) => r.status)).toEqual([200, 200, 200]);
     backends[0]!.behave((_q, res) => res.writeHead(200).end('b0'));
     expect(await get(dispatcher)).toMatchObject({ status: 200, body: 'b0' });
+  });
+
+  it('max_requests: a response whose body is still streaming holds its slot until the body ends (Envoy active request)', async () => {
+    const summaries: CallSummary[] = [];
+    const { backends, source, dispatcher } = await setup(1, { observer: { onCallEnd: (s) => summaries.push(s) } });
+    let finish: (() => void) | undefined;
+    backends[0]!.behave((_q, res) => {
+      res.writeHead(200).write('slow:');
+      finish = () => res.end('done');
+    });
+    applyMesh(source, { target: TARGET, clusters: [{ name: 'c', ports: [backends[0]!.port], cluster: { circuit_breakers: { thresholds: [{ max_requests: 1 }] } } }] });
+    const slow = await request(`http://${TARGET}/`, { dispatcher });
+    expect(slow.statusCode).toBe(200);
+    await eventually(() => finish !== undefined);
+    // Headers are back, the body is not: still one active request, so the next one overflows.
+    const overflow = await get(dispatcher);
+    expect([overflow.status, overflow.headers['x-meshlet-response-flags']]).toEqual([503, 'UO']);
+    expect(backends[0]!.seen).toHaveLength(1);
+    expect(summaries.map((s) => s.status)).toEqual([503]);
+    finish!();
+    expect(await slow.body.text()).toBe('slow:done');
+    // Released when the body ended (no leak): the next request gets the slot.
+    backends[0]!.behave((_q, res) => res.writeHead(200).end('b0'));
+    expect(await get(dispatcher)).toMatchObject({ status: 200, body: 'b0' });
+    expect(summaries.map((s) => s.status)).toEqual([503, 200, 200]);
   });
 
   it('max_retries: retries beyond the concurrent limit are not made; the upstream response is returned as is', async () => {

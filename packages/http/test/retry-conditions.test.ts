@@ -236,7 +236,9 @@ describe('retry_on conditions over real HTTP servers', () => {
     const ut = rs.filter((r) => r.status === 504 && r.headers['x-meshlet-response-flags'] === 'UT');
     expect(ut.length).toBeGreaterThanOrEqual(7);
     expect(rs.every((r) => r.status === 504 || r.status === 503)).toBe(true);
-    expect(b.seen.length).toBeLessThanOrEqual(10 + 10 - ut.length);
+    // A call whose first draw is short makes a second attempt and may still end UT during a later
+    // wait, so `ut` does not bound the retries; extra attempts ~ Binomial(10, 0.02): more than 4 has p < 1e-6.
+    expect(b.seen.length).toBeLessThanOrEqual(14);
   });
 
   it('the route timeout covers all attempts: slow attempts cut by per_try_timeout end in UT', async () => {

@@ -45,6 +45,14 @@ export interface AttemptResponse {
   readonly grpcStatus?: number;
   /** Called when the engine retries instead of returning this response: drop/close the body. */
   discard(): void;
+  /**
+   * Runs `callback` once the response stream has ended (body or trailers fully received, or
+   * it failed, was reset or discarded); at once if it already has. The engine holds the
+   * call's `max_requests` slot and reports `onCallEnd` until then, as Envoy counts a request
+   * active until its stream completes. Optional: a response without it (a local reply) is
+   * complete when it is returned. See StreamCompletion.
+   */
+  onStreamEnd?(callback: () => void): void;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
 import type { AttemptResult } from '../cluster/AttemptResult.js';
 import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
@@ -54,18 +55,32 @@ export class CallEngine {
     this.observer = options.observer;
   }
 
+  /**
+   * Runs the call and resolves with the response the transport should deliver. The call stays
+   * active after that until the response stream completes (`AttemptResponse.onStreamEnd`): Envoy's
+   * router holds the `max_requests` slot (and the fault filter its `max_active_faults` slot)
+   * for the life of the stream, so a long server stream or a slow body counts against the
+   * breaker until it ends, and `onCallEnd` reports the whole stream's duration, as Envoy's
+   * access log does.
+   */
   async execute<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>): Promise<R> {
     const call = new Call(this.now, snapshot, request, this.now());
+    let response: R;
     try {
-      const response = await this.run(call, transport);
-      call.end(this.observer, response.status, undefined);
-      return response;
+      response = await this.run(call, transport);
     } catch (err) {
       call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
       throw err;
-    } finally {
-      call.fault?.release();
     }
+    if (response.onStreamEnd === undefined) {
+      call.end(this.observer, response.status, undefined);
+    } else {
+      // The stream ends in a transport callback; run the observer in the caller's async context
+      // so context-based telemetry (the OpenTelemetry call span) still finds its call.
+      const status = response.status;
+      response.onStreamEnd(AsyncResource.bind(() => call.end(this.observer, status, undefined)));
+    }
+    return response;
   }
 
   private async run<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): Promise<R> {
@@ -139,11 +154,9 @@ export class CallEngine {
 
     const breakers = cluster.breakers;
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
-    try {
-      return await this.attempts(call, transport, route, picked, cluster, policy);
-    } finally {
-      breakers.releaseRequest();
-    }
+    // Released when the call ends: at once on failure, else when the response stream completes.
+    call.holdRequestSlot(breakers);
+    return this.attempts(call, transport, route, picked, cluster, policy);
   }
 
   private async attempts<R extends AttemptResponse>(
@@ -307,6 +320,9 @@ class Call {
   routeName: string | undefined;
   clusterName: string | undefined;
   fault: FaultDecision | undefined;
+  /** The breakers whose max_requests slot this call holds, until end(). */
+  private requestSlot: CallCluster['breakers'] | undefined;
+  private ended = false;
   deadline = Number.POSITIVE_INFINITY;
   readonly flags: ResponseFlagCode[] = [];
   readonly attempts: AttemptRecord[] = [];
@@ -321,6 +337,10 @@ class Call {
 
   remaining(): number {
     return this.deadline - this.now();
+  }
+
+  holdRequestSlot(breakers: CallCluster['breakers']): void {
+    this.requestSlot = breakers;
   }
 
   record(host: Host, outcome: AttemptOutcome, started: number, ended: number): AttemptRecord {
@@ -413,7 +433,12 @@ class Call {
     });
   }
 
+  /** The call is over (failed, or its response stream completed): release its slots, then report it. Once only. */
   end(observer: CallObserver | undefined, status: number | undefined, error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.requestSlot?.releaseRequest();
+    this.fault?.release();
     observer?.onCallEnd?.({
       target: this.snapshot.target,
       route: this.routeName,

@@ -1,5 +1,5 @@
 import { context, createContextKey, trace, type Context, type Span } from '@opentelemetry/api';
-import type { AttemptRequest } from '../call/AttemptTransport.js';
+import type { AttemptRequest, AttemptResponse } from '../call/AttemptTransport.js';
 
 /** What a transport knows when a logical call starts. */
 export interface CallStart {
@@ -50,8 +50,24 @@ export class CallTrace {
   run<T>(fn: () => T): T {
     const result = context.with(this.context, fn);
     // onCallEnd ends the span; this is the backstop for a call that failed before reaching
-    // the engine (e.g. reading the request body), so no span is left open.
-    if (result instanceof Promise) return result.finally(() => this.end()) as T;
+    // the engine (e.g. reading the request body), or ran without a context manager (onCallEnd
+    // then cannot find the call), so no span is left open. The engine reports onCallEnd when
+    // the response stream completes (AttemptResponse.onStreamEnd), so the backstop waits for
+    // that too: the span covers the whole stream, like Envoy's access-log duration.
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => {
+          const completion = (value as Partial<AttemptResponse> | undefined)?.onStreamEnd;
+          if (typeof completion === 'function') completion.call(value, () => this.end());
+          else this.end();
+          return value;
+        },
+        (err: unknown) => {
+          this.end();
+          throw err;
+        },
+      ) as T;
+    }
     this.end();
     return result;
   }

@@ -7,6 +7,7 @@ import type { PickContext } from '../../src/cluster/PickContext.js';
 import type { AttemptResult } from '../../src/cluster/AttemptResult.js';
 import { CallEngine } from '../../src/call/CallEngine.js';
 import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport } from '../../src/call/AttemptTransport.js';
+import { StreamCompletion } from '../../src/call/StreamCompletion.js';
 import type { CallCluster, CallSnapshot } from '../../src/call/CallSnapshot.js';
 import type { LocalReply } from '../../src/call/MeshCallError.js';
 import { MeshCallError } from '../../src/call/MeshCallError.js';
@@ -296,5 +297,59 @@ describe('CallEngine', () => {
     const r = await engine.execute(snapshot, req(), new FakeTransport([{ status: 200, grpc: 14 }, { status: 200, grpc: 0 }]));
     expect(r.grpcStatus).toBe(0);
     expect(cluster.reports.map((x) => x[1])).toEqual([{ kind: 'grpc', code: 14 }, { kind: 'grpc', code: 0 }]);
+  });
+});
+
+/** A response whose body is still streaming: it ends when the test says so (AttemptResponse.onStreamEnd). */
+class StreamingTransport extends FakeTransport {
+  readonly streams: StreamCompletion[] = [];
+  override async send(a: AttemptRequest): Promise<FakeResponse> {
+    const r = await super.send(a);
+    const stream = new StreamCompletion();
+    this.streams.push(stream);
+    return Object.assign(r, { onStreamEnd: (cb: () => void) => stream.onComplete(cb) });
+  }
+}
+
+describe('CallEngine: a call lasts until its response stream ends (Envoy active request)', () => {
+  it('holds the max_requests slot and defers onCallEnd until the stream ends, then releases it once', async () => {
+    const { engine, snapshot, cluster, ends } = setup(config(route()), { thresholds: { priority: 'DEFAULT', max_requests: 1 } });
+    const t = new StreamingTransport([200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    // The head is back but the body is not: the request still counts, and a second call overflows.
+    expect(cluster.breakers.activeRequests).toBe(1);
+    expect(ends).toHaveLength(0);
+    const overflow = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect(overflow.flags).toEqual(['UO']);
+    t.streams[0]!.complete();
+    t.streams[0]!.complete();
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(ends.map((e) => e.status)).toEqual([503, 200]);
+    // No leak: the next call gets the slot.
+    expect((await engine.execute(snapshot, req(), new FakeTransport([200]))).status).toBe(200);
+    expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it('a stream that already ended when the engine returns it releases at once', async () => {
+    const { engine, snapshot, cluster, ends } = setup(config(route()), { thresholds: { priority: 'DEFAULT', max_requests: 1 } });
+    const t = new StreamingTransport([200]);
+    const pending = engine.execute(snapshot, req(), t);
+    await expect.poll(() => t.streams.length).toBe(1);
+    t.streams[0]!.complete();
+    await pending;
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(ends).toHaveLength(1);
+  });
+
+  it('retried responses do not hold the slot: only the returned one does', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy('5xx', { num_retries: 2 }) })), { thresholds: { priority: 'DEFAULT', max_requests: 1 } });
+    const t = new StreamingTransport([503, 200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.responses[0]!.discarded).toBe(true);
+    expect(cluster.breakers.activeRequests).toBe(1);
+    t.streams[1]!.complete();
+    expect(cluster.breakers.activeRequests).toBe(0);
   });
 });

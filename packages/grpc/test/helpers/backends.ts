@@ -10,6 +10,7 @@ export interface SeenCall {
 }
 
 export type UnaryBehaviour = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>, name: string) => void;
+export type StreamBehaviour = (call: grpc.ServerWritableStream<Buffer, Buffer>, name: string) => void;
 
 export interface GrpcBackend {
   readonly name: string;
@@ -18,18 +19,26 @@ export interface GrpcBackend {
   readonly seen: SeenCall[];
   /** Replace how unary methods answer (default: the backend's name). */
   behave(fn: UnaryBehaviour): void;
+  /** Replace how Stream answers (default: N messages, N the request as a number, then OK). */
+  behaveStream(fn: StreamBehaviour): void;
   /** Fail this many Chat calls with UNAVAILABLE on their first request message. */
   failChats(n: number): void;
   close(): Promise<void>;
 }
 
 const answerName: UnaryBehaviour = (_call, callback, name) => callback(null, Buffer.from(name));
+const countTo: StreamBehaviour = (call, name) => {
+  const n = Number(call.request.toString());
+  for (let i = 0; i < n; i++) call.write(Buffer.from(`${name}:${i}`));
+  call.end();
+};
 
 /** A real grpc-js server on 127.0.0.1, port 0, serving ECHO_SERVICE. */
 export async function startBackend(name: string): Promise<GrpcBackend> {
   const server = new grpc.Server();
   const seen: SeenCall[] = [];
   let behaviour = answerName;
+  let streamBehaviour = countTo;
   let chatFailures = 0;
   const unaryHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     seen.push({ method: call.getPath(), host: call.getHost(), metadata: call.metadata });
@@ -40,9 +49,7 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
     Other: unaryHandler,
     Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       seen.push({ method: call.getPath(), host: call.getHost(), metadata: call.metadata });
-      const n = Number(call.request.toString());
-      for (let i = 0; i < n; i++) call.write(Buffer.from(`${name}:${i}`));
-      call.end();
+      streamBehaviour(call, name);
     },
     Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       seen.push({ method: call.getPath(), host: call.getHost(), metadata: call.metadata });
@@ -64,6 +71,9 @@ export async function startBackend(name: string): Promise<GrpcBackend> {
     seen,
     behave(fn) {
       behaviour = fn;
+    },
+    behaveStream(fn) {
+      streamBehaviour = fn;
     },
     failChats(n) {
       chatFailures = n;

@@ -1,0 +1,139 @@
+import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { CertificateProviderRegistry, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig } from '@meshlet/core';
+import type { Metadata, TransportSocket } from '@meshlet/xds-client';
+
+/** How the channel to one endpoint is secured. */
+export interface EndpointTransport {
+  /**
+   * Which transport config this is: 'plaintext', or 'tls:N' for one distinct UpstreamTlsContext.
+   * The pool keeps one channel per (endpoint, slot), so plaintext and mTLS endpoints (or one
+   * endpoint reached through clusters with different TLS settings) coexist.
+   */
+  readonly slot: string;
+  /** The grpc-js credentials of the endpoint's channel; a new object when the TLS material rotates. */
+  readonly credentials: ChannelCredentials;
+  /** Channel options the transport needs (the context's SNI). */
+  readonly channelOptions?: ChannelOptions;
+}
+
+interface TlsTransport extends EndpointTransport {
+  readonly cert: unknown;
+  readonly key: unknown;
+  readonly ca: unknown;
+}
+
+const PLAINTEXT_SLOT = 'plaintext';
+const RAW_BUFFER = 'envoy.transport_sockets.raw_buffer';
+
+/**
+ * The grpc-js credentials for each endpoint's channel, from its cluster's `transport_socket` /
+ * `transport_socket_matches` (endpoint metadata `envoy.transport_socket_match`, Istio's
+ * `tlsMode: istio`) and the certificate providers (gRFC A29).
+ *
+ * - No transport socket, or raw_buffer: the `credentials` option (insecure by default).
+ * - An UpstreamTlsContext: `credentials.createSsl(ca, key, cert, { checkServerIdentity })` built
+ *   from `UpstreamTls.connectionOptions('h2')`, so the chain is checked against the context's CA
+ *   and the server's SANs against `match_subject_alt_names` (Envoy semantics, not hostnames).
+ *   The material is read at every attempt; when a provider rotates it, the credentials (and so
+ *   the endpoint's channel, see EndpointChannelPool) are new, while calls already running finish
+ *   on the old channel, as Envoy drains connections made with the old secret.
+ * - Anything else, or TLS without usable material: throws a MeshletTlsError (fail closed; never
+ *   plaintext unless the selected socket is raw_buffer).
+ *
+ * grpc-js offers only `h2` in ALPN on every TLS connection it makes (its connection options set
+ * `ALPNProtocols: ['h2']`; neither channel options nor a SecureContext can change that), so
+ * Istio's `istio-h2, istio` values are not offered: see the README (PERMISSIVE sidecars).
+ */
+export class EndpointCredentials {
+  readonly plaintext: EndpointTransport;
+  private readonly factory: UpstreamTlsFactory;
+  private readonly hasProviders: boolean;
+  /** Slot per TransportSocket object, and per distinct config content (so a CDS push that repeats a config keeps its channels). */
+  private readonly slotOfSocket = new WeakMap<TransportSocket, string>();
+  private readonly slotOfContent = new Map<string, string>();
+  /** The current credentials per TLS slot. */
+  private readonly built = new Map<string, TlsTransport>();
+
+  constructor(plaintext: ChannelCredentials, providers: CertificateProviderRegistry | undefined) {
+    this.plaintext = { slot: PLAINTEXT_SLOT, credentials: plaintext };
+    this.hasProviders = providers !== undefined;
+    // Without providers, inline material (tls_certificates, trusted_ca) still works; contexts
+    // naming a provider instance fail closed with the reason.
+    this.factory = new UpstreamTlsFactory(providers ?? CertificateProviderRegistry.of({}));
+  }
+
+  /** The slot an endpoint's channel belongs in, without reading TLS material. */
+  slotFor(cluster: ClusterTransportConfig, endpointMetadata: Metadata | undefined): string {
+    const { socket } = selectTransportSocket(cluster, endpointMetadata);
+    return socket === undefined || isRawBuffer(socket) ? PLAINTEXT_SLOT : this.slotOf(socket);
+  }
+
+  /**
+   * The transport for one attempt to an endpoint of `cluster`. Throws a MeshletTlsError when TLS
+   * is required but cannot be honoured (no providers, no material yet, unsupported socket).
+   */
+  forEndpoint(cluster: ClusterTransportConfig | undefined, endpointMetadata: Metadata | undefined): EndpointTransport {
+    if (cluster === undefined) return this.plaintext;
+    const { socket } = selectTransportSocket(cluster, endpointMetadata);
+    if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
+    let options;
+    try {
+      const transport = this.factory.forEndpoint(cluster, endpointMetadata);
+      if (transport.kind === 'plaintext') return this.plaintext;
+      options = transport.connectionOptions('h2');
+    } catch (err) {
+      if (this.hasProviders || !(err instanceof MeshletTlsError)) throw err;
+      throw new MeshletTlsError('config', `cluster ${cluster.name} requires TLS (${socket.name}) but no certificate providers are configured (the certificateProviders option); ${err.message.replace(/^meshlet mTLS: /, '')}`, { cause: err });
+    }
+    const slot = this.slotOf(socket);
+    const current = this.built.get(slot);
+    if (current !== undefined && current.cert === options.cert && current.key === options.key && current.ca === options.ca) return current;
+    const next: TlsTransport = {
+      slot,
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca,
+      credentials: grpcCredentials.createSsl(pem(options.ca, 'ca'), pem(options.key, 'key'), pem(options.cert, 'cert'), {
+        // Set when the context has a CA: chain checked against it alone, then the SAN matchers
+        // instead of a hostname check (Envoy; gRFC A29). Without a CA, Node's defaults apply.
+        ...(options.checkServerIdentity !== undefined ? { checkServerIdentity: options.checkServerIdentity } : {}),
+      }),
+      // UpstreamTlsContext.sni: grpc-js would otherwise send the endpoint's IP as the server name.
+      ...(options.servername !== undefined ? { channelOptions: { 'grpc.ssl_target_name_override': options.servername } } : {}),
+    };
+    this.built.set(slot, next);
+    return next;
+  }
+
+  /** Forgets the credentials of TLS slots no endpoint uses any more. */
+  retainSlots(live: ReadonlySet<string>): void {
+    for (const slot of this.built.keys()) if (!live.has(slot)) this.built.delete(slot);
+  }
+
+  private slotOf(socket: TransportSocket): string {
+    let slot = this.slotOfSocket.get(socket);
+    if (slot === undefined) {
+      const content = JSON.stringify(socket, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+      slot = this.slotOfContent.get(content);
+      if (slot === undefined) {
+        slot = `tls:${this.slotOfContent.size + 1}`;
+        this.slotOfContent.set(content, slot);
+      }
+      this.slotOfSocket.set(socket, slot);
+    }
+    return slot;
+  }
+}
+
+function isRawBuffer(socket: TransportSocket): boolean {
+  return socket.raw_buffer === true || socket.name === RAW_BUFFER;
+}
+
+/** grpc-js takes PEM as Buffers; connectionOptions gives strings (one PEM, possibly a bundle). */
+function pem(value: unknown, what: string): Buffer | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return Buffer.from(value);
+  if (Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return Buffer.from(value.map((v) => (Buffer.isBuffer(v) ? v.toString() : String(v))).join('\n'));
+  throw new MeshletTlsError('config', `unsupported ${what} material for gRPC credentials`);
+}

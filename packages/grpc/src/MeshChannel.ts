@@ -1,5 +1,5 @@
 import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
-import { CallEngine, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import { CallEngine, MeshTracing, combineObservers, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
 import { EndpointCredentials } from './EndpointCredentials.js';
@@ -24,6 +24,14 @@ export interface MeshChannelOptions {
   /** grpc-js options of the per-endpoint channels (keepalive, message sizes...). */
   readonly channelOptions?: ChannelOptions;
   readonly observer?: CallObserver;
+  /**
+   * OpenTelemetry tracing through the global TracerProvider, as for HTTP: an INTERNAL span per
+   * call and a CLIENT span per attempt (OTel RPC conventions), and each attempt's trace context
+   * (global propagator: W3C by default, B3 when registered) and x-request-id in its metadata.
+   * On by default (no-op spans until the app registers an SDK); `new MeshTracing({ attemptSpans:
+   * false })` when the app's grpc-js instrumentation makes per-attempt spans, `false` for none.
+   */
+  readonly tracing?: MeshTracing | false;
   /**
    * Request bytes kept per call so a retry can replay them (gRFC A44); past it the call is
    * not retried. Default 256 KiB, grpc-js's `grpc.per_rpc_retry_buffer_size` default.
@@ -50,6 +58,8 @@ export class MeshChannel implements ChannelInterface {
   /** The listener name, `host:port`. */
   readonly target: string;
   readonly engine: CallEngine;
+  /** Spans and trace context for this channel's calls; undefined when tracing is off. */
+  readonly tracing: MeshTracing | undefined;
   readonly endpoints: EndpointChannelPool;
   /** Per-endpoint transport (plaintext or mTLS) from the cluster's transport socket. */
   readonly transports: EndpointCredentials;
@@ -63,7 +73,9 @@ export class MeshChannel implements ChannelInterface {
     this.channelTarget = target;
     this.target = meshTargetOf(target);
     this.mesh = options.mesh;
-    this.engine = new CallEngine({ kind: 'grpc', observer: options.observer });
+    this.tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
+    const observer = this.tracing === undefined ? options.observer : options.observer === undefined ? this.tracing : combineObservers(this.tracing, options.observer);
+    this.engine = new CallEngine({ kind: 'grpc', observer });
     this.endpoints = new EndpointChannelPool(options.channelOptions);
     this.transports = new EndpointCredentials(options.credentials ?? grpcCredentials.createInsecure(), options.certificateProviders);
     this.retryBufferBytes = options.retryBufferBytes ?? 256 * 1024;

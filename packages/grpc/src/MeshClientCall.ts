@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import { AttemptError, MeshCallError, decorateAttemptMetadata, type AttemptRequest, type CallTrace, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -28,6 +28,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
   private lastStatus: StatusObject | undefined;
   private readonly deadline: number;
+  /** This call's span and x-request-id (set when tracing is on), read as each attempt's metadata is built. */
+  private trace: CallTrace | undefined;
   /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
   private snapshot: TargetSnapshot | undefined;
 
@@ -117,7 +119,9 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     };
     let response: GrpcResponse;
     try {
-      response = await this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal }, this);
+      const execute = () => this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal }, this);
+      this.trace = this.core.tracing?.startCall({ kind: 'grpc', method: this.method, target: this.core.target });
+      response = await (this.trace ? this.trace.run(execute) : execute());
     } catch (err) {
       if (this.finished) return;
       if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));
@@ -160,6 +164,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
       // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
       if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
+      // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
+      decorateAttemptMetadata(metadata, attempt, this.trace);
       // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
       let deadline = this.deadline;
       const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;

@@ -1,5 +1,5 @@
 import type { HashPolicy } from '@meshlet/xds-client';
-import { RE2 } from 're2-wasm';
+import type { RE2 } from 're2-wasm';
 import { compileGlobalSearch } from '../routing/Re2Pattern.js';
 import type { RequestView } from '../routing/RequestView.js';
 import { xxHash64 } from '../cluster/Hashing.js';

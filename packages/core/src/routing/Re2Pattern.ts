@@ -1,4 +1,5 @@
-import { RE2 } from 're2-wasm';
+import type { RE2 } from 're2-wasm';
+import { loadRe2 } from '@meshlet/xds-client';
 import { ValidationError } from '@meshlet/xds-client';
 
 /**
@@ -15,7 +16,7 @@ const searchCache = new Map<string, RE2>();
 
 function compile(source: string, flags: string, pattern: string, fieldPath: string): RE2 {
   try {
-    return new RE2(source, flags);
+    return new (loadRe2())(source, flags);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new ValidationError(fieldPath, `invalid RE2 regex ${JSON.stringify(pattern)}: ${detail}`);

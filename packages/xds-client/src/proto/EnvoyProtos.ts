@@ -8,20 +8,20 @@ import protobuf from 'protobufjs';
  * `@grpc/grpc-js-xds` ships under `deps/` (we never vendor proto files).
  * `keepCase` keeps Envoy's snake_case field names, which the typed model follows.
  */
-const PROTO_FILES = [
+/**
+ * What a running client needs: ADS, the four resource types and the typed
+ * extensions Meshlet acts on. Parsed at first use (about 15 MB RSS).
+ */
+const CORE_PROTO_FILES = [
   'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/status/v3/csds.proto',
-  'envoy/admin/v3/config_dump.proto',
   'envoy/config/listener/v3/listener.proto',
   'envoy/config/route/v3/route.proto',
   'envoy/config/cluster/v3/cluster.proto',
   'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/config/bootstrap/v3/bootstrap.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
-  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
@@ -31,11 +31,34 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
-  'envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3/client_side_weighted_round_robin.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-  'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
+  'xds/type/v3/typed_struct.proto',
+  'udpa/type/v1/typed_struct.proto',
+  'google/protobuf/wrappers.proto',
+  'google/protobuf/struct.proto',
+  'google/protobuf/duration.proto',
+  'google/protobuf/timestamp.proto',
+  'google/protobuf/any.proto',
+  'google/protobuf/empty.proto',
+  'google/rpc/status.proto',
+];
+
+/**
+ * Everything else Meshlet can decode: CSDS and admin config dumps, the bootstrap,
+ * and filters and extensions real control planes send that Meshlet only keeps
+ * opaque or reads in tests (Lua, Wasm, access loggers, listener filters...).
+ * Loaded into the same Root the first time a lookup misses, so a process that
+ * never sees them does not pay for them (about 12 MB RSS).
+ */
+const EXTENDED_PROTO_FILES = [
+  'envoy/service/status/v3/csds.proto',
+  'envoy/admin/v3/config_dump.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
+  'envoy/extensions/load_balancing_policies/client_side_weighted_round_robin/v3/client_side_weighted_round_robin.proto',
+  'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
   'envoy/extensions/regex_engines/v3/google_re2.proto',
   'envoy/extensions/filters/http/health_check/v3/health_check.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
@@ -56,18 +79,9 @@ const PROTO_FILES = [
   'envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto',
   'envoy/extensions/filters/http/compressor/v3/compressor.proto',
   'envoy/extensions/upstreams/tcp/v3/tcp_protocol_options.proto',
-  'xds/type/v3/typed_struct.proto',
-  'udpa/type/v1/typed_struct.proto',
   'xds/type/matcher/v3/matcher.proto',
   'xds/type/matcher/v3/ip.proto',
   'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
-  'google/protobuf/wrappers.proto',
-  'google/protobuf/struct.proto',
-  'google/protobuf/duration.proto',
-  'google/protobuf/timestamp.proto',
-  'google/protobuf/any.proto',
-  'google/protobuf/empty.proto',
-  'google/rpc/status.proto',
 ];
 
 function protoIncludeDirs(): string[] {
@@ -86,8 +100,13 @@ function protoIncludeDirs(): string[] {
 }
 
 let root: protobuf.Root | undefined;
+let extendedLoaded = false;
 
-/** The shared, lazily loaded protobufjs Root with every Envoy type Meshlet reads. */
+/**
+ * The shared, lazily loaded protobufjs Root with every Envoy type Meshlet reads.
+ * Lookups that miss the core set load the extended set once and retry, so
+ * callers never need to know which set a type lives in.
+ */
 export function envoyRoot(): protobuf.Root {
   if (root) return root;
   const dirs = protoIncludeDirs();
@@ -99,8 +118,20 @@ export function envoyRoot(): protobuf.Root {
     }
     return target;
   };
-  r.loadSync(PROTO_FILES, { keepCase: true });
+  r.loadSync(CORE_PROTO_FILES, { keepCase: true });
   r.resolveAll();
+  const lookupType = r.lookupType.bind(r);
+  r.lookupType = (path: string | string[]) => {
+    try {
+      return lookupType(path);
+    } catch (err) {
+      if (extendedLoaded) throw err;
+      extendedLoaded = true;
+      r.loadSync(EXTENDED_PROTO_FILES, { keepCase: true });
+      r.resolveAll();
+      return lookupType(path);
+    }
+  };
   root = r;
   return r;
 }

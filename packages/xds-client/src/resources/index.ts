@@ -7,3 +7,5 @@ export { structurallyEqual } from './StructuralEquality.js';
 export { fromProto3Json, encodeProto3Json, anyFromProto3Json, structToJson, valueToJson, opaqueJson, jsonNameOf } from '../proto/ProtoJson.js';
 export type { ProtoJsonOptions } from '../proto/ProtoJson.js';
 export { KNOWN_RESOURCE_TYPES, resourceTypeFor } from './KnownResourceTypes.js';
+export { LIMITS, type LimitName } from './Limits.js';
+export { loadRe2 } from './common/Re2.js';

@@ -1,5 +1,6 @@
-import { RE2 } from 're2-wasm';
+import { loadRe2 } from './Re2.js';
 import type { FractionalPercent, HeaderMatcher, HeaderValueOption, RegexMatcher, StringMatcher } from '../model.js';
+import { checkStringBytes } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optEnum, optObj, optStr, optUint, str, toNumber, type Obj } from './ObjectReader.js';
 
 /** Patterns already known to compile, so repeated pushes of the same config do not recompile. */
@@ -11,9 +12,10 @@ export function regexMatcher(v: unknown, path: string): RegexMatcher {
   const o = asObj(v, path);
   const regex = optStr(o, 'regex', path);
   if (regex === undefined) fail(at(path, 'regex'), 'regex is required');
+  checkStringBytes(regex, at(path, 'regex'), 'the regex', 'MAX_REGEX_BYTES');
   if (!compiledOk.has(regex)) {
     try {
-      new RE2(regex, 'u');
+      new (loadRe2())(regex, 'u');
     } catch (err) {
       fail(at(path, 'regex'), `invalid RE2 regex: ${(err as Error).message}`);
     }
@@ -44,6 +46,7 @@ export function stringMatcher(v: unknown, path: string): StringMatcher {
   if (set !== 1) fail(path, 'exactly one of exact, prefix, suffix, contains, safe_regex is required');
   // PGV: prefix / suffix / contains have min_len 1.
   for (const k of ['prefix', 'suffix', 'contains'] as const) if (m[k] === '') fail(at(path, k), 'must not be empty');
+  for (const k of ['exact', 'prefix', 'suffix', 'contains'] as const) if (m[k] !== undefined) checkStringBytes(m[k], at(path, k), 'the string', 'MAX_MATCH_STRING_BYTES');
   return compact(m);
 }
 
@@ -52,6 +55,7 @@ export function headerMatcher(v: unknown, path: string): HeaderMatcher {
   const o = asObj(v, path);
   const name = str(o, 'name', path);
   if (name === '') fail(at(path, 'name'), 'header name is required');
+  checkStringBytes(name, at(path, 'name'), 'the header name', 'MAX_HEADER_NAME_BYTES');
   const rm = optObj(o, 'range_match', path);
   let range_match: HeaderMatcher['range_match'];
   if (rm) {
@@ -78,6 +82,9 @@ export function headerMatcher(v: unknown, path: string): HeaderMatcher {
     (x) => x !== undefined,
   ).length;
   if (set > 1) fail(path, 'at most one header_match_specifier may be set');
+  for (const k of ['exact_match', 'prefix_match', 'suffix_match', 'contains_match'] as const) {
+    if (m[k] !== undefined) checkStringBytes(m[k], at(path, k), 'the string', 'MAX_MATCH_STRING_BYTES');
+  }
   return compact(m);
 }
 
@@ -103,8 +110,10 @@ export function headerValueOption(v: unknown, path: string): HeaderValueOption {
   const hp = at(path, 'header');
   const key = str(h, 'key', hp);
   if (!HEADER_NAME.test(key)) fail(at(hp, 'key'), 'header key must be a non-empty valid header name');
+  checkStringBytes(key, at(hp, 'key'), 'the header name', 'MAX_HEADER_NAME_BYTES');
   const raw = optBytes(h, 'raw_value', hp);
   const value = raw && raw.length > 0 ? Buffer.from(raw).toString('utf8') : str(h, 'value', hp);
+  checkStringBytes(value, at(hp, raw && raw.length > 0 ? 'raw_value' : 'value'), 'the header value', 'MAX_HEADER_VALUE_BYTES');
   const appendObj = optObj(o, 'append', path);
   const explicitAction = optEnum(o, 'append_action', path, APPEND_ACTIONS);
   // Envoy rejects setting both; `append` (BoolValue, default true) maps to APPEND_IF_EXISTS_OR_ADD / OVERWRITE_IF_EXISTS_OR_ADD.
@@ -123,6 +132,7 @@ export function headerValueOptions(o: Obj, key: string, path: string): readonly 
 export function headerNames(o: Obj, key: string, path: string): readonly string[] {
   return list(o, key, path).map((v, i) => {
     if (typeof v !== 'string' || v === '') fail(at(at(path, key), i), 'expected a header name');
+    checkStringBytes(v, at(at(path, key), i), 'the header name', 'MAX_HEADER_NAME_BYTES');
     return v;
   });
 }

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, decorateAttemptMetadata, type AttemptRequest, type CallTrace, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import { AttemptError, MeshCallError, decorateAttemptMetadata, CallTrace, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -28,7 +28,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
   private lastStatus: StatusObject | undefined;
   private readonly deadline: number;
-  /** This call's span and x-request-id (set when tracing is on), read as each attempt's metadata is built. */
+  /** This call's span (when tracing is on) and x-request-id, read as each attempt's metadata is built. */
   private trace: CallTrace | undefined;
   /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
   private snapshot: TargetSnapshot | undefined;
@@ -120,8 +120,10 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     let response: GrpcResponse;
     try {
       const execute = () => this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal }, this);
-      this.trace = this.core.tracing?.startCall({ kind: 'grpc', method: this.method, target: this.core.target });
-      response = await (this.trace ? this.trace.run(execute) : execute());
+      const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
+      // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
+      this.trace = this.core.tracing?.startCall(start) ?? new CallTrace(start, undefined);
+      response = await (this.core.tracing ? this.trace.run(execute) : execute());
     } catch (err) {
       if (this.finished) return;
       if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));

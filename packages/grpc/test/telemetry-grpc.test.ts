@@ -113,11 +113,14 @@ describe('gRPC tracing through the MeshChannel', () => {
     expect(attempts).toHaveLength(1);
   });
 
-  it('tracing: false makes no spans and sends no trace context', async () => {
+  it('tracing: false makes no spans and sends no trace context; the retry keeps the x-request-id', async () => {
     const { backend, client } = await setup({ tracing: false });
     expect(await unary(client)).toMatchObject({ ok: true });
     expect(backend.seen).toHaveLength(2);
     expect(backend.seen.map((s) => s.metadata.get('traceparent'))).toEqual([[], []]);
+    const requestIds = backend.seen.map((s) => s.metadata.get('x-request-id')[0]);
+    expect(requestIds[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIds[1]).toBe(requestIds[0]);
     expect(otel.exporter.getFinishedSpans()).toHaveLength(0);
   });
 });

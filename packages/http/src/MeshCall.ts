@@ -4,7 +4,7 @@ import {
   MeshCallError,
   decorateAttemptHeaders,
   type AttemptHeaderOptions,
-  type CallTrace,
+  CallTrace,
   type MeshTracing,
   selectTransportSocket,
   type UpstreamTlsFactory,
@@ -101,8 +101,10 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
       };
       const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, signal: this.abortController.signal }, this);
-      this.trace = this.options.tracing?.startCall({ kind: 'http', method: this.opts.method, target: snapshot.target });
-      response = await (this.trace ? this.trace.run(execute) : execute());
+      const start = { kind: 'http', method: this.opts.method, target: snapshot.target } as const;
+      // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
+      this.trace = this.options.tracing?.startCall(start) ?? new CallTrace(start, undefined);
+      response = await (this.options.tracing ? this.trace.run(execute) : execute());
     } catch (err) {
       if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
         const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';

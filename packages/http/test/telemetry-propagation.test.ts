@@ -80,12 +80,21 @@ describe('W3C tracecontext (the default propagator)', () => {
     }
   });
 
-  it('with tracing off (tracing: false) no span is made and no trace context is sent; x-request-id still is', async () => {
+  it('with tracing off (tracing: false) no span is made and no trace context is sent; retries still share one x-request-id', async () => {
     const { backends, source, dispatcher } = await setup(1, { tracing: false });
-    applyMesh(source, { target: TARGET, clusters: [{ name: 'c', ports: [backends[0]!.port] }] });
+    let failuresLeft = 1;
+    backends[0]!.behave((_q, res) => (failuresLeft-- > 0 ? res.writeHead(503).end('down') : res.writeHead(200).end('ok')));
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: [backends[0]!.port] }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c', retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } } }],
+    });
     expect((await get(dispatcher)).status).toBe(200);
-    expect(backends[0]!.seen[0]!.headers['traceparent']).toBeUndefined();
-    expect(backends[0]!.seen[0]!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const seen = backends[0]!.seen;
+    expect(seen).toHaveLength(2);
+    expect(seen.map((s) => s.headers['traceparent'])).toEqual([undefined, undefined]);
+    expect(seen[0]!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[1]!.headers['x-request-id']).toBe(seen[0]!.headers['x-request-id']);
     expect(otel.exporter.getFinishedSpans()).toHaveLength(0);
   });
 });

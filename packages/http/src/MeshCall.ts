@@ -63,8 +63,11 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
 
   // ---- DispatchController for the caller's handler
 
+  // A flag, not abortController.signal.aborted: Node creates the signal lazily and reading it
+  // on every request showed up in the profile.
+  private _aborted = false;
   get aborted(): boolean {
-    return this.abortController.signal.aborted;
+    return this._aborted;
   }
   get paused(): boolean {
     return this._paused;
@@ -73,6 +76,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     return this.aborted ? (this.abortController.signal.reason as Error) : null;
   }
   abort(reason: Error): void {
+    this._aborted = true;
     this.abortController.abort(reason);
   }
   pause(): void {

@@ -27,6 +27,8 @@ interface OriginSettings {
  */
 export class UpstreamPools {
   private readonly settings = new Map<string, OriginSettings>();
+  /** Settings derived once per (immutable) Cluster model, so the per-attempt note() is a map lookup. */
+  private readonly byCluster = new WeakMap<Cluster, Omit<OriginSettings, 'tls'>>();
   readonly agent: Agent;
 
   constructor(options: Agent.Options = {}) {
@@ -39,11 +41,18 @@ export class UpstreamPools {
 
   /** Remembers how to connect to `origin` (cheap when unchanged: called per attempt). */
   note(origin: string, cluster: Cluster, tls?: UpstreamTls): void {
+    let derived = this.byCluster.get(cluster);
+    if (derived === undefined) {
+      derived = {
+        http2: cluster.protocol === 'HTTP2',
+        maxConnections: cluster.circuit_breakers?.thresholds.find((t) => t.priority === 'DEFAULT')?.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+        connectTimeout: cluster.connect_timeout,
+      };
+      this.byCluster.set(cluster, derived);
+    }
     const prev = this.settings.get(origin);
-    const http2 = cluster.protocol === 'HTTP2';
-    const maxConnections = cluster.circuit_breakers?.thresholds.find((t) => t.priority === 'DEFAULT')?.max_connections ?? DEFAULT_MAX_CONNECTIONS;
-    if (prev && prev.http2 === http2 && prev.maxConnections === maxConnections && prev.connectTimeout === cluster.connect_timeout && prev.tls === tls) return;
-    this.settings.set(origin, { http2, maxConnections, connectTimeout: cluster.connect_timeout, tls });
+    if (prev && prev.http2 === derived.http2 && prev.maxConnections === derived.maxConnections && prev.connectTimeout === derived.connectTimeout && prev.tls === tls) return;
+    this.settings.set(origin, { ...derived, tls });
   }
 
   private create(origin: string, opts: Agent.Options): Dispatcher {

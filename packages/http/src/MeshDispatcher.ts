@@ -95,6 +95,7 @@ export class MeshDispatcher extends Dispatcher {
  */
 export async function createMeshDispatcher(options: MeshDispatcherOptions): Promise<MeshDispatcher> {
   const owned: Array<{ close(): void }> = [];
+  let certificateProviders = options.certificateProviders;
   let mesh = options.mesh;
   if (!mesh) {
     let source = options.source;
@@ -108,6 +109,12 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
       const client = options.bootstrap === true ? XdsClient.fromEnv(options.xds) : new XdsClient({ ...options.xds, bootstrap: options.bootstrap });
       owned.push({ close: () => void client.close() });
       source = client;
+      // The bootstrap's certificate_providers (istio-agent's file_watcher) serve mTLS clusters, as documented above.
+      if (!certificateProviders && Object.keys(client.bootstrap.certificate_providers).length > 0) {
+        const registry = CertificateProviderRegistry.fromBootstrap(client.bootstrap.certificate_providers);
+        owned.push(registry);
+        certificateProviders = registry;
+      }
     }
     if (!source) throw new TypeError('meshlet: createMeshDispatcher needs one of meshConfig, bootstrap, source or mesh');
     const onConfigError = options.onConfigError;
@@ -119,5 +126,5 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
     });
     owned.unshift(mesh);
   }
-  return new MeshDispatcher(mesh, options, owned);
+  return new MeshDispatcher(mesh, { ...options, certificateProviders }, owned);
 }

@@ -4,6 +4,7 @@ import { ValidationError } from '../ValidationError.js';
 import { deepFreeze } from '../DeepFreeze.js';
 import { structurallyEqual } from '../StructuralEquality.js';
 import { isObj } from './ObjectReader.js';
+import { LIMITS, overLimit } from '../Limits.js';
 
 export interface ResourceTypeSpec<T> {
   readonly typeUrl: string;
@@ -41,6 +42,7 @@ export function defineResourceType<T>(spec: ResourceTypeSpec<T>): ResourceType<T
     allResourcesRequiredInSotW: spec.allResourcesRequiredInSotW,
     decode(any: AnyMessage) {
       if (any.type_url !== spec.typeUrl) throw new ValidationError('type_url', `expected ${spec.typeUrl}, got ${any.type_url}`);
+      if (any.value.length > LIMITS.MAX_RESOURCE_BYTES) throw new ValidationError('', overLimit(`encoded ${protoName}`, any.value.length, 'bytes', 'MAX_RESOURCE_BYTES'));
       let obj: Record<string, unknown>;
       try {
         const type = envoyRoot().lookupType(protoName);

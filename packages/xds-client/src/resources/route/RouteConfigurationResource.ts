@@ -5,6 +5,7 @@ import { filterOverrides } from '../common/HttpFilters.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { redirectAction, routeAction } from './RouteAction.js';
 import { retryPolicy } from './RetryPolicy.js';
+import { checkCount } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optMetadata, optObj, optStr, optUint, str, strList, type Obj } from '../common/ObjectReader.js';
 
 /** envoy.config.route.v3.RouteMatch (gRFC A28). */
@@ -110,10 +111,12 @@ function virtualHost(v: unknown, path: string): VirtualHost {
     if (d === '' || stars > 1 || (stars === 1 && !d.startsWith('*') && !d.endsWith('*'))) fail(at(at(path, 'domains'), i), `invalid domain "${d}"`);
   });
   const rp = optObj(o, 'retry_policy', path);
+  const routes = list(o, 'routes', path);
+  checkCount(routes.length, at(path, 'routes'), 'the route list', 'MAX_ROUTES_PER_VIRTUAL_HOST');
   return compact({
     name,
     domains,
-    routes: list(o, 'routes', path).map((r, i) => route(r, at(at(path, 'routes'), i))),
+    routes: routes.map((r, i) => route(r, at(at(path, 'routes'), i))),
     retry_policy: rp ? retryPolicy(rp, at(path, 'retry_policy')) : undefined,
     request_headers_to_add: headerValueOptions(o, 'request_headers_to_add', path),
     request_headers_to_remove: headerNames(o, 'request_headers_to_remove', path),
@@ -127,9 +130,11 @@ function virtualHost(v: unknown, path: string): VirtualHost {
 /** envoy.config.route.v3.RouteConfiguration -> model (also used for HCM inline route_config). */
 export function routeConfiguration(o: Obj, path = ''): RouteConfiguration {
   const ipm = optBool(o, 'ignore_port_in_host_matching', path);
+  const vhosts = list(o, 'virtual_hosts', path);
+  checkCount(vhosts.length, at(path, 'virtual_hosts'), 'the virtual host list', 'MAX_VIRTUAL_HOSTS');
   return compact({
     name: str(o, 'name', path),
-    virtual_hosts: list(o, 'virtual_hosts', path).map((vh, i) => virtualHost(vh, at(at(path, 'virtual_hosts'), i))),
+    virtual_hosts: vhosts.map((vh, i) => virtualHost(vh, at(at(path, 'virtual_hosts'), i))),
     request_headers_to_add: headerValueOptions(o, 'request_headers_to_add', path),
     request_headers_to_remove: headerNames(o, 'request_headers_to_remove', path),
     response_headers_to_add: headerValueOptions(o, 'response_headers_to_add', path),

@@ -74,8 +74,8 @@ describe('SotW wire protocol', () => {
     client.watch(ClusterResource, 'a', a);
     client.watch(ClusterResource, 'b', b);
     const s = await server.stream(0);
-    await s.nextRequest();
-    await s.nextRequest();
+    // Watches made in the same tick are coalesced into one request.
+    expect((await s.nextRequest())['resource_names']).toEqual(['a', 'b']);
     s.send({ version_info: '1', nonce: 'n1', type_url: CLUSTER_TYPE_URL, resources: [clusterAny('a'), clusterAny('b')] });
     const ack = await s.nextRequest();
     expect(ack).toMatchObject({ version_info: '1', response_nonce: 'n1', resource_names: ['a', 'b'] });

@@ -142,10 +142,30 @@ export class AdsStream {
     return this.options.delta;
   }
 
-  /** The handler's subscriptions for `typeUrl` changed: open the stream or send the change on it. */
+  /** Types whose subscription changed this tick, sent together by flushSubscriptions(). */
+  private dirtyTypes: Set<string> | undefined;
+
+  /**
+   * The handler's subscriptions for `typeUrl` changed: open the stream or send the change on it.
+   * Changes made in the same tick are coalesced into one request per type, so a push that makes
+   * the Mesh watch 10,000 clusters sends one CDS request, not 10,000 growing ones (each of which
+   * the server would also have to answer).
+   */
   subscriptionChanged(typeUrl: string): void {
     if (this.closed) return;
-    if (this.call) this.sendSubscription(typeUrl);
+    if (this.dirtyTypes) {
+      this.dirtyTypes.add(typeUrl);
+      return;
+    }
+    this.dirtyTypes = new Set([typeUrl]);
+    queueMicrotask(() => this.flushSubscriptions());
+  }
+
+  private flushSubscriptions(): void {
+    const dirty = this.dirtyTypes;
+    this.dirtyTypes = undefined;
+    if (this.closed || !dirty) return;
+    if (this.call) for (const typeUrl of dirty) this.sendSubscription(typeUrl);
     else if (!this.retryTimer) this.connect();
   }
 

@@ -244,7 +244,7 @@ describe('secrets never appear in logs, config dumps or errors', () => {
     rawDumpLeaks = rawLeaks;
   });
 
-  it.fails('configDump() (served by CSDS) carries no inline private key — fails today: raw Any bytes are dumped as received', () => {
+  it('configDump() (served by CSDS) carries no inline private key: secrets are redacted in the dumped resources', () => {
     expect(rawDumpLeaks).toEqual([]);
   });
 });

@@ -1,7 +1,4 @@
-import { decodeAny, type ClientConfigDump } from '@meshlet/xds-client';
-
-/** Field names whose values are secrets wherever they appear (SDS Secret, TLS contexts, auth filters). */
-const SECRET_FIELDS = new Set(['private_key', 'password', 'pkcs12', 'session_ticket_keys', 'hmac_secret', 'client_secret', 'token', 'api_key']);
+import { decodeAny, SECRET_FIELDS, type ClientConfigDump } from '@meshlet/xds-client';
 const REDACTED = '[redacted]';
 
 /**

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { redactSecrets } from './SecretRedaction.js';
 import type { Bootstrap, XdsServerConfig } from '../bootstrap/Bootstrap.js';
 import { loadBootstrapFromEnv, resolveBootstrap } from '../bootstrap/loadBootstrap.js';
 import type { AnyMessage } from '../proto/EnvoyProtos.js';
@@ -155,7 +156,7 @@ export class XdsClient implements ResourceSource {
           type_url: typeUrl,
           name: e.name,
           version_info: e.version,
-          ...(e.raw ? { xds_config: e.raw } : {}),
+          ...(e.raw ? { xds_config: redactedOnce(e.raw) } : {}),
           ...(e.lastUpdated ? { last_updated: toTimestamp(e.lastUpdated) } : {}),
           client_status: e.status,
           ...(e.stale ? { stale: true } : {}),
@@ -458,4 +459,15 @@ export class XdsClient implements ResourceSource {
       this.logger.error('xDS watcher threw', { typeUrl: e.type.typeUrl, name: e.name, error });
     }
   }
+}
+
+/** Redacted copies of the received resources, computed once per received version. */
+const redactedCache = new WeakMap<object, AnyMessage>();
+function redactedOnce(raw: AnyMessage): AnyMessage {
+  let r = redactedCache.get(raw);
+  if (r === undefined) {
+    r = redactSecrets(raw);
+    redactedCache.set(raw, r);
+  }
+  return r;
 }

@@ -6,3 +6,4 @@ export type { ClientConfigDump, ClientResourceStatus, GenericXdsConfig, Timestam
 export { consoleLogger, silentLogger, type Logger } from './Logger.js';
 export { DEBUG_ENV, DEBUG_TOPICS, debugLogger, isDebugEnabled, parseDebugTopics, topicLogger, withDebugOutput, type DebugTopic } from './Debug.js';
 export { ExponentialBackoff, type BackoffOptions } from '../transport/Backoff.js';
+export { redactSecrets, SECRET_FIELDS } from './SecretRedaction.js';

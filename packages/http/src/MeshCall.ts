@@ -175,6 +175,15 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     });
   }
 
+  wouldQueue(attempt: AttemptRequest): boolean {
+    const pools = this.options.pools;
+    if (pools === undefined) return false;
+    const host = attempt.host;
+    const address = host.address.includes(':') ? `[${host.address}]` : host.address;
+    // The scheme is not known before the TLS decision in send(); a pool exists under one of them.
+    return pools.wouldQueue(`http://${address}:${host.port}`) || pools.wouldQueue(`https://${address}:${host.port}`);
+  }
+
   localReply(reply: LocalReply): CommittableResponse {
     return new LocalResponse(reply);
   }

@@ -27,6 +27,8 @@ interface OriginSettings {
  */
 export class UpstreamPools {
   private readonly settings = new Map<string, OriginSettings>();
+  /** HTTP/1.1 pools by origin, to tell when the next request would wait for a connection. */
+  private readonly pools = new Map<string, { pool: Pool; limit: number }>();
   /** Settings derived once per (immutable) Cluster model, so the per-attempt note() is a map lookup. */
   private readonly byCluster = new WeakMap<Cluster, Omit<OriginSettings, 'tls'>>();
   readonly agent: Agent;
@@ -61,11 +63,28 @@ export class UpstreamPools {
     if (s?.tls) {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
-      return new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2) });
+      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2) }), s.http2 ? Infinity : s.maxConnections);
     }
     if (s?.http2 && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
     }
-    return new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
+    const limit = s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: limit }), limit);
+  }
+
+  private track(origin: string, pool: Pool, limit: number): Pool {
+    this.pools.set(origin, { pool, limit });
+    pool.once('close' as never, () => this.pools.delete(origin));
+    return pool;
+  }
+
+  /**
+   * Whether a request to `origin` would wait for a connection now: every one of the pool's
+   * max_connections is busy (HTTP/1.1, one request per connection). HTTP/2 pools multiplex and
+   * never make a request pending here.
+   */
+  wouldQueue(origin: string): boolean {
+    const p = this.pools.get(origin);
+    return p !== undefined && p.pool.stats.size >= p.limit;
   }
 }

@@ -37,11 +37,27 @@ function holdThen503(b: Backend, n: number): { retries: Array<() => void> } {
 }
 
 describe('circuit breakers over real HTTP servers', () => {
-  it.todo(
-    'max_pending_requests: requests queued for a connection beyond the limit fail fast with 503 UO — not enforced: ' +
-      'the HTTP transport does not cap connections per cluster (max_connections) so nothing ever queues as pending; ' +
-      'CircuitBreaker.tryAcquirePending exists but no transport calls it',
-  );
+  it('max_pending_requests: with every connection busy, one request waits as pending and the next overflows with 503 UO', async () => {
+    const { backends, source, dispatcher } = await setup(1);
+    const release: Array<() => void> = [];
+    backends[0]!.behave((_q, res) => release.push(() => res.writeHead(200).end('b0')));
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: [backends[0]!.port], cluster: { circuit_breakers: { thresholds: [{ max_connections: 2, max_pending_requests: 1 }] } } }],
+    });
+    const busy = [get(dispatcher), get(dispatcher)];
+    await eventually(() => release.length === 2);
+    const waiting = get(dispatcher); // both connections busy: this one is pending
+    await new Promise((r) => setTimeout(r, 20));
+    const overflow = await get(dispatcher); // pending limit reached
+    expect([overflow.status, overflow.headers['x-meshlet-response-flags']]).toEqual([503, 'UO']);
+    expect(overflow.body).toMatch(/max_pending_requests/);
+    backends[0]!.behave((_q, res) => res.writeHead(200).end('b0'));
+    release.splice(0).forEach((r) => r());
+    expect((await Promise.all([...busy, waiting])).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(backends[0]!.seen).toHaveLength(3); // the overflow never reached the upstream
+    expect(await get(dispatcher)).toMatchObject({ status: 200 }); // slots came back
+  });
 
   it('max_requests: overflow is 503 UO while the limit is reached, per cluster, and slots come back when requests end', async () => {
     const { backends, source, dispatcher } = await setup(2);

@@ -77,4 +77,10 @@ export interface AttemptTransport<R extends AttemptResponse = AttemptResponse> {
   send(attempt: AttemptRequest): Promise<R>;
   /** Builds the transport's response for a reply generated locally: direct_response, redirect, fault abort. */
   localReply(reply: LocalReply): R;
+  /**
+   * Whether this attempt would wait for a connection (Envoy's "pending" request: the endpoint's
+   * pool is at max_connections). The engine then needs a max_pending_requests slot, or the call
+   * overflows (503 UO) at once. Transports that never queue (HTTP/2 multiplexing) omit it.
+   */
+  wouldQueue?(attempt: AttemptRequest): boolean;
 }

@@ -213,6 +213,17 @@ export class CallEngine {
           expectedTimeoutMs: Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
           signal: controller.signal,
         };
+        // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
+        // pending slot until it gets its response head (Envoy frees it at connection assignment, a
+        // little earlier); none left = overflow at once, like max_requests.
+        const pending = transport.wouldQueue?.(attempt) === true;
+        if (pending && !breakers.tryAcquirePending()) {
+          if (holdingRetry) {
+            breakers.releaseRetry();
+            holdingRetry = false;
+          }
+          throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, 'max_pending_requests reached');
+        }
         this.observer?.onAttemptStart?.(attempt);
         const started = this.now();
         host.activeRequests++;
@@ -227,6 +238,7 @@ export class CallEngine {
           cause = r.error;
         } finally {
           host.activeRequests--;
+          if (pending) breakers.releasePending();
           if (holdingRetry) {
             breakers.releaseRetry();
             holdingRetry = false;

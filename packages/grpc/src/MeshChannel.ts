@@ -4,11 +4,16 @@ import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './Cha
 import { EndpointChannelPool } from './EndpointChannelPool.js';
 import { EndpointCredentials } from './EndpointCredentials.js';
 import { MeshClientCall } from './MeshClientCall.js';
-import { meshTargetOf } from './MeshTarget.js';
+import { meshTargetOf, type ListenerNaming } from './MeshTarget.js';
 
 export interface MeshChannelOptions {
   /** The shared Mesh (one per process, shared with @meshlet/http). Not closed by the channel. */
   readonly mesh: Mesh;
+  /**
+   * How `xds:` targets name Listeners (gRFC A47 templates and authorities). Default: the
+   * bootstrap of the XdsClient feeding the Mesh, if it is one.
+   */
+  readonly bootstrap?: ListenerNaming;
   /**
    * Credentials of the channels to endpoints whose cluster selects no transport socket (or
    * raw_buffer); default insecure (plaintext, as istiod's proxyless clients without mTLS).
@@ -64,6 +69,8 @@ export class MeshChannel implements ChannelInterface {
   /** Per-endpoint transport (plaintext or mTLS) from the cluster's transport socket. */
   readonly transports: EndpointCredentials;
   readonly retryBufferBytes: number;
+  /** What calls send as :authority and route on: the name part of the channel target. */
+  readonly authority: string;
   private readonly channelTarget: string;
   private readonly channelzRef: ChannelzRef;
   private lastSnapshotVersion = -1;
@@ -71,7 +78,9 @@ export class MeshChannel implements ChannelInterface {
 
   constructor(target: string, options: MeshChannelOptions) {
     this.channelTarget = target;
-    this.target = meshTargetOf(target);
+    this.target = meshTargetOf(target, options.bootstrap ?? bootstrapOf(options.mesh));
+    // The data-plane :authority is the target's name (`host:port`), never an xdstp:// Listener name (gRFC A47).
+    this.authority = target.replace(/^xds:(\/\/[^/]*\/)?\/*/i, '');
     this.mesh = options.mesh;
     this.tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
     const observer = this.tracing === undefined ? options.observer : options.observer === undefined ? this.tracing : combineObservers(this.tracing, options.observer);
@@ -175,4 +184,10 @@ export async function createMeshChannel(target: string, options: MeshChannelOpti
   const channel = new MeshChannel(target, options);
   await options.mesh.resolve(channel.target);
   return channel;
+}
+
+/** The bootstrap of the Mesh's source when it is an XdsClient (duck-typed: any source with one). */
+function bootstrapOf(mesh: Mesh): ListenerNaming | undefined {
+  const source = mesh.source as { bootstrap?: ListenerNaming };
+  return source.bootstrap;
 }

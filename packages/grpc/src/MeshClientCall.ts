@@ -111,10 +111,10 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     this.snapshot = snapshot;
     this.core.sawSnapshot(snapshot);
     const view = {
-      authority: this.core.target,
+      authority: this.core.authority,
       path: this.method,
       method: 'POST',
-      headers: new MetadataHeaders(this.metadata, { ':path': this.method, ':authority': this.core.target, ':method': 'POST' }),
+      headers: new MetadataHeaders(this.metadata, { ':path': this.method, ':authority': this.core.authority, ':method': 'POST' }),
       isGrpc: true,
     };
     let response: GrpcResponse;

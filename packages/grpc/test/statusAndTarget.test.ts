@@ -9,8 +9,22 @@ describe('meshTargetOf (gRFC A27 listener names)', () => {
     expect(meshTargetOf('greeter.test:50051')).toBe('greeter.test:50051');
   });
 
-  it('refuses federation authorities, other schemes and empty names', () => {
-    expect(() => meshTargetOf('xds://traffic-director/greeter:1')).toThrow(/authority "traffic-director"/);
+  it('names listeners per gRFC A47: authority templates (percent-encoded xdstp paths) and the default template', () => {
+    const naming = {
+      client_default_listener_resource_name_template: 'xdstp://default.example/envoy.config.listener.v3.Listener/%s',
+      authorities: {
+        'td.example': { xds_servers: [], client_listener_resource_name_template: '' },
+        'custom.example': { xds_servers: [], client_listener_resource_name_template: 'xdstp://custom.example/envoy.config.listener.v3.Listener/grpc/%s' },
+      },
+    };
+    expect(meshTargetOf('xds://td.example/greeter.test:50051', naming)).toBe('xdstp://td.example/envoy.config.listener.v3.Listener/greeter.test:50051');
+    expect(meshTargetOf('xds://custom.example/a b?c', naming)).toBe('xdstp://custom.example/envoy.config.listener.v3.Listener/grpc/a%20b%3Fc');
+    expect(meshTargetOf('xds:///greeter.test:50051', naming)).toBe('xdstp://default.example/envoy.config.listener.v3.Listener/greeter.test:50051');
+    expect(meshTargetOf('xds:///greeter.test:50051', { client_default_listener_resource_name_template: '%s', authorities: {} })).toBe('greeter.test:50051');
+  });
+
+  it('refuses authorities the bootstrap does not list, other schemes and empty names', () => {
+    expect(() => meshTargetOf('xds://traffic-director/greeter:1')).toThrow(/authority "traffic-director".*does not list/);
     expect(() => meshTargetOf('dns:///greeter:1')).toThrow(/not an xds/);
     expect(() => meshTargetOf('xds:///')).toThrow(/names no listener/);
     expect(() => meshTargetOf('')).toThrow(/empty/);

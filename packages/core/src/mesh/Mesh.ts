@@ -34,6 +34,11 @@ export class Mesh {
     this.resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
   }
 
+  /** Where the Mesh's config comes from (an XdsClient, a FileSource, ...). */
+  get source(): ResourceSource {
+    return this.options.source;
+  }
+
   /** Creates a Mesh once the hashing used by ring hash and maglev is ready. */
   static async create(options: MeshOptions): Promise<Mesh> {
     await initHashing();

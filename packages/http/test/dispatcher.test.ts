@@ -77,6 +77,26 @@ describe('MeshDispatcher over real HTTP servers', () => {
     expect(nr.headers['x-meshlet-response-flags']).toBe('NR');
   });
 
+  it('routes by cluster_header: the cluster a header names is resolved on first use (that request gets NC), then used', async () => {
+    const { backends, source, dispatcher } = await setup(2);
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'blue', ports: [backends[0]!.port] }, { name: 'green', ports: [backends[1]!.port] }],
+      routes: [{ match: { prefix: '/' }, route: { cluster_header: 'x-cluster' } }],
+    });
+    const first = await get(dispatcher, '/', { 'x-cluster': 'green' });
+    expect([first.status, first.headers['x-meshlet-response-flags']]).toEqual([503, 'NC']);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await get(dispatcher, '/', { 'x-cluster': 'green' })).toMatchObject({ status: 200, body: 'b1' });
+    await get(dispatcher, '/', { 'x-cluster': 'blue' });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await get(dispatcher, '/', { 'x-cluster': 'blue' })).toMatchObject({ status: 200, body: 'b0' });
+    // A name the control plane does not know stays NC.
+    await get(dispatcher, '/', { 'x-cluster': 'nope' });
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await get(dispatcher, '/', { 'x-cluster': 'nope' })).headers['x-meshlet-response-flags']).toBe('NC');
+  });
+
   it('retries 5xx on another host (previous_hosts) and sends x-envoy-attempt-count', async () => {
     const { backends, source, dispatcher } = await setup(2);
     backends[0]!.behave((_q, res) => res.writeHead(503).end('down'));

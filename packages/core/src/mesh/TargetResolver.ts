@@ -14,6 +14,8 @@ import { referencedClusters } from './referencedClusters.js';
 import type { TargetSnapshot, TargetState } from './TargetSnapshot.js';
 
 const PENDING: TargetState = { kind: 'pending' };
+/** At most this many distinct `cluster_header` clusters are resolved per target. */
+const MAX_HEADER_CLUSTERS = 100;
 
 export interface TargetResolverHooks {
   nextVersion(): number;
@@ -37,6 +39,14 @@ export class TargetResolver {
   private routeConfig: RouteConfiguration | undefined;
   private routeTable: RouteTable | undefined;
   private clusterRefs = new Map<string, Disposable>();
+  /**
+   * Clusters named per request by `cluster_header` routes: only known at request time, so
+   * resolved on first use (that request gets NC, as Envoy answers for an unknown cluster) and
+   * published without blocking the snapshot. Capped: the name comes from a request header, and a
+   * client must not be able to make the process open unbounded xDS watches.
+   */
+  private readonly headerClusters = new Set<string>();
+  private routesUseClusterHeader = false;
   /** Sorted names the current route config references (computed once per RDS push, not per cluster event). */
   private clusterNames: string[] = [];
   /** Names before this index were seen resolved: a cluster event rescans from the first one still pending. */
@@ -100,6 +110,8 @@ export class TargetResolver {
     this.routeConfig = rc;
     this.routeTable = table;
     const wanted = new Set(referencedClusters(rc));
+    this.routesUseClusterHeader = rc.virtual_hosts.some((vh) => vh.routes.some((r) => r.route?.cluster_header !== undefined));
+    if (!this.routesUseClusterHeader) this.headerClusters.clear();
     this.clusterNames = [...wanted].sort();
     this.resolvedUpTo = 0;
     for (const name of wanted) {
@@ -128,9 +140,14 @@ export class TargetResolver {
       }
       if (s.kind === 'ready') runtimes.set(names[i]!, s.runtime);
     }
+    for (const name of this.headerClusters) {
+      const s = this.clusters.state(name);
+      if (s.kind === 'ready') runtimes.set(name, s.runtime);
+    }
+    const onDemand = this.routesUseClusterHeader ? (name: string) => this.requestHeaderCluster(name) : undefined;
     if (wanted) {
       for (const [name, ref] of this.clusterRefs) {
-        if (!wanted.has(name)) {
+        if (!wanted.has(name) && !this.headerClusters.has(name)) {
           ref.dispose();
           this.clusterRefs.delete(name);
         }
@@ -149,9 +166,17 @@ export class TargetResolver {
       faultFilterName: faultFilter?.name,
       maxStreamDuration: hcm.max_stream_duration,
       clusterNames: names,
-      cluster: (name: string) => runtimes.get(name),
+      cluster: (name: string) => runtimes.get(name) ?? onDemand?.(name),
     });
     this.setState({ kind: 'ready', snapshot });
+  }
+
+  /** A cluster a `cluster_header` route named: start resolving it; this request sees none (NC). */
+  private requestHeaderCluster(name: string): undefined {
+    if (this.closed || this.headerClusters.has(name) || this.headerClusters.size >= MAX_HEADER_CLUSTERS) return undefined;
+    this.headerClusters.add(name);
+    if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, () => this.rebuild()));
+    return undefined;
   }
 
   private setMissing(reason: string): void {

@@ -15,3 +15,4 @@ export { meshDebugSnapshot, type ClusterDebug, type EndpointDebug, type MeshDebu
 export { startAdminServer, DEBUG_PATH, type AdminServer, type AdminServerOptions } from './AdminServer.js';
 export { RoutingDebugObserver, routingDebugObserver, formatRoutingDecision, type RoutingDecision, type RoutingDecisionAttempt, type RoutingDebugObserverOptions } from './RoutingDebugObserver.js';
 export { DEBUG_ENV, debugLogger, isDebugEnabled, parseDebugTopics, type DebugTopic } from '@meshlet/xds-client';
+export { startGrpcServerSpan, type GrpcServerSpan, type GrpcMetadataReader } from './GrpcServerSpan.js';

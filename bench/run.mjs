@@ -49,7 +49,7 @@ const records = [];
 for (const s of SCENARIOS) {
   if (only && !only.includes(s.name)) continue;
   if (s.name === 'grpc-overhead') {
-    // TODO(grpc): scenarios/grpc-overhead.mjs is a stub until @meshlet/grpc exports createMeshChannel.
+    // Guard for a build of @meshlet/grpc without createMeshChannel (the scenario needs it).
     const grpc = await loadGrpc().catch(() => ({}));
     if (typeof grpc.createMeshChannel !== 'function') {
       const reason = '@meshlet/grpc exports no createMeshChannel yet (gRPC integration in progress)';

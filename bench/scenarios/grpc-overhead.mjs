@@ -1,20 +1,190 @@
-// Scenario (gRPC overhead): TODO — stub until @meshlet/grpc exports createMeshChannel.
-// Plan (issue 7): plain grpc-js to a fixed address vs @grpc/grpc-js-xds vs Meshlet, unary,
-// same server and AdsServer, alternated rounds at 1/16/64 in flight; target Meshlet >= 0.95
-// of plain and ahead of grpc-js-xds. run.mjs skips this scenario with a message meanwhile.
-import { loadGrpc } from '../harness/pkgs.mjs';
-import { main } from '../harness/scenario.mjs';
+// Scenario (gRPC overhead): the cost of Meshlet on the unary gRPC call path.
+// One grpc-js Server (generic Buffer echo service, no .proto) in a child process on 127.0.0.1.
+// Three clients in this process, each with its own connection:
+//  - plain:   grpc-js client to the fixed address 127.0.0.1:PORT (the physical limit);
+//  - meshlet: createMeshChannel('xds:///greeter.bench.local:50051', { mesh }), Mesh over a
+//             StaticResourceSource holding an istiod-shaped config (listener host:port with an
+//             api_listener HCM over RDS, route config and EDS cluster outbound|PORT||HOST);
+//  - xds:     @grpc/grpc-js-xds (register(), GRPC_XDS_BOOTSTRAP_CONFIG) against an AdsServer
+//             from @meshlet/control-plane serving the same resources.
+// Closed-loop unary load at 1 and 64 calls in flight. After a warm-up of each side, rounds run
+// in a rotating order (pair i starts with side i mod 3), and each pair gives the ratios
+// meshlet/plain, xds/plain and meshlet/xds: median with p25..p75 and min..max.
+// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full]
+import { fork } from 'node:child_process';
+import { closedLoop } from '../harness/load.mjs';
+import { listener, toObjectForm } from '../harness/meshConfig.mjs';
+import { loadControlPlane, loadCore, loadGrpc, loadGrpcJs, loadGrpcJsXds, loadXdsClient } from '../harness/pkgs.mjs';
+import { main, metric } from '../harness/scenario.mjs';
+import { summarize } from '../harness/stats.mjs';
+
+const HOST = 'greeter.bench.local';
+const PORT = 50051;
+const TARGET = `${HOST}:${PORT}`;
+const ROUTE = `outbound|${PORT}||${HOST}`;
+const CLUSTER = `outbound|${PORT}||${HOST}`;
+const SIDES = ['plain', 'meshlet', 'xds'];
+
+/** The istiod-shaped mesh for one backend port, as proto3 JSON. */
+function greeterMesh(port) {
+  return {
+    listeners: [listener(TARGET, ROUTE)],
+    routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: CLUSTER, timeout: '0s' } }] }] }],
+    clusters: [{ name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: CLUSTER }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' }],
+    endpoints: [
+      {
+        cluster_name: CLUSTER,
+        endpoints: [
+          {
+            locality: { region: 'local', zone: 'a' },
+            load_balancing_weight: 1,
+            lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, load_balancing_weight: 1 }],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function startBackend() {
+  const child = fork(new URL('../harness/grpc-backend-child.mjs', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`grpc backend exited (${code})`)));
+    child.once('message', (m) => resolve({ port: m.port, close: () => child.disconnect() }));
+  });
+}
 
 export const scenario = {
   name: 'grpc-overhead',
-  title: 'gRPC overhead: grpc-js vs grpc-js-xds vs Meshlet (TODO)',
-  async run({ log }) {
-    const grpc = await loadGrpc().catch(() => ({}));
-    const reason = typeof grpc.createMeshChannel === 'function'
-      ? 'createMeshChannel exists now: implement this scenario (see the plan at the top of this file)'
-      : '@meshlet/grpc exports no createMeshChannel yet (gRPC integration in progress)';
-    log(`  skipped: ${reason}`);
-    return { skipped: reason, metrics: [] };
+  title: 'gRPC overhead: plain grpc-js vs Meshlet createMeshChannel vs grpc-js-xds (unary)',
+  async run({ full, log }) {
+    const params = {
+      inFlight: [1, 64],
+      pairs: full ? 10 : 5,
+      runMs: full ? 5000 : 800,
+      warmupMs: full ? 3000 : 700,
+      payloadBytes: 64,
+      target: `xds:///${TARGET}`,
+    };
+    const grpc = await loadGrpcJs();
+    const grpcXds = await loadGrpcJsXds();
+    const { createMeshChannel } = await loadGrpc();
+    const { Mesh } = await loadCore();
+    const x = await loadXdsClient();
+    const cp = await loadControlPlane();
+
+    const backend = await startBackend();
+    const mesh = greeterMesh(backend.port);
+    const objects = await toObjectForm(mesh);
+
+    // Meshlet: a Mesh over a StaticResourceSource (the embedded-config mode).
+    const source = new x.StaticResourceSource();
+    source.replaceFromObjects(x.ClusterLoadAssignmentResource, objects.endpoints);
+    source.replaceFromObjects(x.ClusterResource, objects.clusters);
+    source.replaceFromObjects(x.RouteConfigurationResource, objects.routes);
+    source.replaceFromObjects(x.ListenerResource, objects.listeners);
+    const meshlet = await Mesh.create({ source, resolveTimeoutMs: 5000 });
+
+    // grpc-js-xds: the same resources from an AdsServer on loopback.
+    const ads = new cp.AdsServer();
+    const nacks = [];
+    ads.events.on('nack', (e) => nacks.push(`${e.typeUrl}: ${e.errorDetail?.message}`));
+    const { port: adsPort } = await ads.listen(0);
+    ads.setSnapshot(objects);
+    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+      xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
+    });
+    grpcXds.register();
+
+    const identity = (b) => b;
+    const Echo = grpc.makeGenericClientConstructor(
+      { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+      'Echo',
+    );
+    const insecure = grpc.credentials.createInsecure();
+    // Own subchannel pool per client: plain and grpc-js-xds would otherwise share one connection.
+    const own = { 'grpc.use_local_subchannel_pool': 1 };
+    const channel = await createMeshChannel(params.target, { mesh: meshlet });
+    const clients = {
+      plain: new Echo(`127.0.0.1:${backend.port}`, insecure, own),
+      meshlet: new Echo(params.target, insecure, { channelOverride: channel }),
+      xds: new Echo(params.target, insecure, own),
+    };
+    const payload = Buffer.alloc(params.payloadBytes, 7);
+    const send = Object.fromEntries(
+      SIDES.map((side) => [side, () => new Promise((resolve, reject) => clients[side].Echo(payload, (err, res) => (err ? reject(err) : resolve(res))))]),
+    );
+    // Sanity: every side answers (grpc-js-xds resolves over ADS on its first call).
+    for (const side of SIDES) {
+      const r = await Promise.race([send[side](), new Promise((_, reject) => setTimeout(() => reject(new Error(`${side}: no answer in 10 s`)), 10_000))]);
+      if (!Buffer.isBuffer(r) || r.length !== params.payloadBytes) throw new Error(`${side}: bad answer`);
+    }
+
+    // Profiling aid: `node --cpu-prof bench/scenarios/grpc-overhead.mjs --profile=meshlet,64,5 --out=/tmp/x.json`
+    // drives one side only (side, calls in flight, seconds), so the profile holds that side alone.
+    const profileArg = process.argv.find((a) => a.startsWith('--profile='));
+    if (profileArg) {
+      const [side, inFlight, seconds] = profileArg.slice(10).split(',');
+      const r = await closedLoop({ send: send[side], inFlight: Number(inFlight), durationMs: Number(seconds) * 1000 });
+      log(`  profile run: ${side} at ${inFlight} in flight: ${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us`);
+      for (const c of Object.values(clients)) c.close();
+      backend.close();
+      return { params: { ...params, profile: profileArg }, metrics: [metric(`${side} rps (profile run)`, 'calls/s', r.rps)] };
+    }
+
+    const metrics = [];
+    const raw = {};
+    for (const inFlight of params.inFlight) {
+      const load = (side, durationMs) => closedLoop({ send: send[side], inFlight, durationMs });
+      for (const side of SIDES) await load(side, params.warmupMs);
+      const runs = [];
+      for (let i = 0; i < params.pairs; i++) {
+        const pair = {};
+        for (let k = 0; k < SIDES.length; k++) {
+          const side = SIDES[(i + k) % SIDES.length];
+          pair[side] = await load(side, params.runMs);
+        }
+        runs.push(pair);
+        log(
+          `  ${inFlight} in flight, round ${i + 1}: ` +
+            SIDES.map((s) => `${s} ${pair[s].rps.toFixed(0)} rps p50 ${pair[s].p50us.toFixed(0)}us${pair[s].errors ? ` (${pair[s].errors} errors)` : ''}`).join(' | ') +
+            `  meshlet/plain ${(pair.meshlet.rps / pair.plain.rps).toFixed(3)} xds/plain ${(pair.xds.rps / pair.plain.rps).toFixed(3)}`,
+        );
+      }
+      const of = (fn) => summarize(runs.map(fn));
+      const sides = Object.fromEntries(SIDES.map((s) => [s, { rps: of((r) => r[s].rps), p50us: of((r) => r[s].p50us), p99us: of((r) => r[s].p99us), errors: runs.reduce((a, r) => a + r[s].errors, 0) }]));
+      raw[inFlight] = { runs, sides };
+      metrics.push(metric(`${inFlight} in flight: plain rps`, 'calls/s', sides.plain.rps));
+      metrics.push(metric(`${inFlight} in flight: meshlet rps`, 'calls/s', sides.meshlet.rps));
+      metrics.push(metric(`${inFlight} in flight: grpc-js-xds rps`, 'calls/s', sides.xds.rps));
+      metrics.push(metric(`${inFlight} in flight: meshlet / plain throughput`, 'ratio', of((r) => r.meshlet.rps / r.plain.rps), { op: '>=', value: 0.95 }));
+      metrics.push(metric(`${inFlight} in flight: grpc-js-xds / plain throughput`, 'ratio', of((r) => r.xds.rps / r.plain.rps)));
+      metrics.push(metric(`${inFlight} in flight: meshlet / grpc-js-xds throughput`, 'ratio', of((r) => r.meshlet.rps / r.xds.rps), { op: '>=', value: 1 }));
+      metrics.push(metric(`${inFlight} in flight: plain p50`, 'us', sides.plain.p50us));
+      metrics.push(metric(`${inFlight} in flight: meshlet p50`, 'us', sides.meshlet.p50us));
+      metrics.push(metric(`${inFlight} in flight: grpc-js-xds p50`, 'us', sides.xds.p50us));
+      metrics.push(metric(`${inFlight} in flight: meshlet added p50 (vs plain, per round)`, 'us', of((r) => r.meshlet.p50us - r.plain.p50us)));
+      metrics.push(metric(`${inFlight} in flight: grpc-js-xds added p50 (vs plain, per round)`, 'us', of((r) => r.xds.p50us - r.plain.p50us)));
+    }
+    metrics.push(metric('grpc-js-xds NACKs', 'count', nacks.length, { op: '<=', value: 0 }));
+
+    for (const c of Object.values(clients)) c.close();
+    meshlet.close();
+    await ads.close();
+    backend.close();
+    return {
+      params,
+      metrics,
+      notes: [
+        'one grpc-js Server (generic Buffer echo, 64-byte payload) in a child process on 127.0.0.1; load and all three clients in this process, each with its own connection',
+        'config: listener greeter.bench.local:50051 (api_listener HCM, RDS over ADS), route config and EDS cluster outbound|50051||greeter.bench.local, one endpoint; Meshlet reads it from a StaticResourceSource, grpc-js-xds from an AdsServer',
+        'rounds rotate the order of the three sides; ratios and added p50 are per round, then median (p25..p75, min..max)',
+        ...(nacks.length ? [`grpc-js-xds NACKs: ${nacks.join('; ')}`] : []),
+      ],
+      raw,
+    };
   },
 };
 

@@ -74,6 +74,7 @@ export class MeshChannel implements ChannelInterface {
   private readonly channelTarget: string;
   private readonly channelzRef: ChannelzRef;
   private lastSnapshotVersion = -1;
+  private readonly lastHosts = new Map<string, readonly unknown[] | undefined>();
   private closed = false;
 
   constructor(target: string, options: MeshChannelOptions) {
@@ -147,10 +148,25 @@ export class MeshChannel implements ChannelInterface {
     this.endpoints.close();
   }
 
-  /** @internal Called per call: on a new snapshot, closes channels to endpoints the target no longer has. */
+  /**
+   * @internal Called per call: on a new snapshot, or new endpoints in one of its clusters (EDS
+   * updates apply in place, without a new snapshot), closes channels to endpoints the target no
+   * longer has. Per call this is one comparison per cluster of the target.
+   */
   sawSnapshot(snapshot: TargetSnapshot): void {
-    if (snapshot.version === this.lastSnapshotVersion) return;
+    let changed = snapshot.version !== this.lastSnapshotVersion;
+    if (!changed) {
+      for (const name of snapshot.clusterNames) {
+        if (snapshot.cluster(name)?.hosts() !== this.lastHosts.get(name)) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    if (!changed) return;
     this.lastSnapshotVersion = snapshot.version;
+    this.lastHosts.clear();
+    for (const name of snapshot.clusterNames) this.lastHosts.set(name, snapshot.cluster(name)?.hosts());
     this.retainLiveEndpoints(snapshot);
   }
 

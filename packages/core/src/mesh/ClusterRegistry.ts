@@ -53,9 +53,9 @@ class ClusterEntry {
             // No endpoints is a usable state: requests fail fast with UH, as in Envoy.
             onDoesNotExist: () => this.onEndpoints({ cluster_name: edsName, endpoints: [], policy: { drop_overloads: [] } }),
           });
-        } else if (this.state.kind === 'ready') {
-          this.notify(); // new cluster config (LB policy, breakers) on the same endpoints
         }
+        // Same EDS name: the new config (LB policy, breakers) applied in place to the runtime the
+        // published snapshots hold; nothing to republish.
         return;
       }
       case 'STATIC':
@@ -76,7 +76,11 @@ class ClusterEntry {
   private onEndpoints(cla: ClusterLoadAssignment): void {
     if (!this.runtime || !this.cluster) return;
     this.runtime.updateEndpoints(cla);
-    if (this.state.kind !== 'ready' || this.state.runtime !== this.runtime) this.state = { kind: 'ready', runtime: this.runtime };
+    // Endpoints update in place in the runtime the snapshots hold, so only a change of state
+    // (first endpoints, or a new runtime) makes targets republish: an EDS push for one of 10,000
+    // clusters must not rebuild every target's snapshot.
+    if (this.state.kind === 'ready' && this.state.runtime === this.runtime) return;
+    this.state = { kind: 'ready', runtime: this.runtime };
     this.notify();
   }
 

@@ -96,7 +96,8 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     if (this.aborted) return;
     let response: CommittableResponse;
     try {
-      this.body = await ReplayableBody.from(this.opts.body, this.options.maxReplayBodyBytes);
+      // No await (and no extra microtask) for a body that is replayable as it is.
+      this.body = ReplayableBody.ofReplayable(this.opts.body) ?? (await ReplayableBody.from(this.opts.body, this.options.maxReplayBodyBytes));
       const view = {
         authority: this.headers.get('host') ?? authority,
         path: this.opts.path,

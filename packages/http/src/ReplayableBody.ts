@@ -20,8 +20,15 @@ export class ReplayableBody {
 
   private sent = false;
 
-  static async from(body: Body, maxBytes = DEFAULT_MAX_REPLAY_BYTES): Promise<ReplayableBody> {
+  /** Without awaiting: a body that is replayable as it is (none, a string, bytes); undefined when it needs `from`. */
+  static ofReplayable(body: Body): ReplayableBody | undefined {
     if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) return new ReplayableBody(body, true);
+    return undefined;
+  }
+
+  static async from(body: Body, maxBytes = DEFAULT_MAX_REPLAY_BYTES): Promise<ReplayableBody> {
+    const simple = ReplayableBody.ofReplayable(body);
+    if (simple !== undefined) return simple;
     const iterable = body as unknown as AsyncIterable<Uint8Array | string>;
     if (typeof iterable[Symbol.asyncIterator] !== 'function') return new ReplayableBody(body, false); // FormData etc.
     const iterator = iterable[Symbol.asyncIterator]();

@@ -8,9 +8,10 @@ type UndiciHeaders = Record<string, string | string[] | undefined> | IncomingHtt
  * router's HeaderLookup and serialises back to the flat form undici sends.
  */
 export class RequestHeaders {
-  private readonly map = new Map<string, string>();
+  private readonly map: Map<string, string>;
 
-  constructor(headers: UndiciHeaders) {
+  constructor(headers: UndiciHeaders, copyOf?: Map<string, string>) {
+    this.map = copyOf === undefined ? new Map() : new Map(copyOf);
     if (!headers) return;
     if (Array.isArray(headers)) {
       // undici's flat form: [name, value, name, value, ...]
@@ -52,9 +53,7 @@ export class RequestHeaders {
 
   /** A copy for one attempt (attempt headers differ: x-envoy-attempt-count). */
   clone(): RequestHeaders {
-    const c = new RequestHeaders(null);
-    for (const [k, v] of this.map) c.map.set(k, v);
-    return c;
+    return new RequestHeaders(null, this.map);
   }
 
   /** undici's flat array form, without hop-by-hop `host` (undici derives it from the origin unless set). */

@@ -134,7 +134,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       headers.set('host', attempt.authority);
       if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
       if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));
-      const upstream = new UpstreamAttempt(resolve, reject, attempt.signal, attempt.headerMutation);
+      const upstream = new UpstreamAttempt(resolve, reject, attempt, attempt.headerMutation);
       this.current = upstream;
       const host = attempt.host;
       const address = host.address.includes(':') ? `[${host.address}]` : host.address;

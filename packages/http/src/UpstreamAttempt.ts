@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type HeaderMutation } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderMutation } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 
@@ -46,24 +46,40 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private sinkController: Dispatcher.DispatchController | undefined;
   /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
   private readonly completion = new StreamCompletion();
-  private readonly onAbort: () => void;
+  /** Why the engine stopped this attempt (per-try/route timeout, caller cancel), once it has. */
+  private stopped: Error | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort: (() => void) | undefined;
 
   constructor(
     private readonly resolve: (r: UpstreamAttempt) => void,
     private readonly reject: (e: Error) => void,
-    private readonly signal: AbortSignal,
+    attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** response_headers_to_add/remove of the route levels, applied when the response is committed. */
     private readonly mutation: HeaderMutation,
   ) {
-    this.onAbort = () => this.controller?.abort(this.signal.reason as Error);
-    signal.addEventListener('abort', this.onAbort, { once: true });
+    if (attempt.onStop !== undefined) {
+      // The engine's own attempts: no AbortSignal needed. It stops an attempt only before its response head.
+      attempt.onStop((reason) => this.stop(reason));
+    } else {
+      const signal = attempt.signal;
+      this.signal = signal;
+      this.onAbort = () => this.stop(signal.reason as Error);
+      if (signal.aborted) this.stopped = signal.reason as Error;
+      else signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  private stop(reason: Error): void {
+    this.stopped = reason;
+    this.controller?.abort(reason);
   }
 
   // ---- undici handler (upstream side)
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.signal.reason as Error);
+    if (this.stopped !== undefined) controller.abort(this.stopped);
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
@@ -80,14 +96,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.completion.complete();
     if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
     else this.ended = trailers;
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.completion.complete();
     if (this.state === State.Waiting) this.reject(classify(err));
     else if (this.state === State.Committed) this.sink!.onResponseError?.(this.sinkController!, err);

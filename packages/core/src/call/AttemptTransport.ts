@@ -35,6 +35,12 @@ export interface AttemptRequest {
   readonly expectedTimeoutMs: number | undefined;
   /** Aborted on per-try timeout, route timeout or caller cancellation: stop and release everything. */
   readonly signal: AbortSignal;
+  /**
+   * The same stop as `signal`, without creating an AbortSignal (the engine creates it only when read):
+   * `listener` runs once when the attempt is stopped, or at once if it already was. Optional so that
+   * hand-built requests (tests) need only `signal`.
+   */
+  onStop?(listener: (reason: Error) => void): void;
 }
 
 /** The response headers of one attempt; the body stays with the transport. */

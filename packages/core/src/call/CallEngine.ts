@@ -201,18 +201,16 @@ export class CallEngine {
         const remaining = call.remaining();
         const perTry = retry.perTryTimeoutMs;
         const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
-        const controller = new AbortController();
-        const attempt: AttemptRequest = {
+        const attempt = new EngineAttempt(
           host,
-          cluster: picked.name,
+          picked.name,
           path,
           authority,
           headerMutation,
-          attemptCount: attemptNo,
-          includeAttemptCount: policy.includeAttemptCount,
-          expectedTimeoutMs: Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
-          signal: controller.signal,
-        };
+          attemptNo,
+          policy.includeAttemptCount,
+          Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
+        );
         // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
         // pending slot until it gets its response head (Envoy frees it at connection assignment, a
         // little earlier); none left = overflow at once, like max_requests.
@@ -232,7 +230,7 @@ export class CallEngine {
         let stop: Stop;
         let cause: unknown;
         try {
-          const r = await call.race(transport.send(attempt), perTry, controller);
+          const r = await call.race(transport.send(attempt), perTry, attempt);
           stop = r.stop;
           response = r.value;
           cause = r.error;
@@ -335,6 +333,54 @@ function attemptResult(outcome: AttemptOutcome): AttemptResult {
   return { kind: 'http', status: outcome.status };
 }
 
+/**
+ * One attempt's request. Its AbortSignal is created only when a transport reads `signal`: one that
+ * uses `onStop` instead (the HTTP transport) costs no AbortController/AbortSignal per attempt.
+ */
+class EngineAttempt implements AttemptRequest {
+  private controller: AbortController | undefined;
+  private stopReason: Error | undefined;
+  private listener: ((reason: Error) => void) | undefined;
+
+  constructor(
+    readonly host: Host,
+    readonly cluster: string,
+    readonly path: string,
+    readonly authority: string,
+    readonly headerMutation: HeaderMutation,
+    readonly attemptCount: number,
+    readonly includeAttemptCount: boolean,
+    readonly expectedTimeoutMs: number | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopReason !== undefined) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
+  onStop(listener: (reason: Error) => void): void {
+    if (this.stopReason !== undefined) {
+      listener(this.stopReason);
+      return;
+    }
+    const prev = this.listener;
+    this.listener = prev === undefined ? listener : (reason) => (prev(reason), listener(reason));
+  }
+
+  /** Once: aborts the signal (if one was created), then tells the onStop listener. */
+  stop(reason: Error): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.(reason);
+  }
+}
+
 /** Per-call state. One object per call instead of many closures. */
 class Call {
   routeName: string | undefined;
@@ -418,9 +464,9 @@ class Call {
 
   /**
    * Races `work` against the per-try timeout, the route deadline and the caller's signal.
-   * On a stop, aborts `controller` so the transport releases the attempt.
+   * On a stop, stops `attempt` so the transport releases it.
    */
-  race<T>(work: Promise<T>, perTryMs: number, controller: AbortController | undefined): Promise<{ stop: Stop; value?: T; error?: unknown }> {
+  race<T>(work: Promise<T>, perTryMs: number, attempt: EngineAttempt | undefined): Promise<{ stop: Stop; value?: T; error?: unknown }> {
     return new Promise((resolve) => {
       let done = false;
       let perTryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -432,7 +478,7 @@ class Call {
         if (perTryTimer !== undefined) clearTimeout(perTryTimer);
         if (routeTimer !== undefined) clearTimeout(routeTimer);
         signal?.removeEventListener('abort', onCaller);
-        if (stop !== Stop.None) controller?.abort(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
+        if (stop !== Stop.None) attempt?.stop(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
         resolve({ stop, value, error });
       };
       const onCaller = () => finish(Stop.Caller);

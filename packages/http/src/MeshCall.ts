@@ -10,6 +10,7 @@ import {
   type UpstreamTlsFactory,
   type AttemptRequest,
   type AttemptTransport,
+  type Cancellation,
   type CallEngine,
   type LocalReply,
   type TargetSnapshot,
@@ -41,8 +42,7 @@ export interface MeshCallOptions {
  * engine drives, and the controller the caller's handler sees (its pause,
  * resume and abort act on whichever attempt is current).
  */
-export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatcher.DispatchController {
-  private readonly abortController = new AbortController();
+export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatcher.DispatchController, Cancellation {
   private readonly headers: RequestHeaders;
   private body!: ReplayableBody;
   private current: UpstreamAttempt | undefined;
@@ -63,9 +63,11 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
 
   // ---- DispatchController for the caller's handler
 
-  // A flag, not abortController.signal.aborted: Node creates the signal lazily and reading it
-  // on every request showed up in the profile.
+  // Flags and a listener, not an AbortController: creating an AbortSignal per request (and
+  // subscribing to it per attempt) showed up in the profile. The call is its own Cancellation.
   private _aborted = false;
+  private _reason: Error | null = null;
+  private cancelListener: (() => void) | undefined;
   get aborted(): boolean {
     return this._aborted;
   }
@@ -73,11 +75,18 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     return this._paused;
   }
   get reason(): Error | null {
-    return this.aborted ? (this.abortController.signal.reason as Error) : null;
+    return this._reason;
   }
   abort(reason: Error): void {
+    if (this._aborted) return; // as AbortController: the first reason stands
     this._aborted = true;
-    this.abortController.abort(reason);
+    this._reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
+    const listener = this.cancelListener;
+    this.cancelListener = undefined;
+    listener?.();
+  }
+  setCancelListener(listener: (() => void) | undefined): void {
+    this.cancelListener = listener;
   }
   pause(): void {
     this._paused = true;
@@ -105,7 +114,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         headers: this.headers,
         isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
       };
-      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, signal: this.abortController.signal }, this);
+      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, cancellation: this }, this);
       const start = { kind: 'http', method: this.opts.method, target: snapshot.target } as const;
       // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
       this.trace = this.options.tracing?.startCall(start) ?? new CallTrace(start, undefined);

@@ -13,8 +13,21 @@ export interface LogicalRequest {
   readonly replayable: boolean;
   /** The caller's cancellation (fetch `signal`, grpc-js call cancel). */
   readonly signal?: AbortSignal;
+  /**
+   * The caller's cancellation without an AbortSignal (the HTTP transport: one per request was
+   * measurable). The engine honours both this and `signal`.
+   */
+  readonly cancellation?: Cancellation;
   /** connection_properties.source_ip hash input, if known. */
   readonly sourceIp?: string;
+}
+
+/** A caller's cancellation the transport tracks itself (see LogicalRequest.cancellation). */
+export interface Cancellation {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** The one listener to run on cancel (replacing any previous one); undefined removes it. */
+  setCancelListener(listener: (() => void) | undefined): void;
 }
 
 /** What the engine asks the transport to send for one attempt. */

@@ -95,7 +95,7 @@ export class CallEngine {
     const { snapshot, request } = call;
     const view = request.view;
     const random = this.random;
-    if (request.signal?.aborted) throw call.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, 'cancelled before start', request.signal.reason);
+    if (call.callerAborted()) throw call.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, 'cancelled before start', call.callerReason());
 
     const match = snapshot.routeTable.match(view, random);
     if (match === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
@@ -439,7 +439,17 @@ class Call {
   }
 
   cancelled(): MeshCallError {
-    return this.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, undefined, this.request.signal?.reason);
+    return this.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, undefined, this.callerReason());
+  }
+
+  /** Whether the caller cancelled (its signal or the transport's cancellation). */
+  callerAborted(): boolean {
+    return this.request.signal?.aborted === true || this.request.cancellation?.aborted === true;
+  }
+
+  callerReason(): unknown {
+    const signal = this.request.signal;
+    return signal?.aborted === true ? signal.reason : this.request.cancellation?.reason;
   }
 
   /** The last attempt got no response and was not retried. */
@@ -472,20 +482,23 @@ class Call {
       let perTryTimer: ReturnType<typeof setTimeout> | undefined;
       let routeTimer: ReturnType<typeof setTimeout> | undefined;
       const signal = this.request.signal;
+      const cancellation = this.request.cancellation;
       const finish = (stop: Stop, value?: T, error?: unknown) => {
         if (done) return;
         done = true;
         if (perTryTimer !== undefined) clearTimeout(perTryTimer);
         if (routeTimer !== undefined) clearTimeout(routeTimer);
         signal?.removeEventListener('abort', onCaller);
+        cancellation?.setCancelListener(undefined);
         if (stop !== Stop.None) attempt?.stop(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
         resolve({ stop, value, error });
       };
       const onCaller = () => finish(Stop.Caller);
       const remaining = this.remaining();
       if (remaining <= 0) return finish(Stop.Route);
-      if (signal?.aborted) return finish(Stop.Caller);
+      if (this.callerAborted()) return finish(Stop.Caller);
       signal?.addEventListener('abort', onCaller, { once: true });
+      cancellation?.setCancelListener(onCaller);
       if (perTryMs > 0 && perTryMs < remaining) perTryTimer = setTimeout(() => finish(Stop.PerTry), perTryMs);
       else if (Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);
       if (perTryTimer !== undefined && Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);

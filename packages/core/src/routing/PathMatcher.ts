@@ -19,6 +19,8 @@ export class PathMatcher {
   private readonly lowerValue: string;
   private readonly caseSensitive: boolean;
   private readonly regex: RE2 | undefined;
+  /** A literal every path the regex matches starts with ('' when none is known): checked before RE2 runs. */
+  private readonly regexPrefix: string;
 
   constructor(match: RouteMatch, fieldPath: string) {
     this.caseSensitive = match.case_sensitive !== false;
@@ -43,6 +45,7 @@ export class PathMatcher {
       }
     }
     this.regex = kind === 'safe_regex' ? compileFullMatch(match.safe_regex!.regex, `${fieldPath}.safe_regex.regex`) : undefined;
+    this.regexPrefix = kind === 'safe_regex' ? literalPrefix(match.safe_regex!.regex) : '';
   }
 
   private startsWith(path: string, end: number, p: string, lower: string): boolean {
@@ -63,10 +66,28 @@ export class PathMatcher {
         if (!this.startsWith(path, end, this.value, this.lowerValue)) return false;
         return end === n || path.charCodeAt(n) === 47 /* / */;
       }
-      case 'safe_regex':
-        return this.regex!.test(ctx.pathPart());
+      case 'safe_regex': {
+        // `/api/v[0-9]+/...` cannot match `/reviews/1`: a startsWith spares the call into re2-wasm.
+        const part = ctx.pathPart();
+        return part.startsWith(this.regexPrefix) && this.regex!.test(part);
+      }
       case 'connect_matcher':
         return ctx.req.method === 'CONNECT';
     }
   }
+}
+
+/**
+ * The literal text every full match of `pattern` starts with: its leading run of characters that
+ * are never special in RE2 syntax outside a class (letters, digits, '/', '_', '-'), minus the last
+ * one when a quantifier follows it. '' when the pattern has an alternation anywhere (a top-level
+ * `|` would make the prefix optional) or starts with anything else (a group, flags, a class).
+ */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes('|')) return '';
+  let i = 0;
+  while (i < pattern.length && /[A-Za-z0-9/_-]/.test(pattern[i]!)) i++;
+  const next = pattern[i];
+  if (next === '*' || next === '?' || next === '{' || next === '+') i--;
+  return i > 0 ? pattern.slice(0, i) : '';
 }

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, StreamCompletion, type HeaderLookup } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type HeaderLookup, type StreamEnd } from '@meshlet/core';
 import type { ChannelCall, MessageContext } from './ChannelCall.js';
 import { connectFailureReason } from './ConnectFailureReason.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
@@ -79,7 +79,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   private onStatus(status: StatusObject): void {
     this.lease.release();
     this.signal.removeEventListener('abort', this.onAbort);
-    this.completion.complete();
+    this.completion.complete({ grpcStatus: status.code });
     switch (this.state) {
       case State.Committed:
         return this.sink!.onReceiveStatus(status);
@@ -128,7 +128,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.completion.complete();
   }
 
-  onStreamEnd(callback: () => void): void {
+  onStreamEnd(callback: (end: StreamEnd) => void): void {
     this.completion.onComplete(callback);
   }
 

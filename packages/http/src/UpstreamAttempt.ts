@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderMutation } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderMutation, type StreamEnd } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 
@@ -120,7 +120,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.completion.complete();
   }
 
-  onStreamEnd(callback: () => void): void {
+  onStreamEnd(callback: (end: StreamEnd) => void): void {
     this.completion.onComplete(callback);
   }
 

@@ -1,3 +1,4 @@
+import type { StreamEnd } from './StreamCompletion.js';
 import type { Host } from '../cluster/Host.js';
 import type { HeaderMutation, RequestView } from '../routing/index.js';
 import type { HeaderLookup } from './HeaderLookup.js';
@@ -71,7 +72,7 @@ export interface AttemptResponse {
    * active until its stream completes. Optional: a response without it (a local reply) is
    * complete when it is returned. See StreamCompletion.
    */
-  onStreamEnd?(callback: () => void): void;
+  onStreamEnd?(callback: (end: StreamEnd) => void): void;
 }
 
 /**

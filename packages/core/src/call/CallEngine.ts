@@ -85,7 +85,7 @@ export class CallEngine {
         // AsyncResource, not AsyncResource.bind: bind goes through a deprecation wrapper on
         // every call in Node 20 (DEP0172), which showed up at 3% of the HTTP profile.
         const scope = new AsyncResource('meshlet.call');
-        response.onStreamEnd(() => scope.runInAsyncScope(() => call.end(observer, status, undefined)));
+        response.onStreamEnd((end) => scope.runInAsyncScope(() => call.end(observer, status, undefined, end.grpcStatus)));
       }
     }
     return response;
@@ -513,7 +513,7 @@ class Call {
   }
 
   /** The call is over (failed, or its response stream completed): release its slots, then report it. Once only. */
-  end(observer: CallObserver | undefined, status: number | undefined, error: unknown): void {
+  end(observer: CallObserver | undefined, status: number | undefined, error: unknown, grpcStatus?: number): void {
     if (this.ended) return;
     this.ended = true;
     this.requestSlot?.releaseRequest();
@@ -525,6 +525,7 @@ class Call {
       flags: this.flags,
       attempts: this.attempts,
       status,
+      ...(grpcStatus !== undefined ? { grpcStatus } : {}),
       durationMs: this.now() - this.start,
       error,
     });

@@ -11,6 +11,8 @@ export interface CallSummary {
   readonly attempts: readonly AttemptRecord[];
   /** Final status (upstream or local reply); undefined when the call failed without one. */
   readonly status: number | undefined;
+  /** gRPC: the status the stream ended with (trailers), when the transport reported it. */
+  readonly grpcStatus?: number;
   readonly durationMs: number;
   readonly error?: unknown;
 }

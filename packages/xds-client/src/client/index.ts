@@ -7,3 +7,4 @@ export { consoleLogger, silentLogger, type Logger } from './Logger.js';
 export { DEBUG_ENV, DEBUG_TOPICS, debugLogger, isDebugEnabled, parseDebugTopics, topicLogger, withDebugOutput, type DebugTopic } from './Debug.js';
 export { ExponentialBackoff, type BackoffOptions } from '../transport/Backoff.js';
 export { redactSecrets, SECRET_FIELDS } from './SecretRedaction.js';
+export { adsServiceDefinition } from '../transport/AdsServiceDefinition.js';

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ClientConfigDump } from '../client/ConfigDump.js';
 import type { XdsClient } from '../client/XdsClient.js';
-import { envoyRoot, TO_OBJECT } from '../proto/EnvoyProtos.js';
+import { messageCodec } from '../proto/MessageCodec.js';
 
 const SERVICE = 'envoy.service.status.v3.ClientStatusDiscoveryService';
 
@@ -30,26 +30,13 @@ export type CsdsImplementation = {
 /** Where the client configs come from: an XdsClient, or any function producing CSDS ClientConfigs. */
 export type CsdsSource = Pick<XdsClient, 'configDump'> | (() => readonly ClientConfigDump[]);
 
-type ProtoType = ReturnType<ReturnType<typeof envoyRoot>['lookupType']>;
-
-/** Serializers over the shared envoyRoot() types (no second proto-loader pass over the same files). */
-function codec<T>(typeName: string): { serialize: (value: T) => Buffer; deserialize: (bytes: Buffer) => T } {
-  let type: ProtoType | undefined;
-  const lookup = (): ProtoType => (type ??= envoyRoot().lookupType(typeName));
-  return {
-    // fromObject so enum names (client_status: 'ACKED') and string longs are accepted.
-    serialize: (value) => Buffer.from(lookup().encode(lookup().fromObject(value as Record<string, unknown>)).finish()),
-    deserialize: (bytes) => lookup().toObject(lookup().decode(bytes), TO_OBJECT) as T,
-  };
-}
-
 let definition: CsdsServiceDefinition | undefined;
 
 /** The `envoy.service.status.v3.ClientStatusDiscoveryService` definition, for servers and clients alike. */
 export function csdsServiceDefinition(): CsdsServiceDefinition {
   if (definition) return definition;
-  const request = codec<ClientStatusRequest>('envoy.service.status.v3.ClientStatusRequest');
-  const response = codec<ClientStatusResponse>('envoy.service.status.v3.ClientStatusResponse');
+  const request = messageCodec<ClientStatusRequest>('envoy.service.status.v3.ClientStatusRequest');
+  const response = messageCodec<ClientStatusResponse>('envoy.service.status.v3.ClientStatusResponse');
   const method = { requestSerialize: request.serialize, requestDeserialize: request.deserialize, responseSerialize: response.serialize, responseDeserialize: response.deserialize };
   definition = {
     FetchClientStatus: { path: `/${SERVICE}/FetchClientStatus`, originalName: 'fetchClientStatus', requestStream: false, responseStream: false, ...method },

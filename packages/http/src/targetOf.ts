@@ -4,8 +4,31 @@
  * The port defaults from the scheme, so `http://reviews` is `reviews:80`.
  * Returns undefined for origins that cannot name a mesh target.
  */
-export function targetOf(origin: string | URL | undefined): { target: string; host: string; port: number; secure: boolean } | undefined {
+export interface RequestTarget {
+  readonly target: string;
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
+}
+
+/** Parsed origins: a process talks to few, so each is parsed once, not per request. */
+const byOrigin = new Map<string, RequestTarget | null>();
+const MAX_CACHED_ORIGINS = 1024;
+
+export function targetOf(origin: string | URL | undefined): RequestTarget | undefined {
   if (!origin) return undefined;
+  if (typeof origin !== 'string') return parse(origin);
+  let t = byOrigin.get(origin);
+  if (t === undefined) {
+    t = parse(origin) ?? null;
+    // Bounded: a caller that builds origins from user input must not grow this without limit.
+    if (byOrigin.size >= MAX_CACHED_ORIGINS) byOrigin.clear();
+    byOrigin.set(origin, t);
+  }
+  return t ?? undefined;
+}
+
+function parse(origin: string | URL): RequestTarget | undefined {
   let url: URL;
   try {
     url = typeof origin === 'string' ? new URL(origin) : origin;
@@ -16,5 +39,5 @@ export function targetOf(origin: string | URL | undefined): { target: string; ho
   if (!secure && url.protocol !== 'http:') return undefined;
   const host = url.hostname.toLowerCase();
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
-  return { target: `${host}:${port}`, host, port, secure };
+  return Object.freeze({ target: `${host}:${port}`, host, port, secure });
 }

@@ -87,6 +87,8 @@ export class MeshChannel implements ChannelInterface {
     const observer = this.tracing === undefined ? options.observer : options.observer === undefined ? this.tracing : combineObservers(this.tracing, options.observer);
     this.engine = new CallEngine({ kind: 'grpc', observer });
     this.endpoints = new EndpointChannelPool(options.channelOptions);
+    // Certificate files are read when the channel is created, not at the first mTLS call.
+    options.certificateProviders?.startAll();
     this.transports = new EndpointCredentials(options.credentials ?? grpcCredentials.createInsecure(), options.certificateProviders);
     this.retryBufferBytes = options.retryBufferBytes ?? 256 * 1024;
     this.channelzRef = { kind: 'channel', id: nextChannelId++, name: `meshlet:${this.target}` } as ChannelzRef;

@@ -54,6 +54,8 @@ export class MeshDispatcher extends Dispatcher {
     this.owned = owned;
     const pools = new UpstreamPools(options.agent);
     this.agent = pools.agent;
+    // Certificate files are read now, not at the first mTLS request (which would wait for them).
+    options.certificateProviders?.startAll();
     const tls = options.certificateProviders ? new UpstreamTlsFactory(options.certificateProviders) : undefined;
     this.composed = this.agent.compose(meshInterceptor({ ...options, mesh, pools, tls }));
   }
@@ -112,6 +114,8 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
       // The bootstrap's certificate_providers (istio-agent's file_watcher) serve mTLS clusters, as documented above.
       if (!certificateProviders && Object.keys(client.bootstrap.certificate_providers).length > 0) {
         const registry = CertificateProviderRegistry.fromBootstrap(client.bootstrap.certificate_providers);
+        // Started before the first xDS config arrives, so the files are usually read by the first request.
+        registry.startAll();
         owned.push(registry);
         certificateProviders = registry;
       }

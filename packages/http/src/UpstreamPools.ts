@@ -63,7 +63,7 @@ export class UpstreamPools {
     if (s?.tls) {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
-      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2) }), s.http2 ? Infinity : s.maxConnections);
+      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) }), s.http2 ? Infinity : s.maxConnections);
     }
     if (s?.http2 && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });

@@ -17,5 +17,10 @@ export interface CertificateProvider {
   onUpdate(listener: (material: CertificateMaterial) => void): Disposable;
   /** Called when a load fails; the previous material stays current. */
   onError(listener: (error: Error) => void): Disposable;
+  /**
+   * The error of the last failed load since the last good one, if any. A connection that waited
+   * for the first material and gave up reports it, so the caller reads which file was missing or bad.
+   */
+  lastError(): Error | undefined;
   close(): void;
 }

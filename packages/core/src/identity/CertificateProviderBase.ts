@@ -5,6 +5,7 @@ import type { CertificateProvider } from './CertificateProvider.js';
 /** Listener bookkeeping and the "last good material" rule shared by every provider. */
 export abstract class CertificateProviderBase implements CertificateProvider {
   private material: CertificateMaterial | undefined;
+  private failure: Error | undefined;
   private readonly updateListeners = new Set<(material: CertificateMaterial) => void>();
   private readonly errorListeners = new Set<(error: Error) => void>();
   private readonly firstMaterial: Promise<CertificateMaterial>;
@@ -29,6 +30,10 @@ export abstract class CertificateProviderBase implements CertificateProvider {
     return this.firstMaterial;
   }
 
+  lastError(): Error | undefined {
+    return this.failure;
+  }
+
   onUpdate(listener: (material: CertificateMaterial) => void): Disposable {
     this.updateListeners.add(listener);
     return { dispose: () => this.updateListeners.delete(listener) };
@@ -50,12 +55,14 @@ export abstract class CertificateProviderBase implements CertificateProvider {
   protected publish(material: CertificateMaterial): void {
     if (this.closed) return;
     this.material = material;
+    this.failure = undefined;
     this.resolveFirst(material);
     for (const listener of [...this.updateListeners]) listener(material);
   }
 
   protected report(error: Error): void {
     if (this.closed) return;
+    this.failure = error;
     for (const listener of [...this.errorListeners]) listener(error);
   }
 }

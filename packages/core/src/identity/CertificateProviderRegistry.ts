@@ -25,8 +25,11 @@ interface Entry {
 
 /**
  * Certificate provider instances by name. Configs are validated when the registry is built (a bad
- * bootstrap fails at startup, naming the instance); instances start on first use, as gRPC does, so
- * a provider nobody references never watches files.
+ * bootstrap fails at startup, naming the instance). Instances start on first use, as gRPC does,
+ * unless startAll() is called: the HTTP dispatcher and the gRPC channel call it when they are
+ * created, so the files are usually read before the first request needs them (Envoy loads its
+ * secrets before a cluster is warm, too). Starting early differs from gRPC only in timing: an
+ * instance no cluster names then watches its files for nothing.
  */
 export class CertificateProviderRegistry {
   private readonly entries = new Map<string, Entry>();
@@ -80,6 +83,11 @@ export class CertificateProviderRegistry {
     }
     entry.provider ??= entry.create!();
     return entry.provider;
+  }
+
+  /** Starts every instance that has not started yet (idempotent). */
+  startAll(): void {
+    for (const entry of this.entries.values()) entry.provider ??= entry.create!();
   }
 
   close(): void {

@@ -16,6 +16,15 @@ export interface FileWatcherConfig {
 
 export const DEFAULT_FILE_WATCHER_REFRESH_MS = 600_000;
 
+/**
+ * Until the first good load, failed loads are retried from this delay, doubling up to
+ * FIRST_LOAD_RETRY_MAX_MS (never beyond refresh_interval). istio-agent writes the files shortly
+ * after the process starts, and connections wait for them: waiting 600 s for the next tick would
+ * fail every one of them, and the directory watch misses files whose directory does not exist yet.
+ */
+const FIRST_LOAD_RETRY_MS = 100;
+const FIRST_LOAD_RETRY_MAX_MS = 2_000;
+
 export interface FileWatcherOptions {
   /** Also reload on file-system change events (debounced); default true. The interval always runs. */
   readonly watchFileSystem?: boolean;
@@ -34,6 +43,8 @@ export class FileWatcherCertificateProvider extends CertificateProviderBase {
   private readonly timer: NodeJS.Timeout;
   private readonly watchers: FSWatcher[] = [];
   private debounce: NodeJS.Timeout | undefined;
+  private firstLoadRetry: NodeJS.Timeout | undefined;
+  private firstLoadDelayMs = FIRST_LOAD_RETRY_MS;
   private loading: Promise<void> = Promise.resolve();
 
   constructor(
@@ -92,6 +103,7 @@ export class FileWatcherCertificateProvider extends CertificateProviderBase {
   override close(): void {
     clearInterval(this.timer);
     if (this.debounce !== undefined) clearTimeout(this.debounce);
+    if (this.firstLoadRetry !== undefined) clearTimeout(this.firstLoadRetry);
     for (const w of this.watchers) w.close();
     super.close();
   }
@@ -113,7 +125,10 @@ export class FileWatcherCertificateProvider extends CertificateProviderBase {
       });
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
-      this.report(new Error(`certificate provider "${this.name}" (file_watcher): keeping previous material: ${detail}`));
+      const first = this.current() === undefined;
+      // The detail names the file (ENOENT ... open '<path>', or the field that failed validation).
+      this.report(new Error(`certificate provider "${this.name}" (file_watcher): ${first ? 'no material yet' : 'keeping previous material'}: ${detail}`));
+      if (first) this.scheduleFirstLoadRetry();
       return;
     }
     const prev = this.current();
@@ -134,6 +149,17 @@ export class FileWatcherCertificateProvider extends CertificateProviderBase {
         // fs.watch is best effort (unsupported file systems, missing dir); the interval remains.
       }
     }
+  }
+
+  private scheduleFirstLoadRetry(): void {
+    if (this.closed || this.firstLoadRetry !== undefined) return;
+    const delay = Math.min(this.firstLoadDelayMs, this.config.refresh_interval);
+    this.firstLoadDelayMs = Math.min(this.firstLoadDelayMs * 2, FIRST_LOAD_RETRY_MAX_MS);
+    this.firstLoadRetry = setTimeout(() => {
+      this.firstLoadRetry = undefined;
+      if (this.current() === undefined) void this.refresh();
+    }, delay);
+    this.firstLoadRetry.unref();
   }
 
   private scheduleRefresh(): void {

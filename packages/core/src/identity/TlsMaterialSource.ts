@@ -61,6 +61,44 @@ export class TlsMaterialSource {
     await Promise.all(this.providers().map((p) => p.ready()));
   }
 
+  /** Whether every provider this context reads has loaded once (checked per new connection, not per request). */
+  hasMaterial(): boolean {
+    const id = this.identitySource;
+    const trust = this.trustSource;
+    return (id?.kind !== 'provider' || id.provider.current() !== undefined) && (trust?.kind !== 'provider' || trust.provider.current() !== undefined);
+  }
+
+  /**
+   * Waits for every provider's first material, at most `timeoutMs`: a connection opened right
+   * after start-up waits for the certificate instead of failing (gRPC and Envoy do the same; Envoy
+   * keeps the cluster warming). On timeout, or if a provider closes first, rejects with a
+   * MeshletTlsError carrying each provider's last load error, which names the missing or bad file.
+   */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.hasMaterial()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.notReadyError(`after waiting ${timeoutMs} ms`)), timeoutMs);
+      this.ready().then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(this.notReadyError(err instanceof Error ? `(${err.message})` : '(provider closed)'));
+        },
+      );
+    });
+  }
+
+  private notReadyError(when: string): MeshletTlsError {
+    const waiting = this.providers().filter((p) => p.current() === undefined);
+    const reasons = waiting.map((p) => p.lastError()?.message ?? `certificate provider "${p.name}" has not loaded yet`);
+    const what = this.identitySource?.kind === 'provider' && waiting.includes(this.identitySource.provider) ? 'identity' : 'trust';
+    const names = waiting.map((p) => `"${p.name}"`).join(', ');
+    return new MeshletTlsError(what, `no TLS material ${when}: certificate provider ${names} has none: ${reasons.join('; ')}`);
+  }
+
   /** Our certificate and key; undefined when the context configures none. Throws when configured but unavailable. */
   identity(): IdentityPem | undefined {
     const src = this.identitySource;

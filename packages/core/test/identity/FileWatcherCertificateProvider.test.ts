@@ -143,6 +143,20 @@ describe('FileWatcherCertificateProvider', () => {
     await expect(provider.ready()).rejects.toThrow(/closed before it had material/);
   });
 
+  it('retries a failed first load soon (not at refresh_interval) and keeps the error for lastError()', async () => {
+    // No directory watch and a 900 s interval: only the first-load retry can pick the files up.
+    const provider = new FileWatcherCertificateProvider('default', FileWatcherCertificateProvider.parseConfig(istioAgentProviders()['default'].config), { watchFileSystem: false });
+    cleanups.push(() => provider.close());
+    const error = new Promise<Error>((resolve) => provider.onError(resolve));
+    expect((await error).message).toMatch(/^certificate provider "default" \(file_watcher\): no material yet: ENOENT: no such file or directory, open '.*\.pem'$/);
+    expect(provider.lastError()?.message).toMatch(/no material yet: ENOENT/);
+    await writeWorkloadCertificates({ dir, namespace: 'a', serviceAccount: 'b' });
+    // Retries back off from 100 ms to 2 s; 10 s is generous for a loaded machine.
+    const material = await Promise.race([provider.ready(), new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('no first load within 10 s')), 10_000))]);
+    expect(new X509Certificate(material.certChain!).subjectAltName).toContain('spiffe://cluster.local/ns/a/sa/b');
+    expect(provider.lastError()).toBeUndefined();
+  });
+
   it('validates the plugin config, defaulting refresh_interval to 600 s', () => {
     expect(FileWatcherCertificateProvider.parseConfig({ ca_certificate_file: '/x' }).refresh_interval).toBe(600_000);
     expect(() => FileWatcherCertificateProvider.parseConfig({ certificate_file: '/c' })).toThrow(/certificate_file and private_key_file must be set together/);
@@ -191,5 +205,27 @@ describe('CertificateProviderRegistry.fromBootstrap', () => {
     expect(new X509Certificate(m.certChain!).subjectAltName).toContain('spiffe://cluster.local/ns/n/sa/sa');
     expect(registry.get('dev')).toBe(registry.get('dev'));
     expect(created).toBe(1);
+  });
+
+  it('startAll() starts every instance before anyone asks for it', async () => {
+    await writeWorkloadCertificates({ dir, namespace: 'a', serviceAccount: 'b' });
+    const started: string[] = [];
+    const registry = CertificateProviderRegistry.fromBootstrap(istioAgentProviders(), {
+      plugins: [
+        {
+          name: 'file_watcher',
+          parseConfig: (c, path) => FileWatcherCertificateProvider.parseConfig(c, path),
+          create: (name, c: ReturnType<typeof FileWatcherCertificateProvider.parseConfig>) => (started.push(name), new FileWatcherCertificateProvider(name, c, { watchFileSystem: false })),
+        },
+      ],
+    });
+    cleanups.push(() => registry.close());
+    expect(started).toEqual([]);
+    registry.startAll();
+    registry.startAll();
+    expect(started).toEqual(['default']);
+    const material = await registry.get('default').ready();
+    expect(material.certChain).toContain('BEGIN CERTIFICATE');
+    expect(started).toEqual(['default']);
   });
 });

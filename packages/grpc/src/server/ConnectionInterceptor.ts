@@ -2,13 +2,14 @@ import { ServerInterceptingCall, type ServerInterceptingCallInterface, type Serv
 import { context } from '@opentelemetry/api';
 import { startGrpcServerSpan, type GrpcServerSpan } from '@meshlet/core';
 import type { Admission, IncomingCall } from './ServerCallAdmission.js';
+import { rememberServerCallContext } from './ServerCallContext.js';
 
 /**
  * The grpc-js server interceptor of one connection: each call is admitted (routes, RBAC, faults)
  * from the call's metadata before any application interceptor or handler sees it. A rejected call
  * ends with its status and the handler never runs; an accepted one goes on, after the fault delay
  * if one was injected. Each call gets a SERVER span continuing the caller's trace (ended with the
- * status sent, rejections included).
+ * status sent, rejections included), which MeshServer's handler wrapper makes the active context.
  */
 export function connectionInterceptor(
   admit: (call: IncomingCall, serverCall: ServerInterceptingCallInterface) => Admission,
@@ -27,6 +28,7 @@ export function connectionInterceptor(
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             serverSpan = startGrpcServerSpan(method.path, metadata);
+            rememberServerCallContext(metadata, serverSpan.context);
             const incoming: IncomingCall = { path: method.path, authority: call.getHost(), metadata };
             const a = admit(incoming, call);
             if (a.kind === 'accept' && a.faults.length > 0) release = () => a.faults.forEach((f) => f.release());

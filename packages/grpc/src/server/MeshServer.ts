@@ -1,12 +1,16 @@
-import { Server, type ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { Server, type deserialize as Deserialize, type serialize as Serialize, type ServerCredentials, type ServerOptions, type UntypedHandleCall } from '@grpc/grpc-js';
 import { CertificateProviderRegistry } from '@meshlet/core';
 import { XdsClient, consoleLogger, resolveBootstrap, type Bootstrap, type Logger, type ResourceSource } from '@meshlet/xds-client';
 import { MeshServerCredentials } from './MeshServerCredentials.js';
 import { RouteConfigWatches } from './RouteConfigWatches.js';
+import { inServerCallContext } from './ServerCallContext.js';
 import { listeningAddressText, parseBindTarget, serverListenerResourceName } from './ServerListenerName.js';
 import { PerRouteFilterConfigs } from './ServerHttpFilters.js';
 import { ServingPort } from './ServingPort.js';
 import type { ServingStatusListener } from './ServingStatus.js';
+
+/** grpc-js's handler type, which its index does not export. */
+type HandleCall<Req, Res> = Parameters<typeof Server.prototype.register<Req, Res>>[1];
 
 /** gRPC's default grace period for draining connections on a Listener change (gRFC A36 implementations use 10 min). */
 const DEFAULT_DRAIN_GRACE_MS = 10 * 60_000;
@@ -58,6 +62,21 @@ export class MeshServer extends Server {
     super(serverOptions);
     this.meshOptions = options;
     this.logger = options.logger ?? consoleLogger;
+  }
+
+  /**
+   * Every handler (addService registers through here) runs in its call's OTel context: the SERVER
+   * span continuing the caller's trace is the active span in the handler and its stream listeners,
+   * so the app's own spans and outgoing calls nest under it.
+   */
+  override register<RequestType, ResponseType>(
+    name: string,
+    handler: HandleCall<RequestType, ResponseType>,
+    serialize: Serialize<ResponseType>,
+    deserialize: Deserialize<RequestType>,
+    type: string,
+  ): boolean {
+    return super.register(name, inServerCallContext(handler as UntypedHandleCall, type) as HandleCall<RequestType, ResponseType>, serialize, deserialize, type);
   }
 
   /**

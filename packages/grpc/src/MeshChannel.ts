@@ -1,5 +1,6 @@
 import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
-import { CallEngine, MeshTracing, combineObservers, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import { CallEngine, MeshTracing, combineObservers, routingDebugObserver, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import type { Logger } from '@meshlet/xds-client';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
 import { EndpointCredentials } from './EndpointCredentials.js';
@@ -37,6 +38,11 @@ export interface MeshChannelOptions {
    * false })` when the app's grpc-js instrumentation makes per-attempt spans, `false` for none.
    */
   readonly tracing?: MeshTracing | false;
+  /**
+   * Where MESHLET_DEBUG=routing explains each call (route, cluster, endpoints, attempts, retry
+   * reasons, flags), as for HTTP; default stderr. Without the switch nothing is logged.
+   */
+  readonly logger?: Logger;
   /**
    * Request bytes kept per call so a retry can replay them (gRFC A44); past it the call is
    * not retried. Default 256 KiB, grpc-js's `grpc.per_rpc_retry_buffer_size` default.
@@ -84,7 +90,9 @@ export class MeshChannel implements ChannelInterface {
     this.authority = target.replace(/^xds:(\/\/[^/]*\/)?\/*/i, '');
     this.mesh = options.mesh;
     this.tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
-    const observer = this.tracing === undefined ? options.observer : options.observer === undefined ? this.tracing : combineObservers(this.tracing, options.observer);
+    // routingDebugObserver is undefined unless MESHLET_DEBUG includes `routing`: normal calls pay nothing.
+    const observers = [this.tracing, options.observer, routingDebugObserver(options.mesh, options.logger)].filter((o) => o !== undefined);
+    const observer = observers.length <= 1 ? observers[0] : combineObservers(...observers);
     this.engine = new CallEngine({ kind: 'grpc', observer });
     this.endpoints = new EndpointChannelPool(options.channelOptions);
     // Certificate files are read when the channel is created, not at the first mTLS call.

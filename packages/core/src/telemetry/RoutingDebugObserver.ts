@@ -16,13 +16,15 @@ export interface RoutingDecisionAttempt {
   readonly ms: number;
 }
 
-/** One call's routing, as MESHLET_DEBUG=routing prints it (and hands to a custom Logger as fields). */
+/** One HTTP or gRPC call's routing, as MESHLET_DEBUG=routing prints it (and hands to a custom Logger as fields). */
 export interface RoutingDecision {
   readonly target: string;
   readonly virtual_host: string | undefined;
   readonly route: string | undefined;
   readonly cluster: string | undefined;
   readonly status: number | undefined;
+  /** gRPC calls: the status the response stream ended with (trailers), when it has ended with one. */
+  readonly grpc_status?: number;
   readonly flags: readonly string[];
   readonly ms: number;
   readonly attempts: readonly RoutingDecisionAttempt[];
@@ -76,6 +78,7 @@ export class RoutingDebugObserver implements CallObserver {
       route: summary.route,
       cluster: summary.cluster,
       status: summary.status,
+      ...(summary.grpcStatus !== undefined ? { grpc_status: summary.grpcStatus } : {}),
       flags: summary.flags,
       ms: Math.round(summary.durationMs),
       attempts: summary.attempts.map((record, i) => {
@@ -108,7 +111,8 @@ export class RoutingDebugObserver implements CallObserver {
 
 /**
  * `reviews:9080 vhost=reviews.default.svc.cluster.local:9080 route=r1 cluster=outbound|9080|v2|reviews... -> 200 in 14 ms;
- * attempt 1 10.0.0.1:9080 503 retry=5xx 3 ms; attempt 2 10.0.0.2:9080 200 2 ms`
+ * attempt 1 10.0.0.1:9080 503 retry=5xx 3 ms; attempt 2 10.0.0.2:9080 200 2 ms`; a gRPC call's
+ * final status reads `-> 200 grpc-status 0`.
  */
 export function formatRoutingDecision(d: RoutingDecision): string {
   const head = [
@@ -116,7 +120,7 @@ export function formatRoutingDecision(d: RoutingDecision): string {
     `vhost=${d.virtual_host ?? '?'}`,
     `route=${d.route ?? (d.flags.includes('NR') ? '(none)' : '?')}`,
     `cluster=${d.cluster ?? '(none)'}`,
-    `-> ${d.status ?? 'no response'}${d.flags.length > 0 ? ` flags=${d.flags.join(',')}` : ''} in ${d.ms} ms`,
+    `-> ${d.status ?? 'no response'}${d.grpc_status !== undefined ? ` grpc-status ${d.grpc_status}` : ''}${d.flags.length > 0 ? ` flags=${d.flags.join(',')}` : ''} in ${d.ms} ms`,
   ].join(' ');
   const attempts = d.attempts.map(
     (a) => `attempt ${a.n} ${a.endpoint}${a.cluster !== d.cluster ? ` (${a.cluster})` : ''} ${a.outcome}${a.retry ? ` retry=${a.retry}` : ''} ${a.ms} ms`,

@@ -72,6 +72,7 @@ describe('RoutingDebugObserver (MESHLET_DEBUG=routing)', () => {
       'echo:50051 vhost=? route=(none) cluster=(none) -> 404 flags=NR in 7 ms',
     );
     expect(formatRoutingDecision({ ...base, status: undefined, flags: [] })).toContain('-> no response in 7 ms');
+    expect(formatRoutingDecision({ ...base, grpc_status: 14, flags: ['URX'] })).toBe('echo:50051 vhost=echo route=r cluster=c -> 200 grpc-status 14 flags=URX in 7 ms');
   });
 
   it('is off unless MESHLET_DEBUG names routing (the test run does not set it)', () => {

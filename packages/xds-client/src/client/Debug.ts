@@ -7,7 +7,7 @@ import type { Logger } from './Logger.js';
  */
 export const DEBUG_ENV = 'MESHLET_DEBUG';
 
-/** `xds`: ADS requests, responses, ACKs and NACKs. `routing`: each HTTP call's route, cluster, endpoints and retries. */
+/** `xds`: ADS requests, responses, ACKs and NACKs. `routing`: each HTTP or gRPC call's route, cluster, endpoints and retries. */
 export const DEBUG_TOPICS = ['xds', 'routing'] as const;
 export type DebugTopic = (typeof DEBUG_TOPICS)[number];
 

@@ -97,6 +97,16 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     this.current?.upstream?.resume();
   }
 
+  // ---- BodyByteCounts, read once when the call ends (Istio's request/response size metrics)
+
+  get requestBodyBytes(): number | undefined {
+    return this.body?.bytes;
+  }
+  /** The last attempt's: the engine returns the last attempt's response, and a failed call's last attempt got none. */
+  get responseBodyBytes(): number {
+    return this.current?.receivedBytes ?? 0;
+  }
+
   // ---- the logical call
 
   async run(snapshot: TargetSnapshot, authority: string): Promise<void> {
@@ -114,7 +124,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         headers: this.headers,
         isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
       };
-      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, cancellation: this }, this);
+      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, cancellation: this, bytes: this }, this);
       const start = { kind: 'http', method: this.opts.method, target: snapshot.target } as const;
       // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
       this.trace = this.options.tracing?.startCall(start) ?? new CallTrace(start, undefined);

@@ -19,6 +19,8 @@ export class ReplayableBody {
   ) {}
 
   private sent = false;
+  /** Bytes of a streamed (too large to hold) body that went out so far; undefined for other bodies. */
+  private streamed: number | undefined;
 
   /** Without awaiting: a body that is replayable as it is (none, a string, bytes); undefined when it needs `from`. */
   static ofReplayable(body: Body): ReplayableBody | undefined {
@@ -42,17 +44,39 @@ export class ReplayableBody {
       size += chunk.length;
       if (size > maxBytes) {
         // Too large to hold: stream what was read, then the rest, once.
+        // The bytes are counted as undici pulls them, so a body cut short reports what was sent.
+        let body: ReplayableBody;
         async function* rest(): AsyncGenerator<Buffer> {
-          yield* chunks;
+          for (const held of chunks) {
+            body.streamed! += held.length;
+            yield held;
+          }
           for (;;) {
             const r = await iterator.next();
             if (r.done) return;
-            yield typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value);
+            const next = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value);
+            body.streamed! += next.length;
+            yield next;
           }
         }
-        return new ReplayableBody(rest() as unknown as Body, false);
+        body = new ReplayableBody(rest() as unknown as Body, false);
+        body.streamed = 0;
+        return body;
       }
     }
+  }
+
+  /**
+   * The body's size in bytes (Istio's request_bytes): its length when held in memory, the bytes
+   * sent so far when streamed, undefined for bodies undici encodes itself (FormData, Blob...).
+   * Computed when read (call end), not per request.
+   */
+  get bytes(): number | undefined {
+    const body = this.first;
+    if (body === null || body === undefined) return 0;
+    if (typeof body === 'string') return Buffer.byteLength(body);
+    if (body instanceof Uint8Array) return body.byteLength;
+    return this.streamed;
   }
 
   /** The body for the next attempt. A non-replayable body can be taken once. */

@@ -50,6 +50,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private stopped: Error | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort: (() => void) | undefined;
+  /** Response body bytes received (Istio's response_bytes when this attempt's response is the caller's). */
+  receivedBytes = 0;
 
   constructor(
     private readonly resolve: (r: UpstreamAttempt) => void,
@@ -91,6 +93,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.receivedBytes += chunk.length;
     if (this.state === State.Committed) this.sink!.onResponseData?.(this.sinkController!, chunk);
     else if (this.state === State.Held) (this.held ??= []).push(chunk);
   }

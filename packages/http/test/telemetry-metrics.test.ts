@@ -1,10 +1,11 @@
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { envoyRoot } from '@meshlet/xds-client';
 import { IstioMetrics } from '@meshlet/core';
 import type { Backend } from './helpers/backends.js';
 import { applyMesh, PREVIOUS_HOSTS } from './helpers/meshConfig.js';
 import { eventually, meshHarness } from './helpers/harness.js';
-import { collectPoints, meterWithReader, type CollectingReader } from './helpers/otel.js';
+import { collectPoints, meterWithReader, type CollectingReader, type Point } from './helpers/otel.js';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 /**
@@ -24,11 +25,12 @@ afterEach(async () => {
   meter = undefined;
 });
 
-async function meshWithMetrics(n: number, cluster: Record<string, unknown> = {}, route: Record<string, unknown> = {}) {
+async function meshWithMetrics(n: number, cluster: Record<string, unknown> = {}, route: Record<string, unknown> = {}, maxReplayBodyBytes?: number) {
   meter = meterWithReader();
   const metrics = new IstioMetrics({ meterProvider: meter.meterProvider, sourceWorkload: 'productpage', sourceNamespace: 'default' });
   const { backends, source, dispatcher } = await setup(n, {
     metrics,
+    ...(maxReplayBodyBytes !== undefined ? { maxReplayBodyBytes } : {}),
     peerMetadata: { name: 'productpage-v1-abc', namespace: 'default', workloadName: 'productpage', labels: { app: 'productpage', version: 'v1' } },
   });
   applyMesh(source, {
@@ -124,5 +126,98 @@ describe('Istio standard metrics through the real dispatcher', () => {
     await eventually(async () => (await requestsTotal(reader)).length === 2);
     const byCode = Object.fromEntries((await requestsTotal(reader)).map((p) => [`${p.attributes['response_code']} ${p.attributes['response_flags']}`, p.value]));
     expect(byCode).toEqual({ '200 -': 1, '503 UO': 1 });
+  });
+});
+
+/** A chunked response (no content-length): the sizes can only come from counting what streamed. */
+function chunked(backend: Backend, parts: readonly string[]): void {
+  backend.behave((_q, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    for (const p of parts) res.write(p);
+    res.end();
+  });
+}
+
+async function sizes(reader: CollectingReader): Promise<{ requests: Point[]; request: Point[]; response: Point[] }> {
+  return {
+    requests: await collectPoints(reader, 'istio_requests_total'),
+    request: await collectPoints(reader, 'istio_request_bytes'),
+    response: await collectPoints(reader, 'istio_response_bytes'),
+  };
+}
+
+/**
+ * istio_request_bytes and istio_response_bytes: body bytes as they streamed (a chunked response
+ * has no content-length to read), the request body once per logical call however many attempts
+ * sent it, with istio_requests_total's label set.
+ */
+describe('istio_request_bytes / istio_response_bytes through the real dispatcher', () => {
+  it('records body bytes as sent and received, with the istio_requests_total labels', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1);
+    const parts = ['first chunk;', 'ünïcödé;', 'x'.repeat(5000)];
+    chunked(backends[0]!, parts);
+    const body = 'naïve request body ✓';
+    const reply = await get(dispatcher, '/ratings/1', { 'content-type': 'text/plain' }, { method: 'POST', body });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-length']).toBeUndefined();
+    const responseBytes = Buffer.byteLength(parts.join(''));
+    expect(Buffer.byteLength(reply.body)).toBe(responseBytes);
+
+    await eventually(async () => (await collectPoints(reader, 'istio_response_bytes')).length === 1);
+    const { requests, request, response } = await sizes(reader);
+    expect(requests).toHaveLength(1);
+    const labels = requests[0]!.attributes;
+    expect(labels['reporter']).toBe('source');
+    expect(labels['source_workload']).toBe('productpage');
+    expect(labels['destination_service']).toBe(HOST);
+    // One sample each (histogram count 1) whose sum is the exact byte count (UTF-8 bytes, not characters).
+    expect(request).toEqual([{ attributes: labels, value: 1, sum: Buffer.byteLength(body) }]);
+    expect(response).toEqual([{ attributes: labels, value: 1, sum: responseBytes }]);
+  });
+
+  it('a GET sends 0 request body bytes', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1);
+    chunked(backends[0]!, ['ok']);
+    await get(dispatcher, '/');
+    await eventually(async () => (await collectPoints(reader, 'istio_response_bytes')).length === 1);
+    const { request, response } = await sizes(reader);
+    expect(request.map((p) => [p.value, p.sum])).toEqual([[1, 0]]);
+    expect(response.map((p) => [p.value, p.sum])).toEqual([[1, 2]]);
+  });
+
+  it('a retried call counts its request body once and only the response the caller got', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(2, {}, {
+      retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' }, retry_host_predicate: [PREVIOUS_HOSTS] },
+    });
+    const [bad, good] = backends as [Backend, Backend];
+    bad.behave((_q, res) => res.writeHead(503).end('a long error body that is not what the caller gets'));
+    chunked(good, ['good', '!']);
+    const body = 'retry me';
+    // Round robin: of two calls at least one starts on the failing host and is retried on the good one.
+    const replies = await many(2, 1, () => get(dispatcher, '/', {}, { method: 'PUT', body }));
+    expect(replies.map((r) => [r.status, r.body])).toEqual([
+      [200, 'good!'],
+      [200, 'good!'],
+    ]);
+    expect(bad.seen.length).toBeGreaterThanOrEqual(1);
+    // The retried call's body went out twice; it is one request of that size.
+    expect(bad.seen.length + good.seen.length).toBeGreaterThan(2);
+    await eventually(async () => (await collectPoints(reader, 'istio_response_bytes')).some((p) => p.value === 2));
+    const { request, response } = await sizes(reader);
+    expect(request.map((p) => [p.value, p.sum])).toEqual([[2, 2 * body.length]]);
+    expect(response.map((p) => [p.value, p.sum])).toEqual([[2, 2 * 'good!'.length]]);
+  });
+
+  it('a streamed request body larger than the replay buffer is counted as it is sent', async () => {
+    const { backends, dispatcher, reader } = await meshWithMetrics(1, {}, {}, 64);
+    chunked(backends[0]!, ['done']);
+    const chunks = Array.from({ length: 10 }, (_, i) => Buffer.alloc(100 + i, 0x61 + i));
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const reply = await get(dispatcher, '/upload', { 'content-type': 'application/octet-stream' }, { method: 'POST', body: Readable.from(chunks) });
+    expect(reply.status).toBe(200);
+    expect(backends[0]!.seen[0]!.body.length).toBe(total);
+    await eventually(async () => (await collectPoints(reader, 'istio_request_bytes')).length === 1);
+    const { request } = await sizes(reader);
+    expect(request.map((p) => [p.value, p.sum])).toEqual([[1, total]]);
   });
 });

@@ -1,4 +1,5 @@
 import type { StreamEnd } from './StreamCompletion.js';
+import type { BodyByteCounts } from './CallObserver.js';
 import type { Host } from '../cluster/Host.js';
 import type { HeaderMutation, RequestView } from '../routing/index.js';
 import type { HeaderLookup } from './HeaderLookup.js';
@@ -21,6 +22,8 @@ export interface LogicalRequest {
   readonly cancellation?: Cancellation;
   /** connection_properties.source_ip hash input, if known. */
   readonly sourceIp?: string;
+  /** The transport's body byte counters, handed to observers in CallSummary.bytes (Istio's request/response size metrics). */
+  readonly bytes?: BodyByteCounts;
 }
 
 /** A caller's cancellation the transport tracks itself (see LogicalRequest.cancellation). */

@@ -528,6 +528,7 @@ class Call {
       ...(grpcStatus !== undefined ? { grpcStatus } : {}),
       durationMs: this.now() - this.start,
       error,
+      bytes: this.request.bytes,
     });
   }
 }

@@ -15,6 +15,22 @@ export interface CallSummary {
   readonly grpcStatus?: number;
   readonly durationMs: number;
   readonly error?: unknown;
+  /**
+   * The body bytes the transport moved for this call (see LogicalRequest.bytes), when it counts
+   * them. A live counter owned by the transport, not a copy: read it in onCallEnd.
+   */
+  readonly bytes?: BodyByteCounts | undefined;
+}
+
+/**
+ * Body bytes of one logical call, counted by the transport as they stream (a number added per
+ * chunk or message, nothing allocated). Request bytes are the caller's body, once however many
+ * attempts sent it; response bytes are those of the response the caller got. Undefined when the
+ * transport cannot know (e.g. an HTTP FormData body).
+ */
+export interface BodyByteCounts {
+  readonly requestBodyBytes: number | undefined;
+  readonly responseBodyBytes: number | undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ export { ResponseFlag, describeFlag, type ResponseFlagCode } from './ResponseFla
 export { MeshCallError, type AttemptRecord, type LocalReply, type MeshCallErrorInit } from './MeshCallError.js';
 export { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport, type Cancellation, type LogicalRequest } from './AttemptTransport.js';
 export { StreamCompletion, type StreamEnd } from './StreamCompletion.js';
-export type { CallObserver, CallSummary } from './CallObserver.js';
+export type { BodyByteCounts, CallObserver, CallSummary } from './CallObserver.js';
 export type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 export { RequestHasher, type HashInput } from './RequestHasher.js';
 export { RouteCallPolicy } from './RouteCallPolicy.js';

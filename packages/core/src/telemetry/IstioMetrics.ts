@@ -26,20 +26,32 @@ export interface IstioMetricsOptions {
 /** Istio's default duration buckets (ms), so dashboards' histogram_quantile reads the same. */
 const ISTIO_DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
+/**
+ * Size buckets (bytes): powers of ten, as Istio's size histograms have always been bucketed
+ * (le="1", "10", ... "1e+07" in a sidecar's Prometheus output).
+ */
+const ISTIO_SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
+
 const UNKNOWN = 'unknown';
 
 /**
  * Istio's standard client-side metrics, with Istio's names and labels so the stock Grafana
  * dashboards and Kiali read Meshlet traffic like sidecar traffic: `istio_requests_total` and
- * `istio_request_duration_milliseconds`, recorded once per logical call with reporter="source"
- * (a sidecar's stats filter also counts downstream requests, not retry attempts). Plus
- * `meshlet_retries_total{cluster, reason}`: one per retry actually made.
+ * `istio_request_duration_milliseconds`, `istio_request_bytes` and `istio_response_bytes`,
+ * recorded once per logical call with reporter="source" (a sidecar's stats filter also counts
+ * downstream requests, not retry attempts). Plus `meshlet_retries_total{cluster, reason}`: one
+ * per retry actually made.
  *
- * Request/response byte sizes are not recorded: the engine does not see bodies.
+ * The sizes are body bytes as the transport counted them while they streamed (CallSummary.bytes):
+ * the caller's request body once, and the body of the response the caller got. gRPC counts each
+ * message with its 5-byte length prefix, as the HTTP/2 DATA a sidecar measures. A call whose
+ * transport did not count a side records no sample for it.
  */
 export class IstioMetrics implements CallObserver {
   private readonly requests: Counter;
   private readonly duration: Histogram;
+  private readonly requestBytes: Histogram;
+  private readonly responseBytes: Histogram;
   private readonly retries: Counter;
   private readonly source: Attributes;
   private readonly protocol: string;
@@ -56,6 +68,18 @@ export class IstioMetrics implements CallObserver {
       description: 'Duration of requests made through the mesh, all attempts included',
       unit: 'ms',
       advice: { explicitBucketBoundaries: ISTIO_DURATION_BUCKETS_MS },
+    });
+    this.requestBytes = meter.createHistogram('istio_request_bytes', {
+      description: 'Request body sizes of requests made through the mesh',
+      unit: 'By',
+      valueType: ValueType.INT,
+      advice: { explicitBucketBoundaries: ISTIO_SIZE_BUCKETS_BYTES },
+    });
+    this.responseBytes = meter.createHistogram('istio_response_bytes', {
+      description: 'Response body sizes of requests made through the mesh',
+      unit: 'By',
+      valueType: ValueType.INT,
+      advice: { explicitBucketBoundaries: ISTIO_SIZE_BUCKETS_BYTES },
     });
     this.retries = meter.createCounter('meshlet_retries_total', { description: 'Retries made, by retry_on reason', valueType: ValueType.INT });
     this.protocol = options.requestProtocol ?? 'http';
@@ -79,6 +103,13 @@ export class IstioMetrics implements CallObserver {
     const attrs = this.labels(summary);
     this.requests.add(1, attrs);
     this.duration.record(summary.durationMs, attrs);
+    const bytes = summary.bytes;
+    if (bytes !== undefined) {
+      const sent = bytes.requestBodyBytes;
+      const received = bytes.responseBodyBytes;
+      if (sent !== undefined) this.requestBytes.record(sent, attrs);
+      if (received !== undefined) this.responseBytes.record(received, attrs);
+    }
     const attempts = summary.attempts;
     for (let i = 0; i < attempts.length - 1; i++) {
       const reason = this.reasons.get(attempts[i]!);

@@ -275,6 +275,10 @@ export class XdsClient implements ResourceSource {
       e.timer = setTimeout(() => {
         e.timer = undefined;
         if (this.entries.get(typeUrl)?.get(name) !== e) return;
+        // The server has answered nothing on this stream and another server is listed: fall back
+        // (an extension of gRFC A71, see AdsStream.fallBackFromSilentServer); the timer restarts
+        // when the subscription is re-sent there.
+        if (e.stream?.fallBackFromSilentServer()) return;
         // Nobody has answered (a hung server): the disk cache, if any, serves instead of a verdict.
         if (!(e.stream && this.answered.has(e.stream)) && (e.stale || this.serveFromLastKnownGood(e))) return;
         this.logger.warn('xDS resource not received in time: does not exist', { typeUrl, name, timeoutMs: timeout });

@@ -124,6 +124,16 @@ export class AdsStream {
   private readonly sotw = new Map<string, SotwTypeState>();
   private retryTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Servers left because they accepted the stream but answered nothing (see
+   * fallBackFromSilentServer). A READY channel proves nothing about them, so going back needs a
+   * response on a probe stream.
+   */
+  private readonly silent = new Set<number>();
+  /** The probe stream to a silent primary, while on a fallback. */
+  private probeCall: Call | undefined;
+  /** Why the client itself is ending the current call, for the disconnect error. */
+  private endReason: string | undefined;
   private closed = false;
 
   constructor(options: AdsStreamOptions) {
@@ -176,6 +186,7 @@ export class AdsStream {
     clearTimeout(this.retryTimer);
     clearInterval(this.probeTimer);
     this.retryTimer = this.probeTimer = undefined;
+    this.closeProbeCall();
     const call = this.call;
     this.call = undefined;
     call?.cancel();
@@ -201,6 +212,7 @@ export class AdsStream {
     const id = ++this.callId;
     this.call = call;
     this.receivedResponse = false;
+    this.endReason = undefined;
     this.nodeSent = false;
     this.sent.clear();
     for (const state of this.sotw.values()) state.nonce = ''; // nonces are per stream
@@ -221,7 +233,9 @@ export class AdsStream {
     if (this.closed) return;
     const server = this.server;
     const hadResponse = this.receivedResponse;
-    const error = Object.assign(new Error(`ADS stream to ${server.server_uri} ended: ${grpc.status[status.code] ?? status.code} ${status.details}`), { code: status.code });
+    const ended = this.endReason ?? `${grpc.status[status.code] ?? status.code} ${status.details}`;
+    this.endReason = undefined;
+    const error = Object.assign(new Error(`ADS stream to ${server.server_uri} ended: ${ended}`), { code: status.code });
     this.options.handler.onDisconnected(server, error, hadResponse);
     let delay: number;
     if (this.pendingServerIndex !== undefined) {
@@ -251,22 +265,107 @@ export class AdsStream {
     this.sotw.clear();
     clearInterval(this.probeTimer);
     this.probeTimer = undefined;
+    this.closeProbeCall();
   }
 
-  /** While on a fallback, watch the primary's channel and go back as soon as it is READY (gRFC A71). */
+  /**
+   * Called by the XdsClient when a subscribed, uncached resource's does-not-exist timer (gRFC A27)
+   * fires. If the current call has received no response at all, the server accepted the stream
+   * but is silent (hung, or stuck before its first push): for fallback purposes it is treated as
+   * failed, and the stream moves to the next server in the bootstrap list. Returns true when a
+   * move is under way: the caller then gives no does-not-exist verdict (silence from a server
+   * that answers nothing is no evidence of absence); the timers restart on the next server.
+   *
+   * This extends gRFC A71, which falls back only when the channel reports TRANSIENT_FAILURE or the
+   * stream closes before its first response, so a hung primary would keep the client on it
+   * forever. The rule stays conservative: only with a next server in the list (the last one gets
+   * the normal verdict), only when this call has had no response of any type, and only for a
+   * resource that is not cached (the caller's timer runs only for those), as A71 requires.
+   */
+  fallBackFromSilentServer(): boolean {
+    if (this.closed || this.call === undefined) return false;
+    if (this.pendingServerIndex !== undefined) return true; // a move (and so a re-subscription) is already under way
+    if (this.receivedResponse || this.serverIndex >= this.options.servers.length - 1) return false;
+    const from = this.server.server_uri;
+    const to = this.options.servers[this.serverIndex + 1]!.server_uri;
+    this.options.logger.warn('xDS server accepted the stream but sent no response within the does-not-exist timer; falling back', { server: from, fallback: to });
+    this.silent.add(this.serverIndex);
+    this.pendingServerIndex = this.serverIndex + 1;
+    this.endReason = `no response within the does-not-exist timer; falling back to ${to}`;
+    this.call.cancel();
+    return true;
+  }
+
+  /**
+   * While on a fallback, check the primary and go back when it can serve again (gRFC A71). A primary
+   * that was unreachable is back when its channel is READY; one that was silent only when it
+   * answers on a probe stream (its channel was READY all along).
+   */
   private startPrimaryProbe(): void {
     if (this.serverIndex === 0 || this.probeTimer) return;
     const channel = this.clientFor(0).getChannel();
     this.probeTimer = setInterval(() => {
+      if (this.serverIndex === 0) return;
+      if (this.silent.has(0)) {
+        this.probePrimaryStream();
+        return;
+      }
       // getConnectivityState(true) makes an idle channel try to connect.
-      if (channel.getConnectivityState(true) !== grpc.connectivityState.READY || this.serverIndex === 0) return;
-      this.options.logger.info('primary xDS server reachable again; leaving fallback', { server: this.options.servers[0]!.server_uri });
-      clearInterval(this.probeTimer);
-      this.probeTimer = undefined;
-      this.pendingServerIndex = 0;
-      this.call?.cancel();
+      if (channel.getConnectivityState(true) !== grpc.connectivityState.READY) return;
+      this.returnToPrimary('primary xDS server reachable again; leaving fallback');
     }, this.options.fallbackProbeIntervalMs ?? 5000);
     this.probeTimer.unref();
+  }
+
+  private returnToPrimary(message: string): void {
+    this.options.logger.info(message, { server: this.options.servers[0]!.server_uri });
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+    this.closeProbeCall();
+    this.silent.delete(0);
+    if (this.call) {
+      this.pendingServerIndex = 0;
+      this.endReason = 'returning to the primary xDS server';
+      this.call.cancel();
+    } else {
+      // Between attempts: the scheduled retry connects to the primary.
+      this.switchServer(0);
+    }
+  }
+
+  /**
+   * One ADS stream to the silent primary with the current subscriptions (a fresh stream's requests;
+   * its answers are not applied, the real stream re-subscribes after the switch). It stays open
+   * while the primary stays silent, so probing costs one idle stream, not one per tick.
+   */
+  private probePrimaryStream(): void {
+    if (this.probeCall) return;
+    const client = this.clientFor(0);
+    const call: Call = this.options.delta ? client.DeltaAggregatedResources() : client.StreamAggregatedResources();
+    this.probeCall = call;
+    call.on('data', () => {
+      if (this.probeCall === call && !this.closed) this.returnToPrimary('primary xDS server answered the probe stream; leaving fallback');
+    });
+    call.on('error', () => {});
+    call.on('status', () => {
+      if (this.probeCall === call) this.probeCall = undefined; // the next tick opens another
+    });
+    let node = true;
+    for (const [typeUrl, names] of this.options.handler.subscriptions()) {
+      if (names.size === 0) continue;
+      const request: DiscoveryRequest | DeltaDiscoveryRequest = this.options.delta
+        ? { type_url: typeUrl, resource_names_subscribe: [...names] }
+        : { type_url: typeUrl, version_info: '', resource_names: [...names], response_nonce: '' };
+      if (node) request.node = nodeMessage(this.options.node);
+      node = false;
+      (call as grpc.ClientDuplexStream<typeof request, unknown>).write(request);
+    }
+  }
+
+  private closeProbeCall(): void {
+    const call = this.probeCall;
+    this.probeCall = undefined;
+    call?.cancel();
   }
 
   private write(request: DiscoveryRequest | DeltaDiscoveryRequest): void {
@@ -316,6 +415,7 @@ export class AdsStream {
     this.options.logger.debug(trace.message, { server: this.server.server_uri, ...trace.fields });
     if (!this.receivedResponse) {
       this.receivedResponse = true;
+      this.silent.delete(this.serverIndex);
       this.backoff.reset();
       this.options.handler.onConnected(this.server);
       this.startPrimaryProbe();

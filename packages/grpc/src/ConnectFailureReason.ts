@@ -27,10 +27,13 @@ const LAST_ERROR = /Last error: (?:[A-Za-z]*Error: )?([\s\S]*?)(?:\. Resolution 
 
 /**
  * A server that does not speak TLS on that port ends the handshake. That is also what a
- * PERMISSIVE Istio sidecar does to grpc-js: without an `istio*` ALPN value it passes the TLS
- * connection through to the plaintext app (grpc-js offers only `h2`; see the README).
+ * PERMISSIVE Istio sidecar does to a client that offers no `istio*` ALPN value: it passes the TLS
+ * connection through to the plaintext app. Meshlet offers `istio-h2, istio, h2` for Istio mTLS
+ * contexts; a non-Istio context, or a grpc-js without the connector hook (stock `h2` only), does
+ * not (see the README).
  */
 const NOT_TLS = /before secure TLS connection was established|wrong version number|packet length too long/i;
+const NOT_TLS_HINT = '(the server does not speak TLS on this port; a PERMISSIVE Istio sidecar also passes TLS through to its plaintext app when the client offers no Istio ALPN value, which Meshlet offers only for Istio mTLS contexts: a tlsMode: istio match or istio in alpn_protocols)';
 
 /**
  * Why a connection to an endpoint failed, in Meshlet's mTLS terms when it was a TLS failure
@@ -39,10 +42,13 @@ const NOT_TLS = /before secure TLS connection was established|wrong version numb
  */
 export function connectFailureReason(details: string): string {
   const lastError = LAST_ERROR.exec(details)?.[1] ?? details;
-  if (lastError.startsWith('meshlet mTLS:')) return lastError;
   if (NOT_TLS.test(lastError)) {
-    return `meshlet mTLS: TLS handshake with server failed: ${lastError.trim()} (the server does not speak TLS on this port; a PERMISSIVE Istio sidecar passes TLS without Istio ALPN through to its plaintext app, and grpc-js offers only h2)`;
+    // Our connector already says `meshlet mTLS: TLS handshake with server failed: ...`; grpc-js's
+    // (the fallback) gives Node's message alone.
+    const what = lastError.startsWith('meshlet mTLS:') ? lastError.trim() : `meshlet mTLS: TLS handshake with server failed: ${lastError.trim()}`;
+    return `${what} ${NOT_TLS_HINT}`;
   }
+  if (lastError.startsWith('meshlet mTLS:')) return lastError;
   for (const [pattern, code] of TLS_FAILURES) {
     if (pattern.test(lastError)) return explainTlsError(Object.assign(new Error(lastError), { code }), 'server').message;
   }

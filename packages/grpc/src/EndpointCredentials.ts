@@ -1,6 +1,8 @@
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { CertificateProviderRegistry, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig } from '@meshlet/core';
+import { CertificateProviderRegistry, ISTIO_ALPN, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig, type UpstreamTls } from '@meshlet/core';
 import type { Metadata, TransportSocket } from '@meshlet/xds-client';
+import { UpstreamTlsChannelCredentials, hasSecureConnectorHook } from './UpstreamTlsChannelCredentials.js';
 
 /** How the channel to one endpoint is secured. */
 export interface EndpointTransport {
@@ -24,6 +26,13 @@ interface TlsTransport extends EndpointTransport {
 
 const PLAINTEXT_SLOT = 'plaintext';
 const RAW_BUFFER = 'envoy.transport_sockets.raw_buffer';
+/** gRPC is HTTP/2 only: what a non-Istio context offers (as grpc-js itself does). */
+const H2_ONLY: readonly string[] = ['h2'];
+
+/** How this process's grpc-js lets us make TLS connections: our own connector, or only createSsl. */
+export type GrpcTlsConnector = 'meshlet' | 'grpc-js';
+
+let warnedNoHook = false;
 
 /**
  * The grpc-js credentials for each endpoint's channel, from its cluster's `transport_socket` /
@@ -31,18 +40,21 @@ const RAW_BUFFER = 'envoy.transport_sockets.raw_buffer';
  * `tlsMode: istio`) and the certificate providers (gRFC A29).
  *
  * - No transport socket, or raw_buffer: the `credentials` option (insecure by default).
- * - An UpstreamTlsContext: `credentials.createSsl(ca, key, cert, { checkServerIdentity })` built
- *   from `UpstreamTls.connectionOptions('h2')`, so the chain is checked against the context's CA
- *   and the server's SANs against `match_subject_alt_names` (Envoy semantics, not hostnames).
- *   The material is read at every attempt; when a provider rotates it, the credentials (and so
- *   the endpoint's channel, see EndpointChannelPool) are new, while calls already running finish
- *   on the old channel, as Envoy drains connections made with the old secret.
+ * - An UpstreamTlsContext: UpstreamTlsChannelCredentials built from
+ *   `UpstreamTls.connectionOptions('h2')`: the chain is checked against the context's CA and the
+ *   server's SANs against `match_subject_alt_names` (Envoy semantics, not hostnames), and Istio
+ *   contexts (`tlsMode: istio` match, or `istio` in alpn_protocols; the rule @meshlet/http uses)
+ *   offer `istio-h2, istio, h2` so PERMISSIVE sidecars select mTLS. The material is read at every
+ *   attempt; when a provider rotates it, the credentials (and so the endpoint's channel, see
+ *   EndpointChannelPool) are new, while calls already running finish on the old channel, as Envoy
+ *   drains connections made with the old secret.
  * - Anything else, or TLS without usable material: throws a MeshletTlsError (fail closed; never
  *   plaintext unless the selected socket is raw_buffer).
  *
- * grpc-js offers only `h2` in ALPN on every TLS connection it makes (its connection options set
- * `ALPNProtocols: ['h2']`; neither channel options nor a SecureContext can change that), so
- * Istio's `istio-h2, istio` values are not offered: see the README (PERMISSIVE sidecars).
+ * Our own connector relies on grpc-js's internal `_createSecureConnector` hook. If the installed
+ * grpc-js lacks it, the credentials are `credentials.createSsl` (same checks, but grpc-js's
+ * connector offers only `h2`, so PERMISSIVE sidecars pass the connection through) and a warning
+ * is emitted once.
  */
 export class EndpointCredentials {
   readonly plaintext: EndpointTransport;
@@ -54,7 +66,11 @@ export class EndpointCredentials {
   /** The current credentials per TLS slot. */
   private readonly built = new Map<string, TlsTransport>();
 
-  constructor(plaintext: ChannelCredentials, providers: CertificateProviderRegistry | undefined) {
+  /** Whose connector makes the TLS connections (and so whether Istio ALPN can be offered). */
+  readonly tlsConnector: GrpcTlsConnector;
+
+  constructor(plaintext: ChannelCredentials, providers: CertificateProviderRegistry | undefined, tlsConnector: GrpcTlsConnector = detectTlsConnector()) {
+    this.tlsConnector = tlsConnector;
     this.plaintext = { slot: PLAINTEXT_SLOT, credentials: plaintext };
     this.hasProviders = providers !== undefined;
     // Without providers, inline material (tls_certificates, trusted_ca) still works; contexts
@@ -77,9 +93,11 @@ export class EndpointCredentials {
     const { socket } = selectTransportSocket(cluster, endpointMetadata);
     if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
     let options;
+    let tls: UpstreamTls;
     try {
       const transport = this.factory.forEndpoint(cluster, endpointMetadata);
       if (transport.kind === 'plaintext') return this.plaintext;
+      tls = transport;
       options = transport.connectionOptions('h2');
     } catch (err) {
       if (this.hasProviders || !(err instanceof MeshletTlsError)) throw err;
@@ -88,19 +106,7 @@ export class EndpointCredentials {
     const slot = this.slotOf(socket);
     const current = this.built.get(slot);
     if (current !== undefined && current.cert === options.cert && current.key === options.key && current.ca === options.ca) return current;
-    const next: TlsTransport = {
-      slot,
-      cert: options.cert,
-      key: options.key,
-      ca: options.ca,
-      credentials: grpcCredentials.createSsl(pem(options.ca, 'ca'), pem(options.key, 'key'), pem(options.cert, 'cert'), {
-        // Set when the context has a CA: chain checked against it alone, then the SAN matchers
-        // instead of a hostname check (Envoy; gRFC A29). Without a CA, Node's defaults apply.
-        ...(options.checkServerIdentity !== undefined ? { checkServerIdentity: options.checkServerIdentity } : {}),
-      }),
-      // UpstreamTlsContext.sni: grpc-js would otherwise send the endpoint's IP as the server name.
-      ...(options.servername !== undefined ? { channelOptions: { 'grpc.ssl_target_name_override': options.servername } } : {}),
-    };
+    const next: TlsTransport = this.tlsConnector === 'meshlet' ? meshletTransport(slot, options, tls.istio) : createSslTransport(slot, options);
     this.built.set(slot, next);
     return next;
   }
@@ -123,6 +129,58 @@ export class EndpointCredentials {
     }
     return slot;
   }
+}
+
+/** Our connector: SecureContext built once per material snapshot, our ALPN, SNI and SAN checks per connection. */
+function meshletTransport(slot: string, options: ConnectionOptions, istio: boolean): TlsTransport {
+  let secureContext;
+  try {
+    secureContext = createSecureContext({ cert: options.cert, key: options.key, ca: options.ca });
+  } catch (err) {
+    throw new MeshletTlsError('identity', `cannot use the TLS material for gRPC: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return {
+    slot,
+    cert: options.cert,
+    key: options.key,
+    ca: options.ca,
+    credentials: new UpstreamTlsChannelCredentials({
+      secureContext,
+      alpnProtocols: istio ? ISTIO_ALPN.h2 : H2_ONLY,
+      servername: options.servername,
+      // Set when the context has a CA: chain checked against it alone, then the SAN matchers
+      // instead of a hostname check (Envoy; gRFC A29). Without a CA, Node's defaults apply.
+      checkServerIdentity: options.checkServerIdentity,
+    }),
+  };
+}
+
+/** grpc-js's own TLS (no usable connector hook): the same checks, but ALPN is only `h2`. */
+function createSslTransport(slot: string, options: ConnectionOptions): TlsTransport {
+  return {
+    slot,
+    cert: options.cert,
+    key: options.key,
+    ca: options.ca,
+    credentials: grpcCredentials.createSsl(pem(options.ca, 'ca'), pem(options.key, 'key'), pem(options.cert, 'cert'), {
+      ...(options.checkServerIdentity !== undefined ? { checkServerIdentity: options.checkServerIdentity } : {}),
+    }),
+    // UpstreamTlsContext.sni: grpc-js would otherwise send the endpoint's IP as the server name.
+    ...(options.servername !== undefined ? { channelOptions: { 'grpc.ssl_target_name_override': options.servername } } : {}),
+  };
+}
+
+/** Our connector when the installed grpc-js has the hook; else grpc-js's, with a warning once per process. */
+function detectTlsConnector(): GrpcTlsConnector {
+  if (hasSecureConnectorHook(grpcCredentials.createInsecure())) return 'meshlet';
+  if (!warnedNoHook) {
+    warnedNoHook = true;
+    process.emitWarning(
+      'the installed @grpc/grpc-js has no ChannelCredentials._createSecureConnector; gRPC mTLS connections offer only h2 in ALPN, so PERMISSIVE Istio sidecars will not treat them as mesh mTLS (use a grpc-js version in @meshlet/grpc\'s peer range)',
+      'MeshletWarning',
+    );
+  }
+  return 'grpc-js';
 }
 
 function isRawBuffer(socket: TransportSocket): boolean {

@@ -9,6 +9,7 @@ import { UpstreamTlsChannelCredentials, hasSecureConnectorHook } from '../src/Up
 import { EchoClientConstructor, unary, type EchoClient } from './helpers/echoService.js';
 import { startBackend, type GrpcBackend } from './helpers/backends.js';
 import { startIstioSidecar, type IstioSidecar } from './helpers/istioSidecar.js';
+import { CLIENT_ID, SERVER_ID, TARGET, istioMutualSocket } from './helpers/istioMutualTls.js';
 import { applyMesh, lbEndpoint } from '../../http/test/helpers/meshConfig.js';
 
 /**
@@ -16,9 +17,6 @@ import { applyMesh, lbEndpoint } from '../../http/test/helpers/meshConfig.js';
  * (TLS inspector + mTLS chain + plaintext app) with a mesh CA made at test time. The sidecar sees
  * the ClientHello's ALPN list; PERMISSIVE only does mTLS when an `istio*` value is offered.
  */
-const TARGET = 'reviews.default.svc.cluster.local:9080';
-const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/reviews';
-const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/productpage';
 const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 
 let cleanups: Array<() => Promise<void> | void> = [];
@@ -26,25 +24,6 @@ afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
-
-/** An UpstreamTlsContext as istiod writes it; `istioAlpn: false` drops its `istio-peer-exchange, istio` values. */
-function tlsSocket(sans: string[], istioAlpn = true): Record<string, unknown> {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-      common_tls_context: {
-        tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
-        combined_validation_context: {
-          default_validation_context: { match_subject_alt_names: sans.map((exact) => ({ exact })) },
-          validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
-        },
-        ...(istioAlpn ? { alpn_protocols: ['istio-peer-exchange', 'istio'] } : {}),
-      },
-      sni: 'outbound_.9080_._.reviews.default.svc.cluster.local',
-    },
-  };
-}
 
 interface Setup {
   readonly app: GrpcBackend;
@@ -89,7 +68,7 @@ const ISTIO_ENDPOINT = { metadata: { filter_metadata: { 'envoy.transport_socket_
 describe('Istio ALPN on gRPC channels', () => {
   it('offers exactly istio-h2, istio, h2 to an Istio mTLS cluster; the call succeeds with SPIFFE identities checked both ways', async () => {
     const ca = DevCertificateAuthority.create();
-    const { app, sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: tlsSocket([SERVER_ID]) }, clientCa: ca });
+    const { app, sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: istioMutualSocket([SERVER_ID]) }, clientCa: ca });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     // One connection (the channel is reused), its ClientHello offering Istio's list, in order.
@@ -104,7 +83,7 @@ describe('Istio ALPN on gRPC channels', () => {
     const ca = DevCertificateAuthority.create();
     const { sidecar, client } = await setup({
       mode: 'STRICT',
-      cluster: { transport_socket_matches: [{ name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: tlsSocket([SERVER_ID], false) }] },
+      cluster: { transport_socket_matches: [{ name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioMutualSocket([SERVER_ID], false) }] },
       endpointExtra: ISTIO_ENDPOINT,
       clientCa: ca,
     });
@@ -115,14 +94,14 @@ describe('Istio ALPN on gRPC channels', () => {
 
   it('offers only h2 for a TLS context that is not Istio mTLS', async () => {
     const ca = DevCertificateAuthority.create();
-    const { sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: tlsSocket([SERVER_ID], false) }, clientCa: ca });
+    const { sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: istioMutualSocket([SERVER_ID], false) }, clientCa: ca });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     expect(sidecar.offered).toEqual([['h2']]);
   });
 
   it('is accepted as mesh mTLS by a PERMISSIVE sidecar, where grpc-js\'s own TLS (h2 only) is passed through and fails', async () => {
     const ca = DevCertificateAuthority.create();
-    const { app, sidecar, client, channel, providers } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: tlsSocket([SERVER_ID]) }, clientCa: ca });
+    const { app, sidecar, client, channel, providers } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: istioMutualSocket([SERVER_ID]) }, clientCa: ca });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     expect(sidecar.chains).toEqual(['mtls']);
     expect(sidecar.peers).toEqual([CLIENT_ID]);
@@ -142,7 +121,7 @@ describe('Istio ALPN on gRPC channels', () => {
 
   it('fails closed through a PERMISSIVE sidecar with the same errors: SAN mismatch', async () => {
     const ca = DevCertificateAuthority.create();
-    const { app, sidecar, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: tlsSocket(['spiffe://cluster.local/ns/default/sa/ratings']) }, clientCa: ca });
+    const { app, sidecar, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: istioMutualSocket(['spiffe://cluster.local/ns/default/sa/ratings']) }, clientCa: ca });
     const r = await unary(client);
     expect(r.code).toBe(grpc.status.UNAVAILABLE);
     expect(r.details).toContain('(UF)');
@@ -154,7 +133,7 @@ describe('Istio ALPN on gRPC channels', () => {
   it('fails closed through a PERMISSIVE sidecar with the same errors: server certificate from an untrusted CA', async () => {
     const { app, client } = await setup({
       mode: 'PERMISSIVE',
-      cluster: { transport_socket: tlsSocket([SERVER_ID]) },
+      cluster: { transport_socket: istioMutualSocket([SERVER_ID]) },
       clientCa: DevCertificateAuthority.create(),
       serverCa: DevCertificateAuthority.create(),
     });
@@ -167,7 +146,7 @@ describe('Istio ALPN on gRPC channels', () => {
 
   it('gives new connections rotated certificates, still with Istio ALPN', async () => {
     const ca = DevCertificateAuthority.create();
-    const { sidecar, provider, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: tlsSocket([SERVER_ID]) }, clientCa: ca });
+    const { sidecar, provider, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: istioMutualSocket([SERVER_ID]) }, clientCa: ca });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     provider.update(DevCertificateAuthority.toMaterial(ca.issueWorkload({ namespace: 'default', serviceAccount: 'productpage-v2' })));
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
@@ -177,7 +156,7 @@ describe('Istio ALPN on gRPC channels', () => {
 
   it('carries call credentials: per call through the mesh, and composed onto the channel credentials', async () => {
     const ca = DevCertificateAuthority.create();
-    const { app, sidecar, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: tlsSocket([SERVER_ID]) }, clientCa: ca });
+    const { app, sidecar, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: istioMutualSocket([SERVER_ID]) }, clientCa: ca });
     const bearer = (token: string): grpc.CallCredentials =>
       grpc.credentials.createFromMetadataGenerator((_params, callback) => {
         const md = new grpc.Metadata();

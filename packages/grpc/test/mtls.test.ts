@@ -6,15 +6,13 @@ import { StaticResourceSource } from '@meshlet/xds-client';
 import { meshClientOptions, type MeshChannel } from '@meshlet/grpc';
 import { ECHO_SERVICE, EchoClientConstructor, unary, type EchoClient } from './helpers/echoService.js';
 import { startBackend } from './helpers/backends.js';
+import { CLIENT_ID, SERVER_ID, TARGET, istioMutualSocket } from './helpers/istioMutualTls.js';
 import { applyMesh, lbEndpoint } from '../../http/test/helpers/meshConfig.js';
 
 /**
  * gRPC client mTLS from CDS (gRFC A29, Istio ISTIO_MUTUAL): real grpc-js servers that require a
  * client certificate from the mesh CA, DevCertificateAuthority SPIFFE certificates on both sides.
  */
-const TARGET = 'reviews.default.svc.cluster.local:9080';
-const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/reviews';
-const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/productpage';
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -61,25 +59,6 @@ async function startMtlsServer(ca: DevCertificateAuthority): Promise<MtlsServer>
     server.forceShutdown();
   }));
   return { port, peers, streams };
-}
-
-/** istiod's ISTIO_MUTUAL UpstreamTlsContext (certificate provider `default`, ROOTCA, SPIFFE SAN matchers). */
-function istioMutualSocket(sans: string[]): Record<string, unknown> {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-      common_tls_context: {
-        tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
-        combined_validation_context: {
-          default_validation_context: { match_subject_alt_names: sans.map((exact) => ({ exact })) },
-          validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
-        },
-        alpn_protocols: ['istio-peer-exchange', 'istio'],
-      },
-      sni: 'outbound_.9080_._.reviews.default.svc.cluster.local',
-    },
-  };
 }
 
 /** Istio's transport_socket_matches: mTLS to `tlsMode: istio` endpoints, plaintext (raw_buffer) to the rest. */

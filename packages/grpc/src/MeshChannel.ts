@@ -1,5 +1,18 @@
 import { connectivityState as ConnectivityState, credentials as grpcCredentials, propagate, status as Status, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from '@grpc/grpc-js';
-import { CallEngine, MeshTracing, combineObservers, routingDebugObserver, type CallObserver, type CertificateProviderRegistry, type Mesh, type TargetSnapshot } from '@meshlet/core';
+import {
+  CallEngine,
+  MeshTracing,
+  combineObservers,
+  istioPeerMetadataHeaders,
+  routingDebugObserver,
+  type AttemptHeaderOptions,
+  type CallObserver,
+  type CertificateProviderRegistry,
+  type IstioMetrics,
+  type Mesh,
+  type TargetSnapshot,
+  type WorkloadIdentity,
+} from '@meshlet/core';
 import type { Logger } from '@meshlet/xds-client';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
@@ -39,6 +52,14 @@ export interface MeshChannelOptions {
    */
   readonly tracing?: MeshTracing | false;
   /**
+   * Istio standard metrics (istio_requests_total, istio_request_duration_milliseconds,
+   * istio_request_bytes, istio_response_bytes, meshlet_retries_total), as for HTTP. Build it with
+   * `requestProtocol: 'grpc'` so request_protocol reads grpc, as a sidecar reports gRPC traffic.
+   */
+  readonly metrics?: IstioMetrics;
+  /** This workload, announced with Istio's x-envoy-peer-metadata headers in every attempt's metadata, so sidecars label us. */
+  readonly peerMetadata?: WorkloadIdentity;
+  /**
    * Where MESHLET_DEBUG=routing explains each call (route, cluster, endpoints, attempts, retry
    * reasons, flags), as for HTTP; default stderr. Without the switch nothing is logged.
    */
@@ -71,6 +92,8 @@ export class MeshChannel implements ChannelInterface {
   readonly engine: CallEngine;
   /** Spans and trace context for this channel's calls; undefined when tracing is off. */
   readonly tracing: MeshTracing | undefined;
+  /** Added to every attempt's metadata (peer metadata headers), computed once per channel. */
+  readonly attemptHeaders: AttemptHeaderOptions;
   readonly endpoints: EndpointChannelPool;
   /** Per-endpoint transport (plaintext or mTLS) from the cluster's transport socket. */
   readonly transports: EndpointCredentials;
@@ -91,8 +114,9 @@ export class MeshChannel implements ChannelInterface {
     this.mesh = options.mesh;
     this.tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
     // routingDebugObserver is undefined unless MESHLET_DEBUG includes `routing`: normal calls pay nothing.
-    const observers = [this.tracing, options.observer, routingDebugObserver(options.mesh, options.logger)].filter((o) => o !== undefined);
+    const observers = [this.tracing, options.metrics, options.observer, routingDebugObserver(options.mesh, options.logger)].filter((o) => o !== undefined);
     const observer = observers.length <= 1 ? observers[0] : combineObservers(...observers);
+    this.attemptHeaders = { peerMetadata: options.peerMetadata === undefined ? undefined : istioPeerMetadataHeaders(options.peerMetadata) };
     this.engine = new CallEngine({ kind: 'grpc', observer });
     this.endpoints = new EndpointChannelPool(options.channelOptions);
     // Certificate files are read when the channel is created, not at the first mTLS call.

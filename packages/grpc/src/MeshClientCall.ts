@@ -7,7 +7,7 @@ import type { MeshChannel } from './MeshChannel.js';
 import { statusForMeshError } from './MeshCallStatus.js';
 import { MetadataHeaders } from './MetadataHeaders.js';
 import { RequestMessages } from './RequestMessages.js';
-import { UpstreamAttempt } from './UpstreamAttempt.js';
+import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
 
 /**
  * One logical RPC through the mesh: the channel-level call grpc-js's Client drives, and
@@ -32,6 +32,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   private trace: CallTrace | undefined;
   /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
   private snapshot: TargetSnapshot | undefined;
+  /** Request message bytes the caller sent, framed as on the wire (BodyByteCounts, for istio_request_bytes). */
+  private sentBytes = 0;
 
   constructor(
     private readonly core: MeshChannel,
@@ -59,6 +61,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    this.sentBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
     this.messages.push(context, message);
   }
 
@@ -91,6 +94,16 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     return this.callNumber;
   }
 
+  // ---- BodyByteCounts, read once when the call ends (Istio's request/response size metrics)
+
+  get requestBodyBytes(): number {
+    return this.sentBytes;
+  }
+  /** The last attempt's: the engine returns the last attempt's response, and a failed call's last attempt got none. */
+  get responseBodyBytes(): number {
+    return this.current?.receivedBytes ?? 0;
+  }
+
   // ---- the logical call
 
   private async run(): Promise<void> {
@@ -119,7 +132,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     };
     let response: GrpcResponse;
     try {
-      const execute = () => this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal }, this);
+      const execute = () => this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal, bytes: this }, this);
       const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
       // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
       this.trace = this.core.tracing?.startCall(start) ?? new CallTrace(start, undefined);
@@ -167,7 +180,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
       if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
       // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
-      decorateAttemptMetadata(metadata, attempt, this.trace);
+      decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
       // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
       let deadline = this.deadline;
       const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;

@@ -7,6 +7,13 @@ import type { GrpcResponse } from './GrpcResponse.js';
 import { MetadataHeaders } from './MetadataHeaders.js';
 import type { MessageSink } from './MessageWriter.js';
 
+/**
+ * gRPC's length-prefixed message framing: 1 byte compressed flag + 4 bytes length. Messages here
+ * are serialized but unframed; sizes add the prefix so they are the HTTP/2 DATA bytes a sidecar
+ * counts for istio_request_bytes / istio_response_bytes (uncompressed messages).
+ */
+export const GRPC_FRAME_PREFIX_BYTES = 5;
+
 const enum State {
   Waiting, // nothing from upstream yet
   Held, // the head arrived; the engine has not decided: hold what follows
@@ -39,6 +46,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
    */
   private readonly completion = new StreamCompletion();
   private readonly onAbort: () => void;
+  /** Response message bytes received, framed (Istio's response_bytes when this attempt's response is the caller's). */
+  receivedBytes = 0;
 
   constructor(
     private readonly call: ChannelCall,
@@ -59,6 +68,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.call.start(metadata, {
       onReceiveMetadata: (md) => this.onMetadata(md),
       onReceiveMessage: (message: Buffer) => {
+        this.receivedBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
         if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
         else if (this.state === State.Held) this.held.push(message);
       },

@@ -85,6 +85,11 @@ export class CertificateProviderRegistry {
     return entry.provider;
   }
 
+  /** The instances that have started, by name; reading them starts none (metrics read this). */
+  *started(): IterableIterator<[string, CertificateProvider]> {
+    for (const [name, entry] of this.entries) if (entry.provider !== undefined) yield [name, entry.provider];
+  }
+
   /** Starts every instance that has not started yet (idempotent). */
   startAll(): void {
     for (const entry of this.entries.values()) entry.provider ??= entry.create!();

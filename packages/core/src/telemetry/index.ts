@@ -8,6 +8,7 @@ export { parseIstioClusterName, type IstioClusterName } from './IstioClusterName
 export { finalGrpcStatus } from './FinalGrpcStatus.js';
 export { bindClusterMetrics, type ClusterMetricsOptions } from './ClusterMetrics.js';
 export { bindXdsClientMetrics, type XdsClientMetricsOptions } from './XdsClientMetrics.js';
+export { bindCertificateMetrics, type CertificateMetricsOptions } from './CertificateMetrics.js';
 export { combineObservers } from './CompositeObserver.js';
 export { meshClusters } from './MeshClusters.js';
 export { redactedConfigDump } from './ConfigDumpRedaction.js';

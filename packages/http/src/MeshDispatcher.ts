@@ -1,7 +1,6 @@
 import { Agent, Dispatcher } from 'undici';
 import { CertificateProviderRegistry, Mesh, UpstreamTlsFactory } from '@meshlet/core';
 import { XdsClient, type Bootstrap, type ResourceSource, type XdsClientOptions } from '@meshlet/xds-client';
-import { MeshFileSource } from '@meshlet/control-plane';
 import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
 import { UpstreamPools } from './UpstreamPools.js';
 
@@ -103,6 +102,9 @@ export async function createMeshDispatcher(options: MeshDispatcherOptions): Prom
     let source = options.source;
     if (!source && options.meshConfig) {
       const report = options.onConfigError ?? ((error: Error) => process.emitWarning(error.message, 'MeshletConfigWarning'));
+      // Loaded here, not at the top: only mesh.yaml needs the Istio translator (and yaml), and a
+      // dispatcher fed by xDS or a ResourceSource should not carry it (footprint, BENCHMARKS.md).
+      const { MeshFileSource } = await import('@meshlet/control-plane');
       const file = new MeshFileSource(options.meshConfig, { onReload: (r) => void (r.ok ? undefined : report(r.error)) });
       owned.push(file);
       source = file;

@@ -1,5 +1,6 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './NodeForge.js';
 import { parseDer } from './parseDer.js';
 import { subjectAltNamesOfExtensions, type SubjectAltName } from './SubjectAltName.js';
 import {
@@ -12,7 +13,6 @@ import {
   type DistinguishedName,
 } from './X509CertificateBuilder.js';
 
-const asn1 = forge.asn1;
 const EXTENSION_REQUEST_OID = '1.2.840.113549.1.9.14';
 
 export interface CsrTemplate {
@@ -24,13 +24,14 @@ export interface CsrTemplate {
 
 /** A PKCS#10 certificate signing request (PEM), signed by `privateKey` with node:crypto. */
 export function createCertificateSigningRequestPem(t: CsrTemplate): string {
-  const scratch = forge.pki.createCertificate();
+  const asn1 = nodeForge().asn1;
+  const scratch = nodeForge().pki.createCertificate();
   scratch.setSubject(dnAttributes(t.subject ?? {}));
   scratch.setExtensions([subjectAltNameExtension(t.subjectAltNames)]);
   const extensions = (extensionsToAsn1(scratch.extensions).value as forge.asn1.Asn1[])[0]!;
   const info = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(0).getBytes()),
-    forge.pki.distinguishedNameToAsn1(scratch.subject),
+    nodeForge().pki.distinguishedNameToAsn1(scratch.subject),
     subjectPublicKeyInfo(createPublicKey(t.privateKey)),
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
       asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
@@ -71,6 +72,7 @@ const SIGNATURE_HASHES: Readonly<Record<string, string | null>> = {
  * private key); a CA must never sign a request whose signature does not verify.
  */
 export function parseCertificateSigningRequestPem(pem: string): ParsedCertificateSigningRequest {
+  const asn1 = nodeForge().asn1;
   const match = /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]+?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(pem);
   if (match === null) throw new Error('CSR: no "CERTIFICATE REQUEST" PEM block');
   const der = Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64');

@@ -1,4 +1,5 @@
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './NodeForge.js';
 import { parseDer } from './parseDer.js';
 
 /** The SAN kinds Meshlet matches (envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType). */
@@ -27,7 +28,7 @@ export function subjectAltNamesOfCertificate(der: Uint8Array): SubjectAltName[] 
   const tbs = children(cert)[0];
   if (tbs === undefined) return [];
   for (const field of children(tbs)) {
-    if (field.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && field.type === 3) {
+    if (field.tagClass === nodeForge().asn1.Class.CONTEXT_SPECIFIC && field.type === 3) {
       const extensions = children(field)[0];
       return extensions === undefined ? [] : subjectAltNamesOfExtensions(extensions);
     }
@@ -40,7 +41,7 @@ export function subjectAltNamesOfExtensions(extensions: forge.asn1.Asn1): Subjec
   for (const ext of children(extensions)) {
     const parts = children(ext);
     const oid = parts[0];
-    if (oid === undefined || forge.asn1.derToOid(oid.value as string) !== SUBJECT_ALT_NAME_OID) continue;
+    if (oid === undefined || nodeForge().asn1.derToOid(oid.value as string) !== SUBJECT_ALT_NAME_OID) continue;
     const octets = parts[parts.length - 1]!;
     const generalNames = typeof octets.value === 'string' ? parseDer(Buffer.from(octets.value, 'binary')) : children(octets)[0];
     return generalNames === undefined ? [] : decodeGeneralNames(generalNames);
@@ -51,7 +52,7 @@ export function subjectAltNamesOfExtensions(extensions: forge.asn1.Asn1): Subjec
 function decodeGeneralNames(seq: forge.asn1.Asn1): SubjectAltName[] {
   const out: SubjectAltName[] = [];
   for (const name of children(seq)) {
-    if (name.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC || typeof name.value !== 'string') continue;
+    if (name.tagClass !== nodeForge().asn1.Class.CONTEXT_SPECIFIC || typeof name.value !== 'string') continue;
     const bytes = name.value;
     switch (name.type) {
       case TAG_DNS:

@@ -1,10 +1,10 @@
 import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './NodeForge.js';
 import { parseDer } from './parseDer.js';
 import type { SubjectAltName } from './SubjectAltName.js';
 
-const asn1 = forge.asn1;
 
 export interface DistinguishedName {
   readonly commonName?: string;
@@ -32,8 +32,9 @@ export interface CertificateTemplate {
  * ECC_SIGNATURE_ALGORITHM=ECDSA) and RSA ones equally cheap.
  */
 export function buildCertificatePem(t: CertificateTemplate): string {
+  const asn1 = nodeForge().asn1;
   const signature = signatureAlgorithmFor(t.signingKey);
-  const scratch = forge.pki.createCertificate();
+  const scratch = nodeForge().pki.createCertificate();
   scratch.setSubject(dnAttributes(t.subject));
   scratch.setIssuer(dnAttributes(t.issuer));
   scratch.setExtensions(extensionsFor(t));
@@ -44,9 +45,9 @@ export function buildCertificatePem(t: CertificateTemplate): string {
     ]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, serialNumber()),
     signature.algorithmIdentifier(),
-    forge.pki.distinguishedNameToAsn1(scratch.issuer),
+    nodeForge().pki.distinguishedNameToAsn1(scratch.issuer),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [timeToAsn1(t.notBefore), timeToAsn1(t.notAfter)]),
-    forge.pki.distinguishedNameToAsn1(scratch.subject),
+    nodeForge().pki.distinguishedNameToAsn1(scratch.subject),
     subjectPublicKeyInfo(t.subjectPublicKey),
     extensionsToAsn1(scratch.extensions),
   ]);
@@ -63,7 +64,7 @@ export function buildCertificatePem(t: CertificateTemplate): string {
 /** The `[3] { Extensions }` element of a TBSCertificate, from forge extension descriptors it has filled in. */
 export function extensionsToAsn1(extensions: unknown[]): forge.asn1.Asn1 {
   // Exported by node-forge but missing from @types/node-forge.
-  const pki = forge.pki as unknown as { certificateExtensionsToAsn1(exts: unknown[]): forge.asn1.Asn1 };
+  const pki = nodeForge().pki as unknown as { certificateExtensionsToAsn1(exts: unknown[]): forge.asn1.Asn1 };
   return pki.certificateExtensionsToAsn1(extensions);
 }
 
@@ -95,6 +96,7 @@ export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
 }
 
 function algorithmIdentifier(oid: string, nullParams: boolean): forge.asn1.Asn1 {
+  const asn1 = nodeForge().asn1;
   const value = [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes())];
   if (nullParams) value.push(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''));
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
@@ -137,6 +139,7 @@ export function subjectAltNameExtension(sans: readonly SubjectAltName[]): Record
 }
 
 function extensionsFor(t: CertificateTemplate): Record<string, unknown>[] {
+  const asn1 = nodeForge().asn1;
   const exts: Record<string, unknown>[] = [
     { name: 'basicConstraints', cA: t.isCa, critical: true },
     t.isCa
@@ -168,6 +171,7 @@ function keyIdentifier(key: KeyObject): string {
 }
 
 function octetString(bytes: string): forge.asn1.Asn1 {
+  const asn1 = nodeForge().asn1;
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes);
 }
 
@@ -180,6 +184,7 @@ function serialNumber(): string {
 
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
 function timeToAsn1(date: Date): forge.asn1.Asn1 {
+  const asn1 = nodeForge().asn1;
   // Whole seconds only: DER forbids fractional seconds in UTCTime.
   const d = new Date(Math.floor(date.getTime() / 1000) * 1000);
   if (d.getUTCFullYear() >= 1950 && d.getUTCFullYear() < 2050) {

@@ -1,4 +1,5 @@
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './NodeForge.js';
 
 type FromDerWithOptions = (bytes: forge.util.ByteBuffer, options: { decodeBitStrings: boolean }) => forge.asn1.Asn1;
 
@@ -8,6 +9,6 @@ type FromDerWithOptions = (bytes: forge.util.ByteBuffer, options: { decodeBitStr
  * longer re-encodes byte for byte. (@types/node-forge omits the options argument.)
  */
 export function parseDer(der: Uint8Array): forge.asn1.Asn1 {
-  const fromDer = forge.asn1.fromDer as unknown as FromDerWithOptions;
-  return fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary')), { decodeBitStrings: false });
+  const fromDer = nodeForge().asn1.fromDer as unknown as FromDerWithOptions;
+  return fromDer(nodeForge().util.createBuffer(Buffer.from(der).toString('binary')), { decodeBitStrings: false });
 }

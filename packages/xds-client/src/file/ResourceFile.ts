@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ProtoJsonOptions } from '../proto/ProtoJson.js';
 import type { ResourceType } from '../resources/ResourceType.js';
 import { ValidationError } from '../resources/ValidationError.js';
@@ -71,6 +71,13 @@ function resourcesOf(doc: unknown, where: string): { json: unknown; path: string
   return [{ json: doc, path: where }];
 }
 
+let yaml: typeof import('yaml') | undefined;
+
+/** The yaml package, required on the first YAML file: a process fed over xDS never loads it (footprint). */
+function yamlParser(): typeof import('yaml') {
+  return (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
+
 /** Parses and validates file text; throws ResourceFileError naming the file, resource and field. */
 export function parseResourceFileText(file: string, text: string, options?: ProtoJsonOptions): DecodedResource[] {
   let docs: unknown[];
@@ -78,7 +85,7 @@ export function parseResourceFileText(file: string, text: string, options?: Prot
     if (/\.json$/i.test(file)) {
       docs = [JSON.parse(text)];
     } else {
-      const parsed = parseAllDocuments(text);
+      const parsed = yamlParser().parseAllDocuments(text);
       const list = Array.isArray(parsed) ? parsed : [parsed];
       docs = list.map((d) => {
         if (d.errors.length > 0) throw d.errors[0]!;

@@ -11,8 +11,9 @@ let root: protobuf.Root | undefined;
  * to know which set a type lives in.
  *
  * Built packages load the trimmed descriptor the build wrote next to this module: measured
- * +5.6 MB RSS / +2.5 MB heap, against +14 MB / +5 MB for parsing the core `.proto` files. Without it (tests run from src/), the core
- * `.proto` files are parsed, and the extended set is parsed into the same Root on the first miss.
+ * +5.6 MB RSS / +2.5 MB heap, against +14 MB / +5 MB for parsing the core `.proto` files.
+ * Without it (tests run from src/), the core `.proto` files are parsed, and the extended set
+ * is parsed into the same Root on the first miss.
  */
 export function envoyRoot(): protobuf.Root {
   if (root) return root;

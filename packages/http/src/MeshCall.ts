@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import {
   AttemptError,
@@ -18,6 +19,7 @@ import {
 import type { TransportSocket } from '@meshlet/xds-client';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { LocalResponse } from './LocalResponse.js';
+import { AttemptHeaderList } from './AttemptHeaderList.js';
 import { ReplayableBody } from './ReplayableBody.js';
 import { RequestHeaders } from './RequestHeaders.js';
 import { UpstreamAttempt } from './UpstreamAttempt.js';
@@ -25,6 +27,8 @@ import type { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshCallOptions {
   readonly engine: CallEngine;
+  /** The same engine without the tracing observer, for calls made while tracing does not record. */
+  readonly untracedEngine: CallEngine;
   /** 'response' (default): failures become Envoy-style local replies (503 UH, 404 NR...). 'error': the request fails with a MeshCallError. */
   readonly localReplies: 'response' | 'error';
   readonly maxReplayBodyBytes: number;
@@ -49,7 +53,10 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   private snapshot!: TargetSnapshot;
   /** Why the last attempt got no response (TLS check, connect error): appended to local replies. */
   private lastAttemptError: Error | undefined;
+  /** The call's trace while tracing records; undefined otherwise (then requestId is kept here). */
   private trace: CallTrace | undefined;
+  /** x-request-id generated for an untraced call, shared by its attempts. */
+  private requestId: string | undefined;
   private _paused = false;
 
   constructor(
@@ -124,11 +131,16 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         headers: this.headers,
         isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
       };
-      const execute = () => this.options.engine.execute(snapshot, { view, replayable: this.body.replayable, cancellation: this, bytes: this }, this);
-      const start = { kind: 'http', method: this.opts.method, target: snapshot.target } as const;
-      // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
-      this.trace = this.options.tracing?.startCall(start) ?? new CallTrace(start, undefined);
-      response = await (this.options.tracing ? this.trace.run(execute) : execute());
+      const request = { view, replayable: this.body.replayable, cancellation: this, bytes: this };
+      const tracing = this.options.tracing;
+      if (tracing !== undefined && tracing.recording) {
+        const trace = tracing.startCall({ kind: 'http', method: this.opts.method, target: snapshot.target });
+        this.trace = trace;
+        response = await trace.run(() => this.options.engine.execute(snapshot, request, this));
+      } else {
+        // No span would record: no call wrapper, context switch or span hooks (the untraced engine).
+        response = await this.options.untracedEngine.execute(snapshot, request, this);
+      }
     } catch (err) {
       if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
         const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
@@ -147,8 +159,12 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         this.lastAttemptError = err;
         rejectAttempt(err);
       };
-      const headers = this.headers.clone();
-      attempt.headerMutation.applyToRequest(headers);
+      const headers = new AttemptHeaderList(this.headers.toFlat());
+      if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
+      if (this.trace === undefined && !headers.get('x-request-id')) {
+        // Untraced call: one generated x-request-id for all its attempts, as Envoy does (a traced call keeps it on its CallTrace).
+        headers.set('x-request-id', (this.requestId ??= randomUUID()));
+      }
       decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
       headers.set('host', attempt.authority);
       if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
@@ -156,7 +172,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       const upstream = new UpstreamAttempt(resolve, reject, attempt, attempt.headerMutation);
       this.current = upstream;
       const host = attempt.host;
-      const address = host.address.includes(':') ? `[${host.address}]` : host.address;
+      const endpoint = this.endpointOf(host);
       const cluster = this.snapshot.cluster(attempt.cluster)?.cluster;
       let tls;
       if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
@@ -175,20 +191,21 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
           return;
         }
       }
-      const origin = `${tls ? 'https' : 'http'}://${address}:${host.port}`;
-      if (cluster && this.options.pools) this.options.pools.note(origin, cluster, tls);
+      const origin = `${tls ? 'https' : 'http'}://${endpoint}`;
+      if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
       try {
         this.dispatch(
           {
             ...this.opts,
             origin,
             path: attempt.path,
-            headers: headers.toFlat(),
+            headers: headers.flat,
             body: this.body.take(),
           },
           upstream,
         );
       } catch (err) {
+        upstream.leave();
         reject(err as Error);
       }
       if (this._paused) upstream.upstream?.pause();
@@ -196,12 +213,18 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   }
 
   wouldQueue(attempt: AttemptRequest): boolean {
-    const pools = this.options.pools;
-    if (pools === undefined) return false;
-    const host = attempt.host;
-    const address = host.address.includes(':') ? `[${host.address}]` : host.address;
-    // The scheme is not known before the TLS decision in send(); a pool exists under one of them.
-    return pools.wouldQueue(`http://${address}:${host.port}`) || pools.wouldQueue(`https://${address}:${host.port}`);
+    return this.options.pools?.wouldQueue(this.endpointOf(attempt.host)) === true;
+  }
+
+  private endpointHost: AttemptRequest['host'] | undefined;
+  private endpoint = '';
+  /** `address:port` of an endpoint, IPv6 bracketed; kept for the last host (wouldQueue then send ask for the same one). */
+  private endpointOf(host: AttemptRequest['host']): string {
+    if (host !== this.endpointHost) {
+      this.endpointHost = host;
+      this.endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+    }
+    return this.endpoint;
   }
 
   localReply(reply: LocalReply): CommittableResponse {

@@ -10,8 +10,8 @@ type UndiciHeaders = Record<string, string | string[] | undefined> | IncomingHtt
 export class RequestHeaders {
   private readonly map: Map<string, string>;
 
-  constructor(headers: UndiciHeaders, copyOf?: Map<string, string>) {
-    this.map = copyOf === undefined ? new Map() : new Map(copyOf);
+  constructor(headers: UndiciHeaders) {
+    this.map = new Map();
     if (!headers) return;
     if (Array.isArray(headers)) {
       // undici's flat form: [name, value, name, value, ...]
@@ -51,12 +51,7 @@ export class RequestHeaders {
     return this.map.has(name.toLowerCase());
   }
 
-  /** A copy for one attempt (attempt headers differ: x-envoy-attempt-count). */
-  clone(): RequestHeaders {
-    return new RequestHeaders(null, this.map);
-  }
-
-  /** undici's flat array form, without hop-by-hop `host` (undici derives it from the origin unless set). */
+  /** A new array in undici's flat form: each attempt writes its own headers into one (AttemptHeaderList). */
   toFlat(): string[] {
     const out: string[] = [];
     for (const [k, v] of this.map) out.push(k, v);

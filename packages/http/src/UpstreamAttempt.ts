@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderMutation, type StreamEnd } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
+import type { EndpointLoad } from './UpstreamPools.js';
 
 const enum State {
   Waiting, // no response head yet
@@ -50,6 +51,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private stopped: Error | undefined;
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort: (() => void) | undefined;
+  /** The endpoint load this attempt counts in until its stream ends (UpstreamPools.wouldQueue). */
+  private load: EndpointLoad | undefined;
   /** Response body bytes received (Istio's response_bytes when this attempt's response is the caller's). */
   receivedBytes = 0;
 
@@ -70,6 +73,20 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
       if (signal.aborted) this.stopped = signal.reason as Error;
       else signal.addEventListener('abort', this.onAbort, { once: true });
     }
+  }
+
+  /** Counts this attempt in its endpoint's in-flight requests until its stream ends. */
+  occupy(load: EndpointLoad): void {
+    load.inFlight++;
+    this.load = load;
+  }
+
+  /** Leaves the endpoint's in-flight count (once): the stream ended, or the dispatch failed. */
+  leave(): void {
+    const load = this.load;
+    if (load === undefined) return;
+    this.load = undefined;
+    load.inFlight--;
   }
 
   private stop(reason: Error): void {
@@ -100,6 +117,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    this.leave();
     this.completion.complete();
     if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
     else this.ended = trailers;
@@ -107,6 +125,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    this.leave();
     this.completion.complete();
     if (this.state === State.Waiting) this.reject(classify(err));
     else if (this.state === State.Committed) this.sink!.onResponseError?.(this.sinkController!, err);
@@ -120,6 +139,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.state = State.Discarded;
     this.held = undefined;
     if (this.ended === undefined && this.failed === undefined) this.controller?.abort(new Error('meshlet: attempt discarded for a retry'));
+    this.leave();
     this.completion.complete();
   }
 

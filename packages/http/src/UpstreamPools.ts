@@ -6,6 +6,17 @@ import { tlsConnector } from './TlsConnector.js';
 /** Envoy's default max_connections threshold. */
 const DEFAULT_MAX_CONNECTIONS = 1024;
 
+/**
+ * Requests Meshlet has in flight to one endpoint (`host:port`, either scheme), against the
+ * connections its pool may open. Counted by the attempts themselves (begin at dispatch, end when
+ * the response stream ends), not read back from undici.
+ */
+export interface EndpointLoad {
+  inFlight: number;
+  /** max_connections for an HTTP/1.1 pool (one request per connection); Infinity for HTTP/2. */
+  limit: number;
+}
+
 interface OriginSettings {
   readonly http2: boolean;
   readonly maxConnections: number;
@@ -27,8 +38,8 @@ interface OriginSettings {
  */
 export class UpstreamPools {
   private readonly settings = new Map<string, OriginSettings>();
-  /** HTTP/1.1 pools by origin, to tell when the next request would wait for a connection. */
-  private readonly pools = new Map<string, { pool: Pool; limit: number }>();
+  /** In-flight requests per endpoint `host:port`, to tell when the next one would wait for a connection. */
+  private readonly loads = new Map<string, EndpointLoad>();
   /** Settings derived once per (immutable) Cluster model, so the per-attempt note() is a map lookup. */
   private readonly byCluster = new WeakMap<Cluster, Omit<OriginSettings, 'tls'>>();
   readonly agent: Agent;
@@ -41,8 +52,11 @@ export class UpstreamPools {
     });
   }
 
-  /** Remembers how to connect to `origin` (cheap when unchanged: called per attempt). */
-  note(origin: string, cluster: Cluster, tls?: UpstreamTls): void {
+  /**
+   * Remembers how to connect to `origin` (cheap when unchanged: called per attempt) and returns
+   * the endpoint's load, which the attempt counts itself into (`endpoint` is origin without the scheme).
+   */
+  note(origin: string, endpoint: string, cluster: Cluster, tls?: UpstreamTls): EndpointLoad {
     let derived = this.byCluster.get(cluster);
     if (derived === undefined) {
       derived = {
@@ -52,9 +66,14 @@ export class UpstreamPools {
       };
       this.byCluster.set(cluster, derived);
     }
+    const limit = derived.http2 ? Number.POSITIVE_INFINITY : derived.maxConnections;
+    let load = this.loads.get(endpoint);
+    if (load === undefined) this.loads.set(endpoint, (load = { inFlight: 0, limit }));
+    else load.limit = limit;
     const prev = this.settings.get(origin);
-    if (prev && prev.http2 === derived.http2 && prev.maxConnections === derived.maxConnections && prev.connectTimeout === derived.connectTimeout && prev.tls === tls) return;
+    if (prev && prev.http2 === derived.http2 && prev.maxConnections === derived.maxConnections && prev.connectTimeout === derived.connectTimeout && prev.tls === tls) return load;
     this.settings.set(origin, { ...derived, tls });
+    return load;
   }
 
   private create(origin: string, opts: Agent.Options): Dispatcher {
@@ -63,53 +82,30 @@ export class UpstreamPools {
     if (s?.tls) {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
-      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) }), s.http2 ? Infinity : s.maxConnections);
+      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) }));
     }
     if (s?.http2 && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
     }
-    const limit = s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: limit }), limit);
+    return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS }));
   }
 
-  private track(origin: string, pool: Pool, limit: number): Pool {
-    this.pools.set(origin, { pool, limit });
-    pool.once('close' as never, () => this.pools.delete(origin));
+  /** Forgets an endpoint's idle load when undici closes its pool, so endpoints that left do not accumulate. */
+  private track(origin: string, pool: Pool): Pool {
+    const endpoint = origin.slice(origin.indexOf('//') + 2);
+    pool.once('close' as never, () => {
+      if (this.loads.get(endpoint)?.inFlight === 0) this.loads.delete(endpoint);
+    });
     return pool;
   }
 
   /**
-   * Whether a request to `origin` would wait for a connection now: every one of the pool's
-   * max_connections is busy (HTTP/1.1, one request per connection). HTTP/2 pools multiplex and
-   * never make a request pending here.
+   * Whether a request to `endpoint` (`host:port`) would wait for a connection now: Meshlet's own
+   * requests there already fill max_connections (HTTP/1.1, one request per connection). HTTP/2
+   * multiplexes and never makes a request pending here.
    */
-  wouldQueue(origin: string): boolean {
-    const p = this.pools.get(origin);
-    return p !== undefined && poolSize(p.pool) >= p.limit;
+  wouldQueue(endpoint: string): boolean {
+    const load = this.loads.get(endpoint);
+    return load !== undefined && load.inFlight >= load.limit;
   }
-}
-
-/**
- * `pool.stats.size` (queued + pending + running requests) without the rest of PoolStats: building
- * it walks every client of the pool six times (connected, free, pending...), which was about 7% of
- * the HTTP profile at 64 in flight since wouldQueue asks per attempt. undici's own size getter is
- * found once, by its symbol's description; if a future undici lacks it, stats.size is used.
- */
-function poolSize(pool: Pool): number {
-  if (sizeSymbol === undefined) sizeSymbol = findSizeSymbol(pool);
-  return sizeSymbol === null ? pool.stats.size : ((pool as unknown as Record<symbol, number>)[sizeSymbol] as number);
-}
-
-let sizeSymbol: symbol | null | undefined;
-
-function findSizeSymbol(pool: Pool): symbol | null {
-  for (let proto = Object.getPrototypeOf(pool) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const sym of Object.getOwnPropertySymbols(proto)) {
-      if (sym.description !== 'size') continue;
-      const d = Object.getOwnPropertyDescriptor(proto, sym);
-      // Trust it only when it agrees with the public figure.
-      if (d?.get !== undefined && (pool as unknown as Record<symbol, unknown>)[sym] === pool.stats.size) return sym;
-    }
-  }
-  return null;
 }

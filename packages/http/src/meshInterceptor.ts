@@ -59,13 +59,16 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
   const { mesh } = options;
   const tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
   // routingDebugObserver is undefined unless MESHLET_DEBUG includes `routing`: normal calls pay nothing.
-  const observers = [tracing, options.metrics, options.observer, routingDebugObserver(mesh)].filter((o) => o !== undefined);
-  const observer = observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : combineObservers(...observers);
-  const engine = new CallEngine({ kind: 'http', observer });
+  const others = [options.metrics, options.observer, routingDebugObserver(mesh)].filter((o) => o !== undefined);
+  const engine = new CallEngine({ kind: 'http', observer: combined(tracing === undefined ? others : [tracing, ...others]) });
+  // While no OpenTelemetry SDK is registered, the tracing hooks would only make non-recording spans:
+  // calls then run on an engine without them (see MeshTracing.recording).
+  const untracedEngine = tracing === undefined ? engine : new CallEngine({ kind: 'http', observer: combined(others) });
   const callOptions = {
     tracing,
     attemptHeaders: { peerMetadata: options.peerMetadata ? istioPeerMetadataHeaders(options.peerMetadata) : undefined },
     engine,
+    untracedEngine,
     localReplies: options.localReplies ?? 'response',
     maxReplayBodyBytes: options.maxReplayBodyBytes ?? DEFAULT_MAX_REPLAY_BYTES,
     pools: options.pools,
@@ -109,6 +112,10 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
         return true;
       }
     };
+}
+
+function combined(observers: CallObserver[]): CallObserver | undefined {
+  return observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : combineObservers(...observers);
 }
 
 /** undici's own header value check (RFC 9110 field-value: HTAB, SP, VCHAR, obs-text). */

@@ -151,3 +151,45 @@ describe('W3C and B3 together (CompositePropagator)', () => {
     }
   });
 });
+
+describe('default tracing while no SDK is registered (untraced fast path)', () => {
+  it('sends one x-request-id across retries and no trace context; spans start as soon as an SDK registers, and stop when it goes', async () => {
+    const { backends, source, dispatcher } = await setup(1); // default tracing, created before any SDK
+    let failNext = true;
+    backends[0]!.behave((_q, res) => {
+      const fail = failNext;
+      failNext = !failNext;
+      if (fail) res.writeHead(503).end('down');
+      else res.writeHead(200).end('ok');
+    });
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: [backends[0]!.port] }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c', retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } } }],
+    });
+    const seen = backends[0]!.seen;
+    expect((await get(dispatcher)).status).toBe(200);
+    expect(seen).toHaveLength(2);
+    expect(seen.map((s) => s.headers['traceparent'])).toEqual([undefined, undefined]);
+    expect(seen[0]!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[1]!.headers['x-request-id']).toBe(seen[0]!.headers['x-request-id']);
+
+    const otel = installTracing();
+    try {
+      seen.length = 0;
+      expect((await get(dispatcher)).status).toBe(200);
+      const calls = callSpans(otel.exporter.getFinishedSpans());
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.attempts).toHaveLength(2);
+      expect(seen[1]!.headers['traceparent']).toBe(`00-${calls[0]!.call.spanContext().traceId}-${calls[0]!.attempts[1]!.spanContext().spanId}-01`);
+      expect(seen[1]!.headers['x-request-id']).toBe(seen[0]!.headers['x-request-id']);
+    } finally {
+      await otel.uninstall();
+    }
+    seen.length = 0;
+    otel.exporter.reset();
+    expect((await get(dispatcher)).status).toBe(200);
+    expect(seen.map((s) => s.headers['traceparent'])).toEqual([undefined, undefined]);
+    expect(otel.exporter.getFinishedSpans()).toHaveLength(0);
+  });
+});

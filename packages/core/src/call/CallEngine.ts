@@ -13,6 +13,7 @@ import type { Random } from './HeaderLookup.js';
 import { MeshCallError, type AttemptRecord, type LocalReply } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy } from './RouteCallPolicy.js';
+import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
 
 export interface CallEngineOptions {
   /** 'grpc' applies gRFC A44 retry and A31 timeout semantics. */
@@ -47,12 +48,14 @@ export class CallEngine {
   private readonly now: () => number;
   private readonly observer: CallObserver | undefined;
   private readonly faults = new FaultConfigResolver();
+  private readonly timers: DeadlineTimers;
 
   constructor(options: CallEngineOptions) {
     this.kind = options.kind;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? performance.now.bind(performance);
     this.observer = options.observer;
+    this.timers = new DeadlineTimers(this.now);
   }
 
   /**
@@ -64,14 +67,16 @@ export class CallEngine {
    * access log does.
    */
   async execute<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>): Promise<R> {
-    const call = new Call(this.now, snapshot, request, this.now());
+    const call = new Call(this.now, this.timers, snapshot, request, this.now());
     let response: R;
     try {
       response = await this.run(call, transport);
     } catch (err) {
+      call.settle();
       call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
       throw err;
     }
+    call.settle();
     if (response.onStreamEnd === undefined) {
       call.end(this.observer, response.status, undefined);
     } else {
@@ -134,7 +139,7 @@ export class CallEngine {
     const policy = RouteCallPolicy.for(route, vh, this.kind, snapshot.maxStreamDuration);
     // gRPC (gRFC A33): a fault delay counts toward the call's deadline. HTTP (Envoy): the router's
     // route timeout starts when the request reaches it, i.e. after the fault filter's delay (below).
-    if (policy.timeoutMs > 0 && this.kind === 'grpc') call.deadline = call.start + policy.timeoutMs;
+    if (policy.timeoutMs > 0 && this.kind === 'grpc') call.setDeadline(policy.timeoutMs, call.start + policy.timeoutMs);
 
     // Fault filter (runs after route + weighted cluster resolution, as in Envoy's filter chain).
     const injector = this.faults.resolve(
@@ -158,7 +163,7 @@ export class CallEngine {
         return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
       }
     }
-    if (policy.timeoutMs > 0 && this.kind === 'http') call.deadline = this.now() + policy.timeoutMs;
+    if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, this.now() + policy.timeoutMs);
 
     const breakers = cluster.breakers;
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
@@ -230,10 +235,9 @@ export class CallEngine {
         let stop: Stop;
         let cause: unknown;
         try {
-          const r = await call.race(transport.send(attempt), perTry, attempt);
-          stop = r.stop;
-          response = r.value;
-          cause = r.error;
+          stop = await call.race(transport.send(attempt), perTry, attempt);
+          response = attempt.value as R | undefined;
+          cause = attempt.error;
         } finally {
           host.activeRequests--;
           if (pending) breakers.releasePending();
@@ -318,6 +322,13 @@ const REFUSED: AttemptOutcome = { kind: 'refused-stream' };
 const RESET: AttemptOutcome = { kind: 'reset' };
 const RESET_BEFORE: AttemptOutcome = { kind: 'reset', requestStarted: false };
 
+/** A response that arrived after its attempt was stopped: release its body. */
+function discardLate(v: unknown): void {
+  (v as Partial<AttemptResponse> | undefined)?.discard?.();
+}
+
+function ignore(): void {}
+
 function outcomeOf(err: unknown): AttemptOutcome {
   if (err instanceof AttemptError) {
     if (err.kind === 'connect-failure') return CONNECT_FAILURE;
@@ -338,6 +349,11 @@ function attemptResult(outcome: AttemptOutcome): AttemptResult {
  * uses `onStop` instead (the HTTP transport) costs no AbortController/AbortSignal per attempt.
  */
 class EngineAttempt implements AttemptRequest {
+  /** What the transport's send settled with (read by the engine after the race). */
+  value: unknown = undefined;
+  error: unknown = undefined;
+  /** The race is over: the send settled, or the attempt was stopped first. */
+  done = false;
   private controller: AbortController | undefined;
   private stopReason: Error | undefined;
   private listener: ((reason: Error) => void) | undefined;
@@ -381,8 +397,12 @@ class EngineAttempt implements AttemptRequest {
   }
 }
 
-/** Per-call state. One object per call instead of many closures. */
-class Call {
+/**
+ * Per-call state, one object per call: the route deadline and the per-try timeout are two
+ * reusable Deadlines on the engine's shared timers, and the caller's cancellation is subscribed
+ * once per call, not once per attempt.
+ */
+class Call implements DeadlineOwner {
   routeName: string | undefined;
   clusterName: string | undefined;
   fault: FaultDecision | undefined;
@@ -393,9 +413,17 @@ class Call {
   readonly flags: ResponseFlagCode[] = [];
   readonly attempts: AttemptRecord[] = [];
   detail: string | undefined;
+  private routeDeadline: Deadline | undefined;
+  private perTryDeadline: Deadline | undefined;
+  /** Resolves the current wait (an attempt's race or a sleep); undefined when nothing waits. */
+  private waiter: ((stop: Stop) => void) | undefined;
+  /** The attempt the current wait races, stopped if the wait ends early. */
+  private racing: EngineAttempt | undefined;
+  private onCaller: (() => void) | undefined;
 
   constructor(
     private readonly now: () => number,
+    private readonly timers: DeadlineTimers,
     readonly snapshot: CallSnapshot,
     readonly request: LogicalRequest,
     readonly start: number,
@@ -403,6 +431,27 @@ class Call {
 
   remaining(): number {
     return this.deadline - this.now();
+  }
+
+  /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */
+  setDeadline(timeoutMs: number, at: number): void {
+    this.deadline = at;
+    this.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, at);
+  }
+
+  /** The engine is done with the call (response returned or failure thrown): disarm and unsubscribe. */
+  settle(): void {
+    this.routeDeadline?.cancel();
+    this.perTryDeadline?.cancel();
+    if (this.onCaller !== undefined) {
+      this.request.signal?.removeEventListener('abort', this.onCaller);
+      this.request.cancellation?.setCancelListener(undefined);
+      this.onCaller = undefined;
+    }
+  }
+
+  onDeadline(d: Deadline): void {
+    this.finish(d === this.perTryDeadline ? Stop.PerTry : Stop.Route);
   }
 
   holdRequestSlot(breakers: CallCluster['breakers']): void {
@@ -466,50 +515,80 @@ class Call {
 
   /** Waits ms (bounded by the route deadline); reports what ended the wait. */
   async sleep(ms: number): Promise<Stop> {
+    const early = this.stopBeforeWait();
+    if (early !== Stop.None) return early;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const r = await this.race(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), 0, undefined);
+    const stop = await new Promise<Stop>((resolve) => {
+      this.waiter = resolve;
+      timer = setTimeout(() => this.finish(Stop.None), ms);
+    });
     clearTimeout(timer);
-    return r.stop;
+    return stop;
   }
 
   /**
-   * Races `work` against the per-try timeout, the route deadline and the caller's signal.
-   * On a stop, stops `attempt` so the transport releases it.
+   * Waits for `work` (the attempt's send), the per-try timeout, the route deadline or the
+   * caller's cancellation, whichever comes first. The settled value or error is left on
+   * `attempt`. On a stop, stops `attempt` so the transport releases it.
    */
-  race<T>(work: Promise<T>, perTryMs: number, attempt: EngineAttempt | undefined): Promise<{ stop: Stop; value?: T; error?: unknown }> {
-    return new Promise((resolve) => {
-      let done = false;
-      let perTryTimer: ReturnType<typeof setTimeout> | undefined;
-      let routeTimer: ReturnType<typeof setTimeout> | undefined;
-      const signal = this.request.signal;
-      const cancellation = this.request.cancellation;
-      const finish = (stop: Stop, value?: T, error?: unknown) => {
-        if (done) return;
-        done = true;
-        if (perTryTimer !== undefined) clearTimeout(perTryTimer);
-        if (routeTimer !== undefined) clearTimeout(routeTimer);
-        signal?.removeEventListener('abort', onCaller);
-        cancellation?.setCancelListener(undefined);
-        if (stop !== Stop.None) attempt?.stop(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
-        resolve({ stop, value, error });
-      };
-      const onCaller = () => finish(Stop.Caller);
-      const remaining = this.remaining();
-      if (remaining <= 0) return finish(Stop.Route);
-      if (this.callerAborted()) return finish(Stop.Caller);
-      signal?.addEventListener('abort', onCaller, { once: true });
-      cancellation?.setCancelListener(onCaller);
-      if (perTryMs > 0 && perTryMs < remaining) perTryTimer = setTimeout(() => finish(Stop.PerTry), perTryMs);
-      else if (Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);
-      if (perTryTimer !== undefined && Number.isFinite(remaining)) routeTimer = setTimeout(() => finish(Stop.Route), remaining);
+  race(work: Promise<unknown>, perTryMs: number, attempt: EngineAttempt): Promise<Stop> {
+    const early = this.stopBeforeWait();
+    if (early !== Stop.None) {
+      this.stopAttempt(attempt, early);
+      work.then(discardLate, ignore);
+      return Promise.resolve(early);
+    }
+    return new Promise<Stop>((resolve) => {
+      this.waiter = resolve;
+      this.racing = attempt;
+      if (perTryMs > 0 && perTryMs < this.deadline - this.now()) {
+        this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, this.now() + perTryMs);
+      }
       work.then(
         (v) => {
-          if (done) (v as Partial<AttemptResponse> | undefined)?.discard?.();
-          finish(Stop.None, v);
+          if (attempt.done) return discardLate(v);
+          attempt.value = v;
+          this.finish(Stop.None);
         },
-        (e: unknown) => finish(Stop.None, undefined, e),
+        (e: unknown) => {
+          if (attempt.done) return;
+          attempt.error = e;
+          this.finish(Stop.None);
+        },
       );
     });
+  }
+
+  /** Route deadline passed or caller cancelled before a wait starts; subscribes to the caller's cancellation once. */
+  private stopBeforeWait(): Stop {
+    if (this.deadline - this.now() <= 0) return Stop.Route;
+    if (this.callerAborted()) return Stop.Caller;
+    if (this.onCaller === undefined && (this.request.signal !== undefined || this.request.cancellation !== undefined)) {
+      this.onCaller = () => this.finish(Stop.Caller);
+      this.request.signal?.addEventListener('abort', this.onCaller, { once: true });
+      this.request.cancellation?.setCancelListener(this.onCaller);
+    }
+    return Stop.None;
+  }
+
+  /** Ends the current wait, if any: disarms the per-try timeout and, on a stop, stops the raced attempt. */
+  private finish(stop: Stop): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    this.waiter = undefined;
+    this.perTryDeadline?.cancel();
+    const attempt = this.racing;
+    this.racing = undefined;
+    if (attempt !== undefined) {
+      attempt.done = true;
+      if (stop !== Stop.None) this.stopAttempt(attempt, stop);
+    }
+    waiter(stop);
+  }
+
+  private stopAttempt(attempt: EngineAttempt, stop: Stop): void {
+    attempt.done = true;
+    attempt.stop(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
   }
 
   /** The call is over (failed, or its response stream completed): release its slots, then report it. Once only. */

@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import type { AttemptRequest } from '../call/AttemptTransport.js';
 import type { CallObserver, CallSummary } from '../call/CallObserver.js';
 import type { AttemptRecord } from '../call/MeshCallError.js';
@@ -19,6 +19,14 @@ export interface MeshTracingOptions {
 
 const TRACER_NAME = 'meshlet';
 
+/** The API's no-op provider: what a ProxyTracerProvider delegates to while no SDK is registered. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** The provider that makes the spans: a ProxyTracerProvider's delegate (the API registers the proxy globally). */
+function effectiveProvider(provider: TracerProvider): TracerProvider {
+  return provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+}
+
 /**
  * Spans for mesh calls, following the OTel HTTP/RPC client conventions:
  * - one INTERNAL span per logical call, `meshlet <method> <route>`, carrying the target,
@@ -36,9 +44,29 @@ export class MeshTracing implements CallObserver {
   // attempt's span be collected instead of leaking.
   private readonly spans = new WeakMap<AttemptRequest, Span>();
 
+  private readonly fixedProvider: TracerProvider | undefined;
+  private seenProvider: TracerProvider | undefined;
+  private seenRecording = true;
+
   constructor(options: MeshTracingOptions = {}) {
+    this.fixedProvider = options.tracerProvider;
     this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME);
     this.attemptSpans = options.attemptSpans ?? true;
+  }
+
+  /**
+   * Whether calls need spans at all: false while the provider is the API's no-op one (no SDK
+   * registered), so transports can skip the call wrapper and span hooks, which then only make
+   * non-recording spans. Checked per call by identity of the provider behind the global proxy
+   * (registering or disabling an SDK changes it); the provider is inspected only when it changed.
+   */
+  get recording(): boolean {
+    const provider = effectiveProvider(this.fixedProvider ?? trace.getTracerProvider());
+    if (provider !== this.seenProvider) {
+      this.seenProvider = provider;
+      this.seenRecording = provider !== NOOP_PROVIDER && provider.constructor.name !== 'NoopTracerProvider';
+    }
+    return this.seenRecording;
   }
 
   /** Starts a logical call as a child of the active context; run the engine inside `call.run()`. */

@@ -1,0 +1,45 @@
+/**
+ * One attempt's request headers, written in place in undici's flat form `[name, value, ...]`
+ * (lower-case names, one entry per name, as RequestHeaders keeps them). The route's header
+ * mutation and the attempt headers (x-request-id, trace context, host, x-envoy-*) edit the array
+ * that is then dispatched, so an attempt costs one array, not a Map copy plus a flatten.
+ * Lookups scan linearly: request header lists are short and an attempt does a handful of writes.
+ */
+export class AttemptHeaderList {
+  constructor(readonly flat: string[]) {}
+
+  private indexOf(key: string): number {
+    const flat = this.flat;
+    for (let i = 0; i < flat.length; i += 2) if (flat[i] === key) return i;
+    return -1;
+  }
+
+  get(name: string): string | undefined {
+    const i = this.indexOf(name.toLowerCase());
+    return i < 0 ? undefined : this.flat[i + 1];
+  }
+
+  has(name: string): boolean {
+    return this.indexOf(name.toLowerCase()) >= 0;
+  }
+
+  set(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const i = this.indexOf(key);
+    if (i < 0) this.flat.push(key, value);
+    else this.flat[i + 1] = value;
+  }
+
+  /** One more value for `name`, joined with ',' as RequestHeaders joins repeated headers. */
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const i = this.indexOf(key);
+    if (i < 0) this.flat.push(key, value);
+    else this.flat[i + 1] = `${this.flat[i + 1]},${value}`;
+  }
+
+  delete(name: string): void {
+    const i = this.indexOf(name.toLowerCase());
+    if (i >= 0) this.flat.splice(i, 2);
+  }
+}

@@ -76,9 +76,24 @@ export class UpstreamTlsChannelCredentials extends ChannelCredentials {
 }
 
 /**
+ * How long to wait after the handshake for the server's first bytes before handing the socket to
+ * grpc-js anyway. Only a server that sends nothing until it hears from us reaches it (HTTP/2
+ * servers send SETTINGS at once); it bounds the delay such a server would see, nothing more.
+ */
+const FIRST_SERVER_BYTES_WAIT_MS = 1000;
+
+/**
  * TLS over grpc-js's TCP socket. Failures reject with a MeshletTlsError naming the failed check
  * (trust, expiry, SAN mismatch, peer refusal), which grpc-js keeps as the subchannel's last error
  * and connectFailureReason passes to the call's status.
+ *
+ * The socket is handed over once the server has sent application bytes after the handshake (its
+ * HTTP/2 SETTINGS, which grpc-js waits for anyway; not a session ticket, which OpenSSL may send
+ * before a Node server's own certificate check refuses us). Under TLS 1.3 the
+ * server checks our certificate after our side of the handshake is done and refuses it with an
+ * alert or by closing; once grpc-js's HTTP/2 session owns the socket, Node drops that and the
+ * call would say only "Failed to connect". Bytes read while waiting stay buffered, and Node's
+ * HTTP/2 session takes buffered bytes first.
  */
 function secureConnect(socket: Socket, base: ConnectionOptions): Promise<experimental.SecureConnectResult> {
   return new Promise((resolve, reject) => {
@@ -87,26 +102,56 @@ function secureConnect(socket: Socket, base: ConnectionOptions): Promise<experim
       return;
     }
     const tlsSocket = tlsConnect({ ...base, socket });
-    const onClose = (): void => reject(closedEarly());
-    const onError = (err: Error): void => {
-      tlsSocket.destroy();
-      reject(explainTlsError(err, 'server'));
+    let settled = false;
+    let handshakeDone = false;
+    let wait: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      settled = true;
+      clearTimeout(wait);
+      tlsSocket.off('readable', onReadable).off('close', onClose);
     };
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settle();
+      tlsSocket.destroy();
+      reject(err);
+    };
+    const accept = (): void => {
+      if (settled) return;
+      settle();
+      resolve({ socket: tlsSocket, secure: true });
+    };
+    // 'readable' also fires for TLS records that carry no application data (session tickets),
+    // and at the end, which 'close' reports: keep waiting for bytes.
+    const onReadable = (): void => {
+      if (tlsSocket.readableLength > 0) accept();
+      else tlsSocket.once('readable', onReadable);
+    };
+    const onClose = (): void => fail(handshakeDone ? closedAfterHandshake() : closedEarly());
     tlsSocket.once('close', onClose);
-    tlsSocket.once('error', onError);
+    // Kept after the handover, as grpc-js's own connector does: an error before grpc-js attaches
+    // its handlers must not become an uncaught exception.
+    tlsSocket.on('error', (err) => {
+      if (!settled) fail(explainTlsError(err, 'server'));
+    });
     tlsSocket.once('secureConnect', () => {
-      tlsSocket.off('close', onClose);
-      tlsSocket.off('error', onError);
+      handshakeDone = true;
       // rejectUnauthorized already turned a failed chain or identity check into 'error'; this
       // guards the invariant rather than trusting it.
       if (!tlsSocket.authorized) {
-        tlsSocket.destroy();
-        reject(explainTlsError(tlsSocket.authorizationError, 'server'));
+        fail(explainTlsError(tlsSocket.authorizationError, 'server'));
         return;
       }
-      resolve({ socket: tlsSocket, secure: true });
+      tlsSocket.once('readable', onReadable);
+      wait = setTimeout(accept, FIRST_SERVER_BYTES_WAIT_MS);
+      wait.unref();
     });
   });
+}
+
+/** The server ended the connection after the handshake, before sending anything and without an alert (Node servers refuse a client certificate so). */
+function closedAfterHandshake(): MeshletTlsError {
+  return new MeshletTlsError('rejected-by-peer', 'the server closed the connection right after the TLS handshake (it may have refused our certificate)');
 }
 
 /** Worded like Node's own ECONNRESET, which connectFailureReason recognises as "not TLS". */

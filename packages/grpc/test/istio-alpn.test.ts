@@ -44,6 +44,8 @@ async function setup(opts: {
   endpointExtra?: Record<string, unknown>;
   clientCa: DevCertificateAuthority;
   serverCa?: DevCertificateAuthority;
+  /** The roots the client trusts; default the client CA's. */
+  clientTrust?: DevCertificateAuthority;
 }): Promise<Setup> {
   const app = await startBackend('app');
   cleanups.push(() => app.close());
@@ -51,7 +53,9 @@ async function setup(opts: {
   cleanups.push(() => sidecar.close());
   const source = new StaticResourceSource();
   applyMesh(source, { target: TARGET, clusters: [{ name: CLUSTER, ports: [], endpoints: [{ lb_endpoints: [lbEndpoint(sidecar.port, opts.endpointExtra ?? {})] }], cluster: opts.cluster }] });
-  const provider = new StaticCertificateProvider('default', DevCertificateAuthority.toMaterial(opts.clientCa.issueWorkload({ namespace: 'default', serviceAccount: 'productpage' })));
+  const material = DevCertificateAuthority.toMaterial(opts.clientCa.issueWorkload({ namespace: 'default', serviceAccount: 'productpage' }));
+  const trust = opts.clientTrust?.issueWorkload({ namespace: 'default', serviceAccount: 'productpage' }).caBundle;
+  const provider = new StaticCertificateProvider('default', trust === undefined ? material : { ...material, caBundle: trust });
   const providers = CertificateProviderRegistry.of({ default: provider });
   const mesh = await Mesh.create({ source, resolveTimeoutMs: 5000 });
   const options = meshClientOptions(mesh, `xds:///${TARGET}`, { certificateProviders: providers });
@@ -141,6 +145,27 @@ describe('Istio ALPN on gRPC channels', () => {
     expect(r.code).toBe(grpc.status.UNAVAILABLE);
     expect(r.details).toContain('(UF)');
     expect(r.details).toMatch(/meshlet mTLS: server certificate not trusted/);
+    expect(app.seen).toEqual([]);
+  });
+
+  it('fails closed through a PERMISSIVE sidecar with the same errors: the sidecar does not trust our certificate', async () => {
+    const serverCa = DevCertificateAuthority.create();
+    const { app, sidecar, client } = await setup({
+      mode: 'PERMISSIVE',
+      cluster: { transport_socket: istioMutualSocket([SERVER_ID]) },
+      clientCa: DevCertificateAuthority.create(),
+      serverCa,
+      clientTrust: serverCa,
+    });
+    const r = await unary(client);
+    expect(r.code).toBe(grpc.status.UNAVAILABLE);
+    expect(r.details).toContain('(UF)');
+    // TLS 1.3: the refusal comes after our side of the handshake completed. A Node TLS server
+    // (this sidecar) closes without an alert; Envoy/OpenSSL send one, which reads "the peer does
+    // not trust our certificate's CA (ERR_SSL_TLSV1_ALERT_UNKNOWN_CA)". Either way, not "Failed to connect".
+    expect(r.details).toMatch(/meshlet mTLS: the server closed the connection right after the TLS handshake \(it may have refused our certificate\)/);
+    expect(sidecar.chains[0]).toBe('mtls');
+    expect(sidecar.peers).toEqual([]);
     expect(app.seen).toEqual([]);
   });
 

@@ -103,11 +103,12 @@ export async function startIstioSidecar(options: IstioSidecarOptions): Promise<I
   };
 }
 
+/** Bytes both ways; an end or close on one side ends the other after what it already sent (a TLS alert, say). */
 function pipeBoth(a: Socket, b: Socket): void {
   a.pipe(b);
   b.pipe(a);
-  a.once('close', () => b.destroy());
-  b.once('close', () => a.destroy());
+  a.once('close', () => b.end());
+  b.once('close', () => a.end());
 }
 
 function listen(server: Server): Promise<number> {

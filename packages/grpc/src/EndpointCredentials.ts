@@ -170,9 +170,12 @@ function createSslTransport(slot: string, options: ConnectionOptions): TlsTransp
   };
 }
 
-/** Our connector when the installed grpc-js has the hook; else grpc-js's, with a warning once per process. */
-function detectTlsConnector(): GrpcTlsConnector {
-  if (hasSecureConnectorHook(grpcCredentials.createInsecure())) return 'meshlet';
+/**
+ * Our connector when the installed grpc-js has the hook (checked on `sample`, a credentials object
+ * grpc-js made); else grpc-js's, with a warning once per process.
+ */
+export function detectTlsConnector(sample: object = grpcCredentials.createInsecure()): GrpcTlsConnector {
+  if (hasSecureConnectorHook(sample)) return 'meshlet';
   if (!warnedNoHook) {
     warnedNoHook = true;
     process.emitWarning(

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CertificateProviderRegistry, DevCertificateAuthority, ISTIO_ALPN, Mesh, StaticCertificateProvider, spiffeIdOfCertificate } from '@meshlet/core';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { meshClientOptions, type MeshChannel } from '@meshlet/grpc';
-import { EndpointCredentials } from '../src/EndpointCredentials.js';
+import { EndpointCredentials, detectTlsConnector } from '../src/EndpointCredentials.js';
 import { UpstreamTlsChannelCredentials, hasSecureConnectorHook } from '../src/UpstreamTlsChannelCredentials.js';
 import { EchoClientConstructor, unary, type EchoClient } from './helpers/echoService.js';
 import { startBackend, type GrpcBackend } from './helpers/backends.js';
@@ -213,5 +213,23 @@ describe('Istio ALPN on gRPC channels', () => {
     expect(hasSecureConnectorHook(grpc.credentials.createInsecure())).toBe(true);
     expect(hasSecureConnectorHook({ _getConnectionOptions: () => ({}) })).toBe(false);
     expect(new EndpointCredentials(grpc.credentials.createInsecure(), undefined).tlsConnector).toBe('meshlet');
+  });
+
+  it('falls back to grpc-js\'s own TLS without the hook, warning once per process', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MeshletWarning') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    cleanups.push(() => void process.off('warning', onWarning));
+    // A grpc-js before 1.10 builds TLS through _getConnectionOptions, which our credentials lack.
+    const older = { _getConnectionOptions: () => ({}) };
+    expect(detectTlsConnector(older)).toBe('grpc-js');
+    expect(detectTlsConnector(older)).toBe('grpc-js');
+    expect(detectTlsConnector()).toBe('meshlet');
+    // 'warning' is emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/no ChannelCredentials\._createSecureConnector; gRPC mTLS connections offer only h2/);
   });
 });

@@ -1,6 +1,6 @@
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
-import { CallCredentials, ChannelCredentials, credentials as grpcCredentials, experimental, type ChannelOptions } from '@grpc/grpc-js';
+import { CallCredentials, ChannelCredentials, experimental, type ChannelOptions } from '@grpc/grpc-js';
 import { MeshletTlsError, explainTlsError } from '@meshlet/core';
 
 /** How one TLS connection to an endpoint is made: one snapshot of an UpstreamTlsContext's material. */
@@ -60,7 +60,7 @@ export class UpstreamTlsChannelCredentials extends ChannelCredentials {
     // Fixed per channel (one endpoint): computed once, copied into each connection's options.
     const base: ConnectionOptions = {
       secureContext: connection.secureContext,
-      ALPNProtocols: connection.alpnProtocols as string[],
+      ALPNProtocols: [...connection.alpnProtocols],
       rejectUnauthorized: true,
       host,
       ...(connection.servername !== undefined ? { servername: connection.servername } : isIP(host) === 0 ? { servername: host } : {}),

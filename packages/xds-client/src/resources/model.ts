@@ -12,7 +12,9 @@
  * - Typed extensions Meshlet understands are decoded into their own model;
  *   anything else is kept opaque as `OpaqueExtension` (type URL + bytes) so that
  *   Istio-private filters, Wasm and Lua do not break decoding.
- * - Every model object is deep-frozen after validation.
+ * - Every model object is immutable: consumers must never mutate one (models are shared by
+ *   every watcher and kept for config dumps). Outside NODE_ENV=production they are deep-frozen
+ *   after validation, so a mutation throws in development and tests (resources/DeepFreeze.ts).
  */
 
 export interface OpaqueExtension {

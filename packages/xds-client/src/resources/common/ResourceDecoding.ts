@@ -1,7 +1,7 @@
 import { envoyRoot, strictReader, TO_OBJECT, type AnyMessage } from '../../proto/EnvoyProtos.js';
 import type { ResourceType } from '../ResourceType.js';
 import { ValidationError } from '../ValidationError.js';
-import { deepFreeze } from '../DeepFreeze.js';
+import { freezeModel } from '../DeepFreeze.js';
 import { structurallyEqual } from '../StructuralEquality.js';
 import { isObj } from './ObjectReader.js';
 import { LIMITS, overLimit } from '../Limits.js';
@@ -14,6 +14,12 @@ export interface ResourceTypeSpec<T> {
   readonly nameField: string;
   /** Validates the object form into the model; throws ValidationError with a path relative to the resource. */
   readonly validate: (obj: Readonly<Record<string, unknown>>) => T;
+  /**
+   * Optional one-pass decoder for the type's common shape, straight from the encoded bytes to the
+   * model. It returns undefined for anything outside that shape, or invalid, and the general
+   * path (decode, toObject, validate) then runs and owns every error message.
+   */
+  readonly decodeWire?: (bytes: Uint8Array) => T | undefined;
 }
 
 /**
@@ -29,7 +35,7 @@ export function defineResourceType<T>(spec: ResourceTypeSpec<T>): ResourceType<T
     const name = typeof rawName === 'string' ? rawName : '';
     try {
       if (name === '') throw new ValidationError(spec.nameField, 'resource name is required');
-      return { name, resource: deepFreeze(spec.validate(obj)) };
+      return { name, resource: freezeModel(spec.validate(obj)) };
     } catch (err) {
       if (err instanceof ValidationError) throw err.resourceName === undefined && name !== '' ? new ValidationError(err.fieldPath, err.reason, name) : err;
       // A bug in a validator must still surface as a rejection of this resource, not crash the client.
@@ -43,6 +49,11 @@ export function defineResourceType<T>(spec: ResourceTypeSpec<T>): ResourceType<T
     decode(any: AnyMessage) {
       if (any.type_url !== spec.typeUrl) throw new ValidationError('type_url', `expected ${spec.typeUrl}, got ${any.type_url}`);
       if (any.value.length > LIMITS.MAX_RESOURCE_BYTES) throw new ValidationError('', overLimit(`encoded ${protoName}`, any.value.length, 'bytes', 'MAX_RESOURCE_BYTES'));
+      const fast = spec.decodeWire?.(any.value);
+      if (fast !== undefined) {
+        const name = (fast as Record<string, unknown>)[spec.nameField];
+        if (typeof name === 'string' && name !== '') return { name, resource: freezeModel(fast) };
+      }
       let obj: Record<string, unknown>;
       try {
         const type = envoyRoot().lookupType(protoName);

@@ -3,6 +3,7 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, type ResourceType } from '../Resource
 import { address } from '../common/Addresses.js';
 import { fractionalPercent } from '../common/Matchers.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
+import { decodeClusterLoadAssignmentWire } from './ClusterLoadAssignmentWire.js';
 import { asObj, at, compact, fail, list, optDurationMs, optEnum, optMetadata, optObj, optStr, optUint, optWrappedUint, str, type Obj } from '../common/ObjectReader.js';
 
 const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
@@ -87,4 +88,5 @@ export const ClusterLoadAssignmentResource: ResourceType<ClusterLoadAssignment> 
   allResourcesRequiredInSotW: false,
   nameField: 'cluster_name',
   validate: (o) => clusterLoadAssignment(o),
+  decodeWire: decodeClusterLoadAssignmentWire,
 });

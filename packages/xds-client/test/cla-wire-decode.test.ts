@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decodeAny, encodeAny, type AnyMessage } from '../src/proto/EnvoyProtos.js';
+import { ClusterLoadAssignmentResource } from '../src/resources/endpoint/ClusterLoadAssignmentResource.js';
+import { decodeClusterLoadAssignmentWire } from '../src/resources/endpoint/ClusterLoadAssignmentWire.js';
+
+const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+
+/** The general path alone: protobufjs decode, toObject, validate. */
+function general(any: AnyMessage): { ok: true; resource: unknown } | { ok: false; message: string } {
+  try {
+    const obj = decodeAny(any);
+    if (!obj) return { ok: false, message: 'undecodable' };
+    return { ok: true, resource: ClusterLoadAssignmentResource.fromObject(obj).resource };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+}
+
+/** The contract: the fast path gives the general path's model, or nothing. */
+function expectAgreement(any: AnyMessage): 'fast' | 'general' | 'rejected' {
+  const g = general(any);
+  const fast = decodeClusterLoadAssignmentWire(any.value);
+  if (fast !== undefined) {
+    expect(g.ok).toBe(true);
+    expect(fast).toStrictEqual((g as { resource: unknown }).resource);
+  }
+  // Through the resource type (fast path first): the same model, or the same rejection.
+  let viaType: { ok: true; resource: unknown } | { ok: false; message: string };
+  try {
+    viaType = { ok: true, resource: ClusterLoadAssignmentResource.decode(any).resource };
+  } catch (err) {
+    viaType = { ok: false, message: (err as Error).message };
+  }
+  if (g.ok) expect(viaType).toStrictEqual(g);
+  else expect(viaType.ok).toBe(false);
+  return fast !== undefined ? 'fast' : g.ok ? 'general' : 'rejected';
+}
+
+const endpoint = (address: string, port: number, extra: Record<string, unknown> = {}) => ({ endpoint: { address: { socket_address: { address, port_value: port } } }, ...extra });
+
+describe('ClusterLoadAssignment one-pass wire decode', () => {
+  it('decodes the common shape (as the config-scale push sends it) to the same model as the general path', () => {
+    const any = encodeAny(CLA, {
+      cluster_name: 'outbound|80||svc1.bench.svc.cluster.local',
+      endpoints: [{ locality: { region: 'r', zone: 'z' }, lb_endpoints: Array.from({ length: 10 }, (_, j) => endpoint(`127.0.1.${j + 1}`, 9)) }],
+    });
+    expect(expectAgreement(any)).toBe('fast');
+    const cla = decodeClusterLoadAssignmentWire(any.value)!;
+    expect(cla.endpoints[0]!.lb_endpoints[3]!.address).toStrictEqual({ address: '127.0.1.4', port_value: 9 });
+    expect(cla.policy).toStrictEqual({ drop_overloads: [] });
+  });
+
+  it('takes priorities, locality weights, endpoint weights, health, UDP, the overprovisioning factor and non-ASCII names', () => {
+    const any = encodeAny(CLA, {
+      cluster_name: 'cl-ü',
+      endpoints: [
+        { locality: { region: 'eu', zone: 'zü', sub_zone: 's' }, load_balancing_weight: { value: 3 }, lb_endpoints: [endpoint('10.0.0.1', 80, { health_status: 'DEGRADED', load_balancing_weight: { value: 5 } })] },
+        { priority: 1, lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'fd00::1', port_value: 53, protocol: 'UDP' } } } }] },
+      ],
+      policy: { overprovisioning_factor: { value: 200 } },
+    });
+    expect(expectAgreement(any)).toBe('fast');
+    expect(decodeClusterLoadAssignmentWire(any.value)!.policy.overprovisioning_factor).toBe(200);
+  });
+
+  it('leaves everything outside the common shape to the general path (same model)', () => {
+    const outside = [
+      { lb_endpoints: [endpoint('10.0.0.1', 80, { metadata: { filter_metadata: { 'envoy.lb': { fields: { hash_key: { string_value: 'k' } } } } } })] },
+      { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } }, hostname: 'h.example' } }] },
+      { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } }, additional_addresses: [{ address: { socket_address: { address: '10.0.0.2', port_value: 80 } } }] } }] },
+    ];
+    for (const e of outside) expect(expectAgreement(encodeAny(CLA, { cluster_name: 'c', endpoints: [e] }))).toBe('general');
+    const drops = encodeAny(CLA, { cluster_name: 'c', policy: { drop_overloads: [{ category: 'lb', drop_percentage: { numerator: 5 } }] } });
+    expect(expectAgreement(drops)).toBe('general');
+  });
+
+  it('rejects nothing itself: invalid input gets the general path and its error message', () => {
+    const invalid = [
+      { cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: {} }] }] },
+      { cluster_name: 'c', endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 70000)] }] },
+      { cluster_name: 'c', endpoints: [{ lb_endpoints: [endpoint('', 80)] }] },
+      { cluster_name: 'c', endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 80, { load_balancing_weight: { value: 0 } })] }] },
+      { cluster_name: 'c', endpoints: [{ priority: 1, lb_endpoints: [endpoint('10.0.0.1', 80)] }] },
+      { cluster_name: 'c', endpoints: [{ locality: { zone: 'a' } }, { locality: { zone: 'a' } }] },
+      { cluster_name: '', endpoints: [] },
+    ];
+    for (const cla of invalid) {
+      const any = encodeAny(CLA, cla);
+      expect(decodeClusterLoadAssignmentWire(any.value)).toBeUndefined();
+      expect(expectAgreement(any)).toBe('rejected');
+    }
+    const bad = general(encodeAny(CLA, invalid[1]!));
+    expect(bad).toMatchObject({ ok: false, message: expect.stringContaining('port must be at most 65535') });
+  });
+
+  it('property: for generated CLAs and every truncation of one, fast and general paths agree (200 + 200 runs)', () => {
+    const str = fc.oneof(fc.constantFrom('', 'a', 'zone-1', 'ü'), fc.string({ maxLength: 6 }));
+    const lbe = fc.record(
+      {
+        endpoint: fc.record({ address: fc.record({ socket_address: fc.record({ address: fc.constantFrom('10.0.0.1', '', 'fd00::2', 'host'), port_value: fc.constantFrom(0, 80, 65535, 65536), protocol: fc.constantFrom('TCP', 'UDP') }, { requiredKeys: ['address'] }) }) }, { requiredKeys: [] }),
+        health_status: fc.constantFrom('UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'),
+        load_balancing_weight: fc.record({ value: fc.constantFrom(0, 1, 7) }, { requiredKeys: [] }),
+        metadata: fc.constant({ filter_metadata: { ns: { fields: { k: { bool_value: true } } } } }),
+      },
+      { requiredKeys: ['endpoint'] },
+    );
+    const lle = fc.record(
+      {
+        locality: fc.record({ region: str, zone: str, sub_zone: str }, { requiredKeys: [] }),
+        lb_endpoints: fc.array(lbe, { maxLength: 4 }),
+        load_balancing_weight: fc.record({ value: fc.constantFrom(0, 2) }, { requiredKeys: [] }),
+        priority: fc.constantFrom(0, 0, 1, 2),
+      },
+      { requiredKeys: [] },
+    );
+    const cla = fc.record(
+      {
+        cluster_name: fc.constantFrom('c', 'outbound|80||a.b', ''),
+        endpoints: fc.array(lle, { maxLength: 3 }),
+        policy: fc.record({ overprovisioning_factor: fc.record({ value: fc.constantFrom(0, 140, 300) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['cluster_name'] },
+    );
+    const outcomes = new Set<string>();
+    fc.assert(
+      fc.property(cla, (c) => {
+        outcomes.add(expectAgreement(encodeAny(CLA, c)));
+      }),
+      { numRuns: 200, seed: 7 },
+    );
+    // The generator reaches all three outcomes, so the property is not vacuous.
+    expect([...outcomes].sort()).toStrictEqual(['fast', 'general', 'rejected']);
+    fc.assert(
+      fc.property(cla, fc.nat(), (c, cut) => {
+        const any = encodeAny(CLA, c);
+        const n = any.value.length === 0 ? 0 : cut % any.value.length;
+        expectAgreement({ type_url: any.type_url, value: any.value.subarray(0, n) });
+      }),
+      { numRuns: 200, seed: 11 },
+    );
+  });
+});

@@ -1,7 +1,7 @@
 // Control plane for the config-scale scenario, in its own process so its memory and CPU are
 // not charged to the client: an AdsServer holding N clusters, N ClusterLoadAssignments of
 // `endpoints` endpoints each, and one route configuration of N routes behind one listener.
-// IPC: reports { ready, port }, relays 'ack' events (type, time), and on
+// IPC: reports { ready, port }, relays 'ack' events (type, time, names subscribed), and on
 // { cmd: 'change-endpoint', index } replaces one endpoint of cluster `index`.
 import { loadControlPlane, loadXdsClient } from './pkgs.mjs';
 import { listener } from './meshConfig.mjs';
@@ -12,6 +12,10 @@ export const SCALE_TARGET = 'scale.bench.svc.cluster.local:80';
 const ROUTE = 'outbound|80||scale.bench.svc.cluster.local';
 const clusterName = (i) => `outbound|80||svc${i}.bench.svc.cluster.local`;
 const now = () => performance.timeOrigin + performance.now();
+// Endpoints are loopback addresses on a port nothing listens on, so a client that connects
+// (grpc-js-xds's round_robin connects to every endpoint it is given) is refused at once
+// instead of holding 100,000 half-open connections. Meshlet does not connect to any.
+const PORT = 9;
 
 const cp = await loadControlPlane();
 const x = await loadXdsClient();
@@ -22,7 +26,7 @@ const cla = (i, bump = 0) => ({
     {
       locality: { region: 'r', zone: 'z' },
       lb_endpoints: Array.from({ length: E }, (_, j) => ({
-        endpoint: { address: { socket_address: { address: `10.${(i >> 8) & 255}.${i & 255}.${j + 1}`, port_value: 8080 + (j === 0 ? bump : 0) } } },
+        endpoint: { address: { socket_address: { address: `127.${(i >> 8) & 255}.${i & 255}.${j + 1}`, port_value: PORT + (j === 0 ? bump : 0) } } },
       })),
     },
   ],
@@ -82,7 +86,7 @@ process.on('message', (m) => {
     ads.setResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, next);
     const after = now();
     Object.assign(endpoints, next);
-    process.send({ changed: { index: m.index, port: 8080 + bump, before, after } });
+    process.send({ changed: { index: m.index, port: PORT + bump, before, after } });
   }
 });
 process.on('disconnect', async () => {

@@ -5,7 +5,10 @@
 //    last route matched and an endpoint picked from its cluster;
 //  - heap (and RSS) growth after global.gc(), the modules being loaded beforehand;
 //  - time to the control plane seeing the EDS ACK for all N clusters;
-//  - then one endpoint changed via delta xDS: time until picks see it.
+//  - then one endpoint changed via delta xDS: time until picks see it;
+//  - then the same push to an unmodified @grpc/grpc-js-xds client in its own process
+//    (harness/grpc-js-xds-scale-child.mjs) against a fresh control plane: its time to the
+//    last EDS ACK. Skip it with --no-grpc-js-xds.
 import { fork } from 'node:child_process';
 import { loadCore, loadXdsClient } from '../harness/pkgs.mjs';
 import { main, metric } from '../harness/scenario.mjs';
@@ -52,6 +55,7 @@ export const scenario = {
 
     await gcFull();
     const before = process.memoryUsage();
+    const cpu0 = process.cpuUsage();
     const t0 = now();
     const client = new x.XdsClient({
       bootstrap: {
@@ -73,7 +77,11 @@ export const scenario = {
     if (!host) throw new Error('no route / cluster / host for the last route');
     const tUsable = now();
     const usableMs = tUsable - t0;
-    log(`  usable snapshot after ${usableMs.toFixed(0)} ms (last route -> ${picked.name} -> ${host.address}:${host.port})`);
+    // This process's CPU (user + system, all threads) up to the usable snapshot: on a shared,
+    // loaded machine the wall clock includes waiting for a core; this does not.
+    const cpu = process.cpuUsage(cpu0);
+    const usableCpuMs = (cpu.user + cpu.system) / 1000;
+    log(`  usable snapshot after ${usableMs.toFixed(0)} ms, ${usableCpuMs.toFixed(0)} ms CPU (last route -> ${picked.name} -> ${host.address}:${host.port})`);
     // Wait (bounded) for the EDS ACK that covers all N clusters.
     const edsAll = () => acks.find((a) => a.typeUrl === x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && a.subscribed >= N);
     for (let i = 0; i < 600 && !edsAll(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -114,25 +122,81 @@ export const scenario = {
     mesh.close();
     client.close();
     child.disconnect();
+
+    const xds = process.argv.includes('--no-grpc-js-xds') ? undefined : await grpcJsXdsTimeToAck(N, x, log);
     const scaleNote = full ? '' : ' (quick: 1/10 scale)';
     return {
       params: { clusters: N, endpointsPerCluster: 10, routes: N, changes, transport: 'delta ADS over gRPC, loopback' },
       metrics: [
         metric(`time to usable snapshot, ${N} clusters${scaleNote}`, 'ms', usableMs, { op: '<=', value: full ? 1000 : 100 }, full ? undefined : 'quick target scaled to 1/10'),
+        metric(`CPU time of this process to usable snapshot (user + system)${scaleNote}`, 'ms', usableCpuMs),
         metric(`time to EDS ACK (all ${N})`, 'ms', edsAckMs),
         metric(`heap growth${scaleNote}`, 'MB', heapMB, { op: '<=', value: full ? 150 : 15 }, full ? undefined : 'quick target scaled to 1/10'),
         metric(`rss growth${scaleNote}`, 'MB', rssMB),
         metric('one-endpoint change: control plane setResources -> picks see it', 'ms', summarize(latencies)),
         metric('one-endpoint change: delta response sent -> picks see it', 'ms', summarize(afterSend), { op: '<=', value: 5 }),
         metric('NACKs', 'count', nacks.length, { op: '<=', value: 0 }),
+        ...(xds
+          ? [
+              metric(`grpc-js-xds: time to last EDS ACK (all ${N}), own process`, 'ms', xds.lastEdsAckMs),
+              metric('grpc-js-xds: EDS ACKs sent', 'count', xds.edsAcks),
+              metric('grpc-js-xds: NACKs', 'count', xds.nacks.length),
+              metric('Meshlet EDS ACK / grpc-js-xds last EDS ACK', 'ratio', edsAckMs / xds.lastEdsAckMs, { op: '<=', value: 1 }),
+            ]
+          : []),
       ],
       notes: [
         `control plane in a child process; its setResources replaces all ${N} CLAs (re-hashing each for delta versions) before it sends the one changed resource, so the first change figure includes that control-plane work.`,
-        'grpc-js-xds comparison (time to ACK of the same push): TODO, not done in this round — its xds_cluster_manager would build a child LB policy per routed cluster and round_robin would start connecting to all 10 x N endpoints, so it needs unroutable-endpoint handling and a separate child; see BENCHMARKS.md.',
+        xds
+          ? `grpc-js-xds ${xds.version}: SotW ADS (it has no delta), own process and own control plane; clock from just before its channel is made to the last EDS ACK (its subscription grows as its cds children start, so each ACK covers the names of its response; the last one, after ${xds.quietMs} ms with no further EDS ACK, covers all ${N}). Endpoints are 127.x.y.z on a closed port: its round_robin children connect to every endpoint and are refused at once.${xds.timedOut ? ' TIMED OUT before all EDS names were ACKed.' : ''}`
+          : 'grpc-js-xds comparison skipped (--no-grpc-js-xds).',
       ],
-      raw: { acks: acks.map((a) => ({ ...a, at: a.at - t0 })), nacks, latencies, afterSend, before, after },
+      raw: { acks: acks.map((a) => ({ ...a, at: a.at - t0 })), nacks, latencies, afterSend, before, after, grpcJsXds: xds },
     };
   },
 };
+
+/**
+ * Serves the same push from a fresh control plane to an unmodified grpc-js-xds client in its own
+ * process, and reads from the control plane's ACK events when that client has ACKed EDS for all
+ * N clusters. Returns the time from its channel's creation to its last EDS ACK.
+ */
+async function grpcJsXdsTimeToAck(N, x, log) {
+  const quietMs = 2000;
+  const limitMs = N >= 10_000 ? 300_000 : 60_000;
+  const cp = fork(new URL('../harness/ads-scale-child.mjs', import.meta.url), [String(N), '10'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const edsAcks = [];
+  const nacks = [];
+  const ready = await new Promise((resolve) =>
+    cp.on('message', (m) => {
+      if (m.ready) resolve(m);
+      if (m.ack?.typeUrl === x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) edsAcks.push(m.ack);
+      if (m.nack) nacks.push(m.nack);
+    }),
+  );
+  const client = fork(new URL('../harness/grpc-js-xds-scale-child.mjs', import.meta.url), [String(ready.port), 'scale.bench.svc.cluster.local:80'], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const { started } = await new Promise((resolve) => client.on('message', (m) => m.started && resolve(m)));
+  const { createRequire } = await import('node:module');
+  const version = createRequire(new URL('../../packages/control-plane/package.json', import.meta.url))('@grpc/grpc-js-xds/package.json').version;
+  let timedOut = false;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const all = edsAcks.filter((a) => a.subscribed >= N);
+    const last = edsAcks.at(-1);
+    if (all.length > 0 && last && performance.timeOrigin + performance.now() - last.at >= quietMs) break;
+    if (performance.timeOrigin + performance.now() - started > limitMs) {
+      timedOut = true;
+      break;
+    }
+  }
+  const lastEdsAckMs = edsAcks.length ? edsAcks.at(-1).at - started : NaN;
+  log(`  grpc-js-xds ${version}: last EDS ACK after ${lastEdsAckMs.toFixed(0)} ms (${edsAcks.length} EDS ACKs, ${nacks.length} NACKs)${timedOut ? ' TIMED OUT' : ''}`);
+  client.disconnect();
+  cp.disconnect();
+  return { version, lastEdsAckMs: timedOut ? NaN : lastEdsAckMs, edsAcks: edsAcks.length, nacks, quietMs, timedOut, acks: edsAcks.map((a) => ({ subscribed: a.subscribed, at: a.at - started })) };
+}
 
 await main(import.meta.url, scenario);

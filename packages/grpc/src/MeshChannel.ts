@@ -90,6 +90,8 @@ export class MeshChannel implements ChannelInterface {
   /** The listener name, `host:port`. */
   readonly target: string;
   readonly engine: CallEngine;
+  /** The same engine without the tracing observer, for calls made while no OpenTelemetry SDK records (MeshTracing.recording). */
+  readonly untracedEngine: CallEngine;
   /** Spans and trace context for this channel's calls; undefined when tracing is off. */
   readonly tracing: MeshTracing | undefined;
   /** Added to every attempt's metadata (peer metadata headers), computed once per channel. */
@@ -114,10 +116,13 @@ export class MeshChannel implements ChannelInterface {
     this.mesh = options.mesh;
     this.tracing = options.tracing === false ? undefined : (options.tracing ?? new MeshTracing());
     // routingDebugObserver is undefined unless MESHLET_DEBUG includes `routing`: normal calls pay nothing.
-    const observers = [this.tracing, options.metrics, options.observer, routingDebugObserver(options.mesh, options.logger)].filter((o) => o !== undefined);
+    const others = [options.metrics, options.observer, routingDebugObserver(options.mesh, options.logger)].filter((o) => o !== undefined);
+    const observers = this.tracing === undefined ? others : [this.tracing, ...others];
     const observer = observers.length <= 1 ? observers[0] : combineObservers(...observers);
     this.attemptHeaders = { peerMetadata: options.peerMetadata === undefined ? undefined : istioPeerMetadataHeaders(options.peerMetadata) };
     this.engine = new CallEngine({ kind: 'grpc', observer });
+    this.untracedEngine =
+      this.tracing === undefined ? this.engine : new CallEngine({ kind: 'grpc', observer: others.length <= 1 ? others[0] : combineObservers(...others) });
     this.endpoints = new EndpointChannelPool(options.channelOptions);
     // Certificate files are read when the channel is created, not at the first mTLS call.
     options.certificateProviders?.startAll();

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, decorateAttemptMetadata, CallTrace, type AttemptRequest, type AttemptTransport, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import { AttemptError, MeshCallError, decorateAttemptMetadata, CallTrace, type AttemptRequest, type AttemptTransport, type Cancellation, type LocalReply, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -14,11 +14,13 @@ import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
  * the AttemptTransport the call engine drives. Each attempt is a real call on the picked
  * endpoint's channel; the caller sees exactly one of them (or a status the mesh made).
  */
-export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse> {
+export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse>, Cancellation {
   private listener: InterceptingListener | undefined;
   private metadata = new Metadata();
   private readonly messages: RequestMessages;
-  private readonly abort = new AbortController();
+  /** Cancellation (LogicalRequest.cancellation): a flag and one listener, no AbortController per call. */
+  private cancelled: Error | undefined;
+  private cancelListener: (() => void) | undefined;
   private current: UpstreamAttempt | undefined;
   private committed: UpstreamAttempt | undefined;
   private readPending = false;
@@ -132,11 +134,19 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     };
     let response: GrpcResponse;
     try {
-      const execute = () => this.core.engine.execute(snapshot, { view, replayable: this.messages.replayable, signal: this.abort.signal, bytes: this }, this);
+      const request = { view, replayable: this.messages.replayable, cancellation: this, bytes: this };
       const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
-      // With tracing off the call still has a (spanless) CallTrace: it holds the one x-request-id all attempts send.
-      this.trace = this.core.tracing?.startCall(start) ?? new CallTrace(start, undefined);
-      response = await (this.core.tracing ? this.trace.run(execute) : execute());
+      const tracing = this.core.tracing;
+      if (tracing !== undefined && tracing.recording) {
+        const trace = tracing.startCall(start);
+        this.trace = trace;
+        response = await trace.run(() => this.core.engine.execute(snapshot, request, this));
+      } else {
+        // No span would record (no OpenTelemetry SDK): no call wrapper, context switch or span hooks.
+        // The call still has a spanless CallTrace: it holds the one x-request-id all attempts send.
+        this.trace = new CallTrace(start, undefined);
+        response = await this.core.untracedEngine.execute(snapshot, request, this);
+      }
     } catch (err) {
       if (this.finished) return;
       if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));
@@ -204,7 +214,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
           resolve(r);
         },
         reject,
-        attempt.signal,
+        attempt,
         routeBound === deadline && Number.isFinite(routeBound),
       );
       this.current = upstream;
@@ -217,9 +227,26 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     return new LocalGrpcReply(reply, this.core.target);
   }
 
+  // ---- Cancellation (the engine's view of the caller cancelling)
+
+  get aborted(): boolean {
+    return this.cancelled !== undefined;
+  }
+
+  get reason(): unknown {
+    return this.cancelled;
+  }
+
+  setCancelListener(listener: (() => void) | undefined): void {
+    this.cancelListener = listener;
+  }
+
   private cancel(code: Status, details: string): void {
     if (this.finished) return;
-    this.abort.abort(new Error(details));
+    this.cancelled = new Error(details);
+    const listener = this.cancelListener;
+    this.cancelListener = undefined;
+    listener?.();
     (this.committed ?? this.current)?.cancel(code, details);
     this.finish({ code, details, metadata: new Metadata() });
   }

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, StreamCompletion, type HeaderLookup, type StreamEnd } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderLookup, type StreamEnd } from '@meshlet/core';
 import type { ChannelCall, MessageContext } from './ChannelCall.js';
 import { connectFailureReason } from './ConnectFailureReason.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
@@ -45,7 +45,14 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
    * until then (Envoy's active request; gRFC A32 counts the RPC until it completes).
    */
   private readonly completion = new StreamCompletion();
-  private readonly onAbort: () => void;
+  /** Set only when the attempt came with a signal and no onStop (hand-built requests). */
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort: (() => void) | undefined;
+  /** Why the engine stopped the attempt before start() (onStop runs at once for a stopped attempt). */
+  private stopped: Error | undefined;
+  private started = false;
+  /** The upstream call has reported its status: nothing left to cancel. */
+  private ended = false;
   /** Response message bytes received, framed (Istio's response_bytes when this attempt's response is the caller's). */
   receivedBytes = 0;
 
@@ -54,17 +61,37 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     private readonly lease: EndpointLease,
     private readonly resolve: (r: UpstreamAttempt) => void,
     private readonly reject: (e: Error) => void,
-    private readonly signal: AbortSignal,
+    attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
     private readonly routeBoundDeadline: boolean,
   ) {
-    this.onAbort = () => {
-      if (this.state !== State.Committed) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String((signal.reason as Error | undefined)?.message ?? 'aborted')}`);
-    };
-    signal.addEventListener('abort', this.onAbort, { once: true });
+    if (attempt.onStop !== undefined) {
+      // No AbortSignal per attempt (the engine creates one only when `signal` is read).
+      attempt.onStop((reason) => this.stop(reason));
+    } else {
+      const signal = attempt.signal;
+      this.signal = signal;
+      this.onAbort = () => this.stop(signal.reason as Error | undefined);
+      if (signal.aborted) this.stopped = (signal.reason as Error | undefined) ?? new Error('aborted');
+      else signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  /** The engine stopped this attempt (per-try or route timeout, caller cancel, a hedge won). */
+  private stop(reason: Error | undefined): void {
+    if (!this.started) {
+      this.stopped = reason ?? new Error('aborted');
+      return;
+    }
+    if (this.state !== State.Committed && !this.ended) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String(reason?.message ?? 'aborted')}`);
+  }
+
+  private unsubscribe(): void {
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
   }
 
   start(metadata: Metadata): void {
+    this.started = true;
     this.call.start(metadata, {
       onReceiveMetadata: (md) => this.onMetadata(md),
       onReceiveMessage: (message: Buffer) => {
@@ -74,7 +101,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
       },
       onReceiveStatus: (status) => this.onStatus(status),
     });
-    if (this.signal.aborted) this.onAbort();
+    if (this.stopped !== undefined) this.stop(this.stopped);
   }
 
   private onMetadata(md: Metadata): void {
@@ -87,8 +114,9 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   }
 
   private onStatus(status: StatusObject): void {
+    this.ended = true;
     this.lease.release();
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.unsubscribe();
     this.completion.complete({ grpcStatus: status.code });
     switch (this.state) {
       case State.Committed:
@@ -145,7 +173,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
   commit(listener: InterceptingListener): void {
     this.state = State.Committed;
     this.sink = listener;
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.unsubscribe();
     if (this.metadata !== undefined) listener.onReceiveMetadata(this.metadata);
     const held = this.held;
     this.held = [];

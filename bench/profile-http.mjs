@@ -1,31 +1,77 @@
 // Load for a CPU profile of one side of the HTTP overhead scenario (no alternation):
-//   node --cpu-prof --cpu-prof-dir=bench/results/profiles bench/profile-http.mjs [meshlet|bare] [inFlight] [seconds]
+//   node --cpu-prof --cpu-prof-dir=bench/results/profiles bench/profile-http.mjs [meshlet|bare|meshlet-stub|bare-stub] [inFlight] [seconds]
 //   node bench/harness/topFrames.mjs bench/results/profiles/<file>.cpuprofile
-import { Pool, request } from 'undici';
+// The -stub sides send to an in-process dispatcher that answers every request at once (no
+// sockets, no backend): what is left is undici's request API plus, for meshlet-stub, Meshlet's
+// own per-request work, so the two stub sides isolate Meshlet's CPU cost on a noisy machine.
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { Dispatcher, Pool, request } from 'undici';
 import { startBackends } from './harness/backend.mjs';
 import { closedLoop } from './harness/load.mjs';
 import { applyToStatic, DEFAULT_PATH, realisticMesh, TARGET } from './harness/meshConfig.mjs';
-import { loadHttp, loadXdsClient } from './harness/pkgs.mjs';
+import { loadCore, loadHttp, loadXdsClient } from './harness/pkgs.mjs';
 
 const side = process.argv[2] ?? 'meshlet';
 const inFlight = Number(process.argv[3] ?? 64);
 const seconds = Number(process.argv[4] ?? 5);
-const backends = await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
+
+/** Answers each request on the next macrotask with 200 and a small body, through undici's handler API. */
+class AnsweringDispatcher extends Dispatcher {
+  dispatch(_opts, handler) {
+    const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+    setImmediate(() => {
+      if (typeof handler.onRequestStart !== 'function') {
+        // undici.request's own handler still speaks the legacy callbacks.
+        handler.onConnect?.(() => {});
+        handler.onHeaders?.(200, RAW_HEADERS, () => {}, 'OK');
+        handler.onData?.(BODY);
+        handler.onComplete?.([]);
+        return;
+      }
+      handler.onRequestStart(controller, {});
+      handler.onResponseStart?.(controller, 200, { 'content-type': 'text/plain', 'content-length': '2' }, 'OK');
+      handler.onResponseData?.(controller, BODY);
+      handler.onResponseEnd?.(controller, {});
+    });
+    return true;
+  }
+  async close() {}
+  async destroy() {}
+}
+const BODY = Buffer.from('ok');
+const RAW_HEADERS = [Buffer.from('content-type'), Buffer.from('text/plain'), Buffer.from('content-length'), Buffer.from('2')];
+
+const stub = side.endsWith('-stub');
+const backends = stub ? { ports: { v1a: 1, v1b: 2, v2a: 3, v2b: 4 }, close: async () => {} } : await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
 const { ports } = backends;
 let send;
 let dispatcher;
-if (side === 'bare') {
-  dispatcher = new Pool(`http://127.0.0.1:${ports.v1a}`);
+if (side.startsWith('bare')) {
+  dispatcher = stub ? new AnsweringDispatcher() : new Pool(`http://127.0.0.1:${ports.v1a}`);
   send = () => request(`http://127.0.0.1:${ports.v1a}${DEFAULT_PATH}`, { dispatcher }).then((r) => r.body.text());
 } else {
   const x = await loadXdsClient();
   const source = new x.StaticResourceSource();
   await applyToStatic(source, realisticMesh({ v1Ports: [ports.v1a, ports.v1b], v2Ports: [ports.v2a, ports.v2b] }));
-  dispatcher = await (await loadHttp()).createMeshDispatcher({ source });
+  if (stub) {
+    const mesh = await (await loadCore()).Mesh.create({ source });
+    dispatcher = new AnsweringDispatcher().compose((await loadHttp()).meshInterceptor({ mesh }));
+    dispatcher.close = async () => mesh.close();
+  } else {
+    dispatcher = await (await loadHttp()).createMeshDispatcher({ source });
+  }
   send = () => request(`http://${TARGET}${DEFAULT_PATH}`, { dispatcher }).then((r) => r.body.text());
 }
 await closedLoop({ send, inFlight, durationMs: 1000 });
+// Young-generation GCs during the measured loop, per 1,000 requests: with a fixed semi-space
+// (e.g. --max-semi-space-size=16) a proxy for bytes allocated per request.
+let scavenges = 0;
+const gcs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+});
+gcs.observe({ entryTypes: ['gc'] });
 const r = await closedLoop({ send, inFlight, durationMs: seconds * 1000 });
-console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us p99 ${r.p99us.toFixed(0)}us`);
+gcs.disconnect();
+console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us p99 ${r.p99us.toFixed(0)}us errors ${r.errors}; scavenges per 1k requests ${((1000 * scavenges) / r.requests).toFixed(2)}`);
 await dispatcher.close();
 await backends.close();

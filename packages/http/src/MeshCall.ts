@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import {
   AttemptError,
   MeshCallError,
   decorateAttemptHeaders,
+  newRequestId,
   type AttemptHeaderOptions,
   CallTrace,
   type MeshTracing,
@@ -163,7 +163,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
       if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
       if (this.trace === undefined && !headers.get('x-request-id')) {
         // Untraced call: one generated x-request-id for all its attempts, as Envoy does (a traced call keeps it on its CallTrace).
-        headers.set('x-request-id', (this.requestId ??= randomUUID()));
+        headers.set('x-request-id', (this.requestId ??= newRequestId()));
       }
       decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
       headers.set('host', attempt.authority);

@@ -83,35 +83,37 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       // A header value undici would refuse (CR, LF, NUL, other controls) is the caller's error, refused here
       // as plain undici refuses it: not an upstream reset that is retried and counted against a healthy host.
       const bad = invalidHeaderName(opts.headers);
-      if (bad !== undefined) return fail(new errors.InvalidArgumentError(`invalid ${bad} header: CR, LF, NUL and other control characters are not allowed in header values`));
+      if (bad !== undefined) return fail(handler, new errors.InvalidArgumentError(`invalid ${bad} header: CR, LF, NUL and other control characters are not allowed in header values`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
         void new MeshCall(opts, modern(handler), dispatch, callOptions).run(state.snapshot, hostHeader(t));
         return true;
       }
-      if (state.kind === 'missing') return notInMesh(state);
+      if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
         if (s.kind === 'ready') void new MeshCall(opts, modern(handler), dispatch, callOptions).run(s.snapshot, hostHeader(t));
-        else notInMesh(s);
+        else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;
-
-      function notInMesh(s: TargetState): boolean {
-        if (!reject) return dispatch(opts, handler);
-        const reason = s.kind === 'missing' ? s.reason : `config for ${t!.target} did not arrive in ${mesh.resolveTimeoutMs} ms`;
-        return fail(new Error(`meshlet: ${t!.target} is not in the mesh (passthrough: 'reject'): ${reason}`));
-      }
-
-      function fail(err: Error): boolean {
-        const h = modern(handler);
-        const controller = new AbortController();
-        const c: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort: (r) => controller.abort(r), pause() {}, resume() {} };
-        h.onRequestStart?.(c, {});
-        h.onResponseError?.(c, err);
-        return true;
-      }
     };
+
+  // Outside meshDispatch: functions nested in it would be closures made on every request.
+  function notInMesh(s: TargetState, target: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, dispatch: Dispatcher['dispatch']): boolean {
+    if (!reject) return dispatch(opts, handler);
+    const reason = s.kind === 'missing' ? s.reason : `config for ${target} did not arrive in ${mesh.resolveTimeoutMs} ms`;
+    return fail(handler, new Error(`meshlet: ${target} is not in the mesh (passthrough: 'reject'): ${reason}`));
+  }
+}
+
+/** Fails a request before any attempt: the caller's handler sees it start, then error. */
+function fail(handler: Dispatcher.DispatchHandler, err: Error): boolean {
+  const h = modern(handler);
+  const controller = new AbortController();
+  const c: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort: (r) => controller.abort(r), pause() {}, resume() {} };
+  h.onRequestStart?.(c, {});
+  h.onResponseError?.(c, err);
+  return true;
 }
 
 function combined(observers: CallObserver[]): CallObserver | undefined {
@@ -124,22 +126,23 @@ const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** The name of the first request header whose value undici would refuse, if any. */
 function invalidHeaderName(headers: Dispatcher.DispatchOptions['headers']): string | undefined {
   if (!headers) return undefined;
-  const check = (name: unknown, value: unknown): boolean => {
-    if (value === undefined || value === null) return false;
-    if (Array.isArray(value)) return value.some((v) => INVALID_HEADER_VALUE.test(String(v)));
-    return INVALID_HEADER_VALUE.test(String(value));
-  };
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (check(headers[i], headers[i + 1])) return String(headers[i]);
+    for (let i = 0; i + 1 < headers.length; i += 2) if (invalidValue(headers[i + 1])) return String(headers[i]);
     return undefined;
   }
   if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
     if (typeof (headers as Partial<Iterator<unknown>>).next === 'function') return undefined; // one-shot: left to undici
-    for (const [k, v] of headers as Iterable<[string, unknown]>) if (check(k, v)) return k;
+    for (const [k, v] of headers as Iterable<[string, unknown]>) if (invalidValue(v)) return k;
     return undefined;
   }
-  for (const k of Object.keys(headers)) if (check(k, (headers as Record<string, unknown>)[k])) return k;
+  for (const k of Object.keys(headers)) if (invalidValue((headers as Record<string, unknown>)[k])) return k;
   return undefined;
+}
+
+function invalidValue(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.some((v) => INVALID_HEADER_VALUE.test(String(v)));
+  return INVALID_HEADER_VALUE.test(typeof value === 'string' ? value : String(value));
 }
 
 /** The :authority Envoy would see: the host, with the port unless it is the scheme's default. */

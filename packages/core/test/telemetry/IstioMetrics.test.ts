@@ -114,4 +114,23 @@ describe('parseIstioClusterName', () => {
     expect(provider.named('istio_request_bytes')).toHaveLength(1);
     expect(provider.named('istio_response_bytes')).toHaveLength(2);
   });
+
+  it('label sets are reused per destination and outcome, yet follow a cluster that turns to mTLS and a different outcome', async () => {
+    const provider = new RecordingMeterProvider();
+    let mtls = false;
+    const metrics = new IstioMetrics({ meterProvider: provider, sourcePrincipal: 'spiffe://cluster.local/ns/default/sa/productpage', isMutualTls: () => mtls });
+    await run(metrics, [200]);
+    await run(metrics, [200]);
+    mtls = true;
+    await run(metrics, [200]);
+    await run(metrics, [404]);
+    const labels = provider.named('istio_requests_total').map((m) => m.attributes);
+    expect(labels[1]).toBe(labels[0]); // the same object: nothing rebuilt for a repeat outcome
+    expect(labels.map((l) => [l['response_code'], l['connection_security_policy'], l['source_principal']])).toEqual([
+      ['200', 'unknown', 'unknown'],
+      ['200', 'unknown', 'unknown'],
+      ['200', 'mutual_tls', 'spiffe://cluster.local/ns/default/sa/productpage'],
+      ['404', 'mutual_tls', 'spiffe://cluster.local/ns/default/sa/productpage'],
+    ]);
+  });
 });

@@ -2,7 +2,7 @@ import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { CertificateProviderRegistry, ISTIO_ALPN, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig, type UpstreamTls } from '@meshlet/core';
 import type { Metadata, TransportSocket } from '@meshlet/xds-client';
-import { UpstreamTlsChannelCredentials, hasSecureConnectorHook } from './UpstreamTlsChannelCredentials.js';
+import { UpstreamTlsChannelCredentials, hasSecureConnectorHook, type UpstreamTlsConnection } from './UpstreamTlsChannelCredentials.js';
 
 /** How the channel to one endpoint is secured. */
 export interface EndpointTransport {
@@ -19,15 +19,23 @@ export interface EndpointTransport {
 }
 
 interface TlsTransport extends EndpointTransport {
-  readonly cert: unknown;
-  readonly key: unknown;
-  readonly ca: unknown;
+  /** The material the credentials were made with; set when the first material arrives for a transport made before it. */
+  cert: unknown;
+  key: unknown;
+  ca: unknown;
+  /** Made before the providers had material and still waiting for it: attempts meanwhile share it (and its channel). */
+  awaiting: boolean;
 }
+
+/** A cluster's transport config, and its connect_timeout (ms), which bounds the wait for the first material. */
+export type EndpointClusterConfig = ClusterTransportConfig & { readonly connect_timeout?: number };
 
 const PLAINTEXT_SLOT = 'plaintext';
 const RAW_BUFFER = 'envoy.transport_sockets.raw_buffer';
 /** gRPC is HTTP/2 only: what a non-Istio context offers (as grpc-js itself does). */
 const H2_ONLY: readonly string[] = ['h2'];
+/** Envoy's connect_timeout default, for a cluster that sets none. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 /** How this process's grpc-js lets us make TLS connections: our own connector, or only createSsl. */
 export type GrpcTlsConnector = 'meshlet' | 'grpc-js';
@@ -48,6 +56,12 @@ let warnedNoHook = false;
  *   attempt; when a provider rotates it, the credentials (and so the endpoint's channel, see
  *   EndpointChannelPool) are new, while calls already running finish on the old channel, as Envoy
  *   drains connections made with the old secret.
+ * - TLS whose certificate provider has not loaded its first material yet (a file_watcher right
+ *   after start-up): credentials whose connector waits for it before connecting, bounded by the
+ *   cluster's connect_timeout (the same wait as @meshlet/http's, TlsMaterialSource.whenReady);
+ *   if it does not come, the connection fails with the provider's last load error, which names
+ *   the file, and the call fails UNAVAILABLE (UF). With grpc-js's own connector (below) there is
+ *   nothing to wait in, and such an attempt fails at once.
  * - Anything else, or TLS without usable material: throws a MeshletTlsError (fail closed; never
  *   plaintext unless the selected socket is raw_buffer).
  *
@@ -86,9 +100,10 @@ export class EndpointCredentials {
 
   /**
    * The transport for one attempt to an endpoint of `cluster`. Throws a MeshletTlsError when TLS
-   * is required but cannot be honoured (no providers, no material yet, unsupported socket).
+   * is required but cannot be honoured (no providers, unsupported socket; no material yet only with
+   * grpc-js's own connector: ours waits for it, see awaitingFirstMaterial).
    */
-  forEndpoint(cluster: ClusterTransportConfig | undefined, endpointMetadata: Metadata | undefined): EndpointTransport {
+  forEndpoint(cluster: EndpointClusterConfig | undefined, endpointMetadata: Metadata | undefined): EndpointTransport {
     if (cluster === undefined) return this.plaintext;
     const { socket } = selectTransportSocket(cluster, endpointMetadata);
     if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
@@ -98,6 +113,8 @@ export class EndpointCredentials {
       const transport = this.factory.forEndpoint(cluster, endpointMetadata);
       if (transport.kind === 'plaintext') return this.plaintext;
       tls = transport;
+      // One check per attempt; true except right after start-up.
+      if (!tls.material.hasMaterial() && this.tlsConnector === 'meshlet') return this.awaitingFirstMaterial(this.slotOf(socket), tls, cluster.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
       options = transport.connectionOptions('h2');
     } catch (err) {
       if (this.hasProviders || !(err instanceof MeshletTlsError)) throw err;
@@ -109,6 +126,44 @@ export class EndpointCredentials {
     const next: TlsTransport = this.tlsConnector === 'meshlet' ? meshletTransport(slot, options, tls.istio) : createSslTransport(slot, options);
     this.built.set(slot, next);
     return next;
+  }
+
+  /**
+   * A transport for a slot whose providers have no material yet: its credentials wait for the first
+   * material when grpc-js connects, at most `connectTimeoutMs`. Once it arrives the transport takes
+   * that material as its own, so the next attempts (which find it equal) keep the channel the wait
+   * opened. After a failed wait the next attempt gets a new one (a new channel, waiting again)
+   * rather than the failed channel, which grpc-js would fail at once until its reconnect backoff.
+   */
+  private awaitingFirstMaterial(slot: string, tls: UpstreamTls, connectTimeoutMs: number): TlsTransport {
+    const current = this.built.get(slot);
+    if (current?.awaiting === true) return current;
+    const transport: TlsTransport = {
+      slot,
+      cert: undefined,
+      key: undefined,
+      ca: undefined,
+      awaiting: true,
+      credentials: new UpstreamTlsChannelCredentials(() =>
+        tls.material.whenReady(connectTimeoutMs).then(
+          () => {
+            const options = tls.connectionOptions('h2');
+            const connection = meshletConnection(options, tls.istio);
+            transport.cert = options.cert;
+            transport.key = options.key;
+            transport.ca = options.ca;
+            transport.awaiting = false;
+            return connection;
+          },
+          (err: unknown) => {
+            transport.awaiting = false;
+            throw err;
+          },
+        ),
+      ),
+    };
+    this.built.set(slot, transport);
+    return transport;
   }
 
   /** Forgets the credentials of TLS slots no endpoint uses any more. */
@@ -133,6 +188,10 @@ export class EndpointCredentials {
 
 /** Our connector: SecureContext built once per material snapshot, our ALPN, SNI and SAN checks per connection. */
 function meshletTransport(slot: string, options: ConnectionOptions, istio: boolean): TlsTransport {
+  return { slot, cert: options.cert, key: options.key, ca: options.ca, awaiting: false, credentials: new UpstreamTlsChannelCredentials(meshletConnection(options, istio)) };
+}
+
+function meshletConnection(options: ConnectionOptions, istio: boolean): UpstreamTlsConnection {
   let secureContext;
   try {
     secureContext = createSecureContext({ cert: options.cert, key: options.key, ca: options.ca });
@@ -140,18 +199,12 @@ function meshletTransport(slot: string, options: ConnectionOptions, istio: boole
     throw new MeshletTlsError('identity', `cannot use the TLS material for gRPC: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return {
-    slot,
-    cert: options.cert,
-    key: options.key,
-    ca: options.ca,
-    credentials: new UpstreamTlsChannelCredentials({
-      secureContext,
-      alpnProtocols: istio ? ISTIO_ALPN.h2 : H2_ONLY,
-      servername: options.servername,
-      // Set when the context has a CA: chain checked against it alone, then the SAN matchers
-      // instead of a hostname check (Envoy; gRFC A29). Without a CA, Node's defaults apply.
-      checkServerIdentity: options.checkServerIdentity,
-    }),
+    secureContext,
+    alpnProtocols: istio ? ISTIO_ALPN.h2 : H2_ONLY,
+    servername: options.servername,
+    // Set when the context has a CA: chain checked against it alone, then the SAN matchers
+    // instead of a hostname check (Envoy; gRFC A29). Without a CA, Node's defaults apply.
+    checkServerIdentity: options.checkServerIdentity,
   };
 }
 
@@ -162,6 +215,7 @@ function createSslTransport(slot: string, options: ConnectionOptions): TlsTransp
     cert: options.cert,
     key: options.key,
     ca: options.ca,
+    awaiting: false,
     credentials: grpcCredentials.createSsl(pem(options.ca, 'ca'), pem(options.key, 'key'), pem(options.cert, 'cert'), {
       ...(options.checkServerIdentity !== undefined ? { checkServerIdentity: options.checkServerIdentity } : {}),
     }),

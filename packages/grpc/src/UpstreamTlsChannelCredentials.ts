@@ -25,6 +25,13 @@ export function hasSecureConnectorHook(credentials: object): boolean {
 }
 
 /**
+ * The snapshot of credentials made before the material was loaded: resolves once the certificate
+ * provider has it (the wait bounded by the cluster's connect_timeout), or rejects with a
+ * MeshletTlsError naming the provider and the file it could not read.
+ */
+export type FirstTlsConnection = () => Promise<UpstreamTlsConnection>;
+
+/**
  * grpc-js channel credentials whose secure connector does Meshlet's own `tls.connect`: our
  * SecureContext, SNI, SAN matchers and, unlike grpc-js's connector (which hard-codes
  * `ALPNProtocols: ['h2']`), the ALPN list we choose, so a PERMISSIVE Istio sidecar sees
@@ -39,10 +46,23 @@ export function hasSecureConnectorHook(credentials: object): boolean {
  * subchannels, and EndpointChannelPool retires an endpoint's channel when the object changes
  * (rotation), so identity is the right equality. Call credentials compose as for any secure
  * credentials (grpc-js wraps this object and passes the combined ones to the connector).
+ *
+ * Made with a FirstTlsConnection instead (the certificate provider has not read its files yet,
+ * right after start-up), the snapshot is the first material: grpc-js calls the connector's
+ * `waitForReady()` before it opens the TCP connection, and that waits for it, so the call waits
+ * as it would for a slow connect instead of failing (gRPC and Envoy wait too). Calls and
+ * endpoints using these credentials share one wait; after a failed one the next connection
+ * attempt waits again.
  */
 export class UpstreamTlsChannelCredentials extends ChannelCredentials {
-  constructor(readonly connection: UpstreamTlsConnection) {
+  private connection: UpstreamTlsConnection | undefined;
+  private readonly first: FirstTlsConnection | undefined;
+  private waiting: Promise<UpstreamTlsConnection> | undefined;
+
+  constructor(connection: UpstreamTlsConnection | FirstTlsConnection) {
     super();
+    if (typeof connection === 'function') this.first = connection;
+    else this.connection = connection;
   }
 
   _isSecure(): boolean {
@@ -54,25 +74,46 @@ export class UpstreamTlsChannelCredentials extends ChannelCredentials {
   }
 
   _createSecureConnector(channelTarget: experimental.GrpcUri, _options: ChannelOptions, callCredentials?: CallCredentials): experimental.SecureConnector {
-    const connection = this.connection;
     const host = hostOf(channelTarget);
     const calls = callCredentials ?? CallCredentials.createEmpty();
-    // Fixed per channel (one endpoint): computed once, copied into each connection's options.
-    const base: ConnectionOptions = {
-      secureContext: connection.secureContext,
-      ALPNProtocols: [...connection.alpnProtocols],
-      rejectUnauthorized: true,
-      host,
-      ...(connection.servername !== undefined ? { servername: connection.servername } : isIP(host) === 0 ? { servername: host } : {}),
-      ...(connection.checkServerIdentity !== undefined ? { checkServerIdentity: connection.checkServerIdentity } : {}),
-    };
+    // Fixed per channel (one endpoint) once the snapshot is known: computed once, copied into each connection's options.
+    let base = this.connection === undefined ? undefined : baseOptions(this.connection, host);
     return {
-      connect: (socket: Socket) => secureConnect(socket, base),
-      waitForReady: () => Promise.resolve(),
+      // grpc-js awaits waitForReady() before connect(), so `base` is normally set here already.
+      connect: (socket: Socket) => (base !== undefined ? secureConnect(socket, base) : this.snapshot().then((c) => secureConnect(socket, (base = baseOptions(c, host))))),
+      waitForReady: () => (base !== undefined ? Promise.resolve() : this.snapshot().then((c) => void (base = baseOptions(c, host)))),
       getCallCredentials: () => calls,
       destroy: () => undefined,
     };
   }
+
+  /** The snapshot, waiting for the first material once for every connector of these credentials. */
+  private snapshot(): Promise<UpstreamTlsConnection> {
+    if (this.connection !== undefined) return Promise.resolve(this.connection);
+    this.waiting ??= this.first!().then(
+      (c) => {
+        this.connection = c;
+        this.waiting = undefined;
+        return c;
+      },
+      (err: unknown) => {
+        this.waiting = undefined;
+        throw err;
+      },
+    );
+    return this.waiting;
+  }
+}
+
+function baseOptions(connection: UpstreamTlsConnection, host: string): ConnectionOptions {
+  return {
+    secureContext: connection.secureContext,
+    ALPNProtocols: [...connection.alpnProtocols],
+    rejectUnauthorized: true,
+    host,
+    ...(connection.servername !== undefined ? { servername: connection.servername } : isIP(host) === 0 ? { servername: host } : {}),
+    ...(connection.checkServerIdentity !== undefined ? { checkServerIdentity: connection.checkServerIdentity } : {}),
+  };
 }
 
 /**

@@ -95,19 +95,31 @@ export const scenario = {
     // One-endpoint changes via delta xDS: poll picks until the new port shows up.
     const latencies = [];
     const afterSend = [];
+    const sentToDelivered = [];
+    const deliveredToSeen = [];
+    let seenAtFirstPoll = 0;
     for (let c = 0; c < changes; c++) {
       const index = Math.floor(Math.random() * N);
-      const cluster = mesh.state(target).snapshot.cluster(`outbound|80||svc${index}.bench.svc.cluster.local`);
+      const clusterName = `outbound|80||svc${index}.bench.svc.cluster.local`;
+      const cluster = mesh.state(target).snapshot.cluster(clusterName);
+      // A second watcher on the same CLA timestamps when the XdsClient delivers each version,
+      // which splits the figure into transport + decode and the pick path after it.
+      const deliveries = [];
+      const watch = client.watch(x.ClusterLoadAssignmentResource, clusterName, {
+        onResource: (cla) => deliveries.push({ at: now(), ports: cla.endpoints.flatMap((l) => l.lb_endpoints.map((e) => e.address.port_value)) }),
+      });
       const changed = next((msg) => msg.changed);
       child.send({ cmd: 'change-endpoint', index });
       const { changed: info } = await changed;
       let seenAt;
+      let polls = 0;
       const deadline = now() + 5000;
       const ctx = { random: Math.random };
       while (now() < deadline) {
         // Picks are round robin over 10 hosts: 10 consecutive picks cover them all.
         let seen = false;
         for (let k = 0; k < 10; k++) if (cluster.pick(ctx)?.port === info.port) seen = true;
+        polls++;
         if (seen) {
           seenAt = now();
           break;
@@ -117,6 +129,15 @@ export const scenario = {
       if (seenAt === undefined) throw new Error(`endpoint change ${c} not seen within 5 s`);
       latencies.push(seenAt - info.before);
       afterSend.push(seenAt - info.after);
+      const delivered = deliveries.find((d) => d.ports.includes(info.port));
+      watch.dispose();
+      // Seen at the first poll: the client had applied it before this process read the child's
+      // "changed" message, so the figure above is bounded by that IPC hop, not by the picks.
+      if (polls === 1) seenAtFirstPoll++;
+      if (delivered) {
+        sentToDelivered.push(delivered.at - info.after);
+        deliveredToSeen.push(seenAt - delivered.at);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     mesh.close();
@@ -135,6 +156,9 @@ export const scenario = {
         metric(`rss growth${scaleNote}`, 'MB', rssMB),
         metric('one-endpoint change: control plane setResources -> picks see it', 'ms', summarize(latencies)),
         metric('one-endpoint change: delta response sent -> picks see it', 'ms', summarize(afterSend), { op: '<=', value: 5 }),
+        metric('one-endpoint change: delta response sent -> XdsClient delivered it (transport, scheduling, decode)', 'ms', summarize(sentToDelivered)),
+        metric('one-endpoint change: XdsClient delivered it -> picks see it (poll starts on the IPC message)', 'ms', summarize(deliveredToSeen)),
+        metric('one-endpoint changes already visible at the first poll', 'count', seenAtFirstPoll),
         metric('NACKs', 'count', nacks.length, { op: '<=', value: 0 }),
         ...(xds
           ? [
@@ -151,7 +175,7 @@ export const scenario = {
           ? `grpc-js-xds ${xds.version}: SotW ADS (it has no delta), own process and own control plane; clock from just before its channel is made to the last EDS ACK (its subscription grows as its cds children start, so each ACK covers the names of its response; the last one, after ${xds.quietMs} ms with no further EDS ACK, covers all ${N}). Endpoints are 127.x.y.z on a closed port: its round_robin children connect to every endpoint and are refused at once.${xds.timedOut ? ' TIMED OUT before all EDS names were ACKed.' : ''}`
           : 'grpc-js-xds comparison skipped (--no-grpc-js-xds).',
       ],
-      raw: { acks: acks.map((a) => ({ ...a, at: a.at - t0 })), nacks, latencies, afterSend, before, after, grpcJsXds: xds },
+      raw: { acks: acks.map((a) => ({ ...a, at: a.at - t0 })), nacks, latencies, afterSend, sentToDelivered, deliveredToSeen, before, after, grpcJsXds: xds },
     };
   },
 };

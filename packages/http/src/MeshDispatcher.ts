@@ -43,24 +43,34 @@ export interface MeshDispatcherOptions extends Omit<MeshInterceptorOptions, 'mes
  */
 export class MeshDispatcher extends Dispatcher {
   readonly mesh: Mesh;
+  /**
+   * The certificate providers this dispatcher uses for mTLS: the ones passed in, or those built from
+   * the bootstrap's `certificate_providers`. Exposed so operators can bind `bindCertificateMetrics`
+   * (certificate expiry) to them; undefined when no provider is configured.
+   */
+  readonly certificateProviders: CertificateProviderRegistry | undefined;
   private readonly agent: Agent;
-  private readonly composed: Dispatcher;
+  /** The mesh interceptor over the agent, called directly: see dispatch(). */
+  private readonly meshDispatch: Dispatcher['dispatch'];
   private readonly owned: Array<{ close(): void }>;
 
   constructor(mesh: Mesh, options: Omit<MeshDispatcherOptions, 'mesh' | 'meshConfig' | 'source'> = {}, owned: Array<{ close(): void }> = []) {
     super();
     this.mesh = mesh;
     this.owned = owned;
+    this.certificateProviders = options.certificateProviders;
     const pools = new UpstreamPools(options.agent);
     this.agent = pools.agent;
     // Certificate files are read now, not at the first mTLS request (which would wait for them).
     options.certificateProviders?.startAll();
     const tls = options.certificateProviders ? new UpstreamTlsFactory(options.certificateProviders) : undefined;
-    this.composed = this.agent.compose(meshInterceptor({ ...options, mesh, pools, tls }));
+    this.meshDispatch = meshInterceptor({ ...options, mesh, pools, tls })(this.agent.dispatch.bind(this.agent));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.composed.dispatch(opts, handler);
+    // Not through agent.compose(): that wraps a legacy handler (undici.request's, fetch's) in an adapter
+    // before the interceptor sees it, and each response's headers would be converted back to Buffers.
+    return this.meshDispatch(opts, handler);
   }
 
   override close(): Promise<void>;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { request, type Dispatcher } from 'undici';
-import { DevCertificateAuthority } from '@meshlet/core';
+import { bindCertificateMetrics, DevCertificateAuthority } from '@meshlet/core';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { createMeshDispatcher } from '@meshlet/http';
 import { encodeAny } from '@meshlet/xds-client';
 import { bootstrapFor, FAST_XDS, figures, meshSnapshot, startAds, URL_ } from './helpers/reliabilityMesh.js';
@@ -108,6 +109,22 @@ describe('file_watcher certificate provider: the first mTLS requests', () => {
     const first = await send(dispatcher);
     figures('certificates: first request right after createMeshDispatcher', first);
     expect(first).toMatchObject({ status: 200, body: 'secure', flags: '' });
+
+    // The registry built from the bootstrap is reachable, so certificate-expiry metrics can bind to it.
+    const registry = dispatcher.certificateProviders;
+    expect(registry).toBeDefined();
+    expect([...registry!.started()].map(([name]) => name)).toEqual(['default']);
+    const reader = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const periodic = new PeriodicExportingMetricReader({ exporter: reader, exportIntervalMillis: 60_000 });
+    const meterProvider = new MeterProvider({ readers: [periodic] });
+    cleanups.push(() => meterProvider.shutdown());
+    const binding = bindCertificateMetrics(registry!, { meterProvider });
+    cleanups.push(() => binding.dispose());
+    const { resourceMetrics } = await periodic.collect();
+    const points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === 'meshlet_certificate_expiry_seconds').flatMap((m) => m.dataPoints as Array<{ attributes: Record<string, unknown>; value: unknown }>);
+    expect(points.map((p) => p.attributes['provider'])).toEqual(['default']);
+    // The dev CA's workload certificates live for hours, not seconds.
+    expect(points[0]!.value as number).toBeGreaterThan(3600);
   });
 
   it('files written 300 ms after the first request: it waits for them and succeeds', async () => {

@@ -8,5 +8,10 @@ import type { ResponseHeaders } from './ResponseHeaders.js';
  */
 export interface CommittableResponse extends AttemptResponse {
   readonly headers: ResponseHeaders;
-  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void;
+  /**
+   * `legacy`: the caller's own handler when it speaks undici's legacy callbacks (onHeaders with raw
+   * headers: undici.request, Node's fetch); a response may then hand it the upstream's raw headers as
+   * they came, instead of `handler` (its adapter) converting the parsed headers back to Buffers.
+   */
+  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController, legacy?: Dispatcher.DispatchHandler): void;
 }

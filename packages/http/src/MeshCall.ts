@@ -64,6 +64,8 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     private readonly handler: Dispatcher.DispatchHandler,
     private readonly dispatch: Dispatcher['dispatch'],
     private readonly options: MeshCallOptions,
+    /** The caller's handler itself when it speaks undici's legacy callbacks (`handler` is then its adapter). */
+    private readonly legacyHandler?: Dispatcher.DispatchHandler,
   ) {
     this.headers = new RequestHeaders(opts.headers as ConstructorParameters<typeof RequestHeaders>[0]);
   }
@@ -150,7 +152,7 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
         return;
       }
     }
-    response.commit(this.handler, this);
+    response.commit(this.handler, this, this.legacyHandler);
   }
 
   send(attempt: AttemptRequest): Promise<CommittableResponse> {

@@ -12,6 +12,23 @@ const enum State {
   Discarded, // the engine retries instead: drop everything
 }
 
+/** undici's controller for a handler of its current API carries the raw lists it parsed (undici 7). */
+interface RawHeadersController {
+  readonly rawHeaders?: Buffer[] | null;
+  readonly rawTrailers?: Buffer[] | null;
+}
+
+/** Parsed headers back to undici's raw list (only for trailers whose raw list was not kept). */
+function rawHeaderList(headers: IncomingHttpHeaders): Buffer[] {
+  const raw: Buffer[] = [];
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) raw.push(Buffer.from(key, 'latin1'), Buffer.from(v, 'latin1'));
+  }
+  return raw;
+}
+
 /** Errors that mean the TCP/TLS connection was never established (Envoy: connect-failure). */
 const CONNECT_CODES = new Set(['MESHLET_TLS', 'ECONNREFUSED', 'ECONNRESET_BEFORE_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
 
@@ -44,6 +61,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private ended: IncomingHttpHeaders | undefined;
   private failed: Error | undefined;
   private sink: Dispatcher.DispatchHandler | undefined;
+  /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
+  private legacy: Dispatcher.DispatchHandler | undefined;
+  /** The head's raw header list as undici read it, when its controller exposes it. */
+  private rawHeaders: Buffer[] | undefined;
+  private rawTrailers: Buffer[] | undefined;
   private sinkController: Dispatcher.DispatchController | undefined;
   /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
   private readonly completion = new StreamCompletion();
@@ -101,7 +123,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (this.stopped !== undefined) controller.abort(this.stopped);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // undici's adapter for handlers like this one keeps the raw list it parsed on the controller;
+    // a legacy caller handler can take it as is (see commit). Without it, the parsed headers are used.
+    this.rawHeaders = (c as RawHeadersController).rawHeaders ?? undefined;
     this.status = statusCode;
     this.headers = new ResponseHeaders(headers);
     this.statusMessage = statusMessage ?? '';
@@ -111,15 +136,16 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
     this.receivedBytes += chunk.length;
-    if (this.state === State.Committed) this.sink!.onResponseData?.(this.sinkController!, chunk);
+    if (this.state === State.Committed) this.forwardData(chunk);
     else if (this.state === State.Held) (this.held ??= []).push(chunk);
   }
 
-  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onResponseEnd(c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.leave();
     this.completion.complete();
-    if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
+    this.rawTrailers = (c as RawHeadersController).rawTrailers ?? undefined;
+    if (this.state === State.Committed) this.forwardEnd(trailers);
     else this.ended = trailers;
   }
 
@@ -128,7 +154,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.leave();
     this.completion.complete();
     if (this.state === State.Waiting) this.reject(classify(err));
-    else if (this.state === State.Committed) this.sink!.onResponseError?.(this.sinkController!, err);
+    else if (this.state === State.Committed) this.forwardError(err);
     else this.failed = err;
   }
 
@@ -147,17 +173,43 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.completion.onComplete(callback);
   }
 
-  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void {
+  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController, legacy?: Dispatcher.DispatchHandler): void {
     this.state = State.Committed;
     this.sink = handler;
     this.sinkController = controller;
-    this.mutation.applyToResponse(this.headers);
-    handler.onResponseStart?.(controller, this.status, this.headers.headers, this.statusMessage);
+    if (legacy !== undefined && this.rawHeaders !== undefined && this.mutation.isEmpty) {
+      // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
+      // to Buffers by the handler's adapter (which the caller's handler then parses once more).
+      this.legacy = legacy;
+      if (legacy.onHeaders?.(this.status, this.rawHeaders, () => controller.resume(), this.statusMessage) === false) controller.pause();
+    } else {
+      this.mutation.applyToResponse(this.headers);
+      handler.onResponseStart?.(controller, this.status, this.headers.headers, this.statusMessage);
+    }
     const held = this.held;
     this.held = undefined;
-    if (held) for (const chunk of held) handler.onResponseData?.(controller, chunk);
-    if (this.ended !== undefined) handler.onResponseEnd?.(controller, this.ended);
-    else if (this.failed !== undefined) handler.onResponseError?.(controller, this.failed);
+    if (held) for (const chunk of held) this.forwardData(chunk);
+    if (this.ended !== undefined) this.forwardEnd(this.ended);
+    else if (this.failed !== undefined) this.forwardError(this.failed);
+  }
+
+  private forwardData(chunk: Buffer): void {
+    const legacy = this.legacy;
+    if (legacy === undefined) this.sink!.onResponseData?.(this.sinkController!, chunk);
+    else if (legacy.onData?.(chunk) === false) this.sinkController!.pause();
+  }
+
+  private forwardEnd(trailers: IncomingHttpHeaders): void {
+    const legacy = this.legacy;
+    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
+    // (undici types the legacy trailers as string[]; undici itself passes Buffers, as read.)
+    else legacy.onComplete?.((this.rawTrailers ?? rawHeaderList(trailers)) as unknown as string[]);
+  }
+
+  private forwardError(err: Error): void {
+    const legacy = this.legacy;
+    if (legacy === undefined) this.sink!.onResponseError?.(this.sinkController!, err);
+    else legacy.onError?.(err);
   }
 
   /** The caller paused/resumed or aborted: act on the upstream request. */

@@ -49,6 +49,11 @@ function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler
   return typeof handler.onRequestStart === 'function' ? handler : (new DecoratorHandler(handler) as Dispatcher.DispatchHandler);
 }
 
+/** The handler itself when it only speaks undici's legacy callbacks (raw header lists). */
+function legacyOf(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler | undefined {
+  return typeof handler.onRequestStart !== 'function' && typeof handler.onHeaders === 'function' ? handler : undefined;
+}
+
 /**
  * The mesh as an undici interceptor: `agent.compose(meshInterceptor({ mesh }))`.
  * Requests to a target the mesh knows (`host:port`, as istiod names outbound
@@ -86,13 +91,13 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       if (bad !== undefined) return fail(handler, new errors.InvalidArgumentError(`invalid ${bad} header: CR, LF, NUL and other control characters are not allowed in header values`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
-        void new MeshCall(opts, modern(handler), dispatch, callOptions).run(state.snapshot, hostHeader(t));
+        void new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, hostHeader(t));
         return true;
       }
       if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
-        if (s.kind === 'ready') void new MeshCall(opts, modern(handler), dispatch, callOptions).run(s.snapshot, hostHeader(t));
+        if (s.kind === 'ready') void new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, hostHeader(t));
         else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;

@@ -137,7 +137,16 @@ export const scenario = {
     const metrics = [];
     const raw = {};
     for (const inFlight of params.inFlight) {
-      const load = (side, durationMs) => closedLoop({ send: send[side], inFlight, durationMs });
+      // Client CPU per call (this process: the three clients, the load loop and an idle ADS server)
+      // alongside throughput. On a machine other work also loads, throughput swings with the share
+      // of the cores this process gets; CPU time per call mostly does not, and for a client-bound
+      // run 1 / CPU per call is the throughput a quiet machine would show.
+      const load = async (side, durationMs) => {
+        const cpu0 = process.cpuUsage();
+        const r = await closedLoop({ send: send[side], inFlight, durationMs });
+        const cpu = process.cpuUsage(cpu0);
+        return { ...r, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests) };
+      };
       for (const side of SIDES) await load(side, params.warmupMs);
       const runs = [];
       for (let i = 0; i < params.pairs; i++) {
@@ -149,7 +158,7 @@ export const scenario = {
         runs.push(pair);
         log(
           `  ${inFlight} in flight, round ${i + 1}: ` +
-            SIDES.map((s) => `${s} ${pair[s].rps.toFixed(0)} rps p50 ${pair[s].p50us.toFixed(0)}us${pair[s].errors ? ` (${pair[s].errors} errors)` : ''}`).join(' | ') +
+            SIDES.map((s) => `${s} ${pair[s].rps.toFixed(0)} rps p50 ${pair[s].p50us.toFixed(0)}us cpu ${pair[s].cpuUsPerCall.toFixed(0)}us/call${pair[s].errors ? ` (${pair[s].errors} errors)` : ''}`).join(' | ') +
             `  meshlet/plain ${(pair.meshlet.rps / pair.plain.rps).toFixed(3)} xds/plain ${(pair.xds.rps / pair.plain.rps).toFixed(3)}`,
         );
       }
@@ -162,6 +171,11 @@ export const scenario = {
       metrics.push(metric(`${inFlight} in flight: meshlet / plain throughput`, 'ratio', of((r) => r.meshlet.rps / r.plain.rps), { op: '>=', value: 0.95 }));
       metrics.push(metric(`${inFlight} in flight: grpc-js-xds / plain throughput`, 'ratio', of((r) => r.xds.rps / r.plain.rps)));
       metrics.push(metric(`${inFlight} in flight: meshlet / grpc-js-xds throughput`, 'ratio', of((r) => r.meshlet.rps / r.xds.rps), { op: '>=', value: 1 }));
+      metrics.push(metric(`${inFlight} in flight: client CPU per call: plain`, 'us', of((r) => r.plain.cpuUsPerCall)));
+      metrics.push(metric(`${inFlight} in flight: client CPU per call: meshlet`, 'us', of((r) => r.meshlet.cpuUsPerCall)));
+      metrics.push(metric(`${inFlight} in flight: client CPU per call: grpc-js-xds`, 'us', of((r) => r.xds.cpuUsPerCall)));
+      metrics.push(metric(`${inFlight} in flight: plain / meshlet CPU per call (throughput ratio when CPU-bound)`, 'ratio', of((r) => r.plain.cpuUsPerCall / r.meshlet.cpuUsPerCall)));
+      metrics.push(metric(`${inFlight} in flight: grpc-js-xds / meshlet CPU per call`, 'ratio', of((r) => r.xds.cpuUsPerCall / r.meshlet.cpuUsPerCall)));
       metrics.push(metric(`${inFlight} in flight: plain p50`, 'us', sides.plain.p50us));
       metrics.push(metric(`${inFlight} in flight: meshlet p50`, 'us', sides.meshlet.p50us));
       metrics.push(metric(`${inFlight} in flight: grpc-js-xds p50`, 'us', sides.xds.p50us));

@@ -185,7 +185,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     }
     return new Promise<GrpcResponse>((resolve, reject) => {
       const metadata = this.metadata.clone();
-      attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
+      if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
       if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
       // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
       if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));

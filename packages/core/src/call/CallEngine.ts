@@ -169,7 +169,9 @@ export class CallEngine {
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
     // Released when the call ends: at once on failure, else when the response stream completes.
     call.holdRequestSlot(breakers);
-    return this.attempts(call, transport, route, picked, cluster, policy);
+    // `return await`, not `return`: an async function returning a promise adopts it through an extra
+    // thenable job (two more microtask turns per call); awaiting it takes one.
+    return await this.attempts(call, transport, route, picked, cluster, policy);
   }
 
   private async attempts<R extends AttemptResponse>(

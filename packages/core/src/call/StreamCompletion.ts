@@ -9,27 +9,37 @@ export interface StreamEnd {
   readonly grpcStatus?: number;
 }
 
+/** The end of a stream that carried no status (shared: nothing is allocated per stream). */
+const NO_STATUS: StreamEnd = Object.freeze({});
+
 export class StreamCompletion {
-  private callbacks: Array<(end: StreamEnd) => void> | undefined = [];
-  private end: StreamEnd = {};
+  private ended = false;
+  private end: StreamEnd = NO_STATUS;
+  /** Most streams get one callback (the engine's); more go to `more`. Nothing is allocated until then. */
+  private first: ((end: StreamEnd) => void) | undefined;
+  private more: Array<(end: StreamEnd) => void> | undefined;
 
   /** Whether the stream has ended. */
   get done(): boolean {
-    return this.callbacks === undefined;
+    return this.ended;
   }
 
   /** Runs `callback` when the stream ends; at once if it already has. */
   onComplete(callback: (end: StreamEnd) => void): void {
-    if (this.callbacks === undefined) callback(this.end);
-    else this.callbacks.push(callback);
+    if (this.ended) callback(this.end);
+    else if (this.first === undefined) this.first = callback;
+    else (this.more ??= []).push(callback);
   }
 
   /** Marks the stream ended (idempotent): its body or trailers arrived, or it failed, was reset or was discarded. */
-  complete(end: StreamEnd = {}): void {
-    const callbacks = this.callbacks;
-    if (callbacks === undefined) return;
-    this.callbacks = undefined;
+  complete(end: StreamEnd = NO_STATUS): void {
+    if (this.ended) return;
+    this.ended = true;
     this.end = end;
-    for (const callback of callbacks) callback(end);
+    const first = this.first;
+    const more = this.more;
+    this.first = this.more = undefined;
+    first?.(end);
+    if (more !== undefined) for (const callback of more) callback(end);
   }
 }

@@ -90,14 +90,22 @@ export function decodeAny(any: AnyMessage): Record<string, unknown> | undefined 
  */
 export function strictReader(bytes: Uint8Array): protobuf.Reader {
   const reader = protobuf.Reader.create(bytes);
-  reader.string = function strictString(this: protobuf.Reader): string {
-    const length = this.uint32();
-    if (this.pos + length > this.len) throw new RangeError(`index out of range: ${this.pos} + ${length} > ${this.len}`);
-    const text = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, length).toString('utf8');
-    this.pos += length;
-    return text;
-  };
+  reader.string = strictString;
   return reader;
+}
+
+/**
+ * One function for every strict reader (not a closure per reader). A Node Buffer decodes the
+ * bytes in place (`utf8Slice`, as protobufjs's own BufferReader does); only a plain Uint8Array
+ * needs a Buffer view over it, which the config-scale profile showed at 3 to 4% when made per string.
+ */
+function strictString(this: protobuf.Reader): string {
+  const length = this.uint32();
+  const start = this.pos;
+  if (start + length > this.len) throw new RangeError(`index out of range: ${start} + ${length} > ${this.len}`);
+  this.pos = start + length;
+  const buf = this.buf as Uint8Array & { utf8Slice?: (start: number, end: number) => string };
+  return buf.utf8Slice !== undefined ? buf.utf8Slice(start, start + length) : Buffer.from(buf.buffer, buf.byteOffset + start, length).toString('utf8');
 }
 
 /** Encodes a plain object (protobufjs object form, snake_case) as an Any. */

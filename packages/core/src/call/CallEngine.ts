@@ -190,12 +190,15 @@ export class CallEngine {
     const path = route.rewritePath(view.path);
     const authority = route.rewriteHost(view.headers, picked) ?? view.authority;
     const headerMutation = route.headerMutationFor(picked);
+    // previous_hosts: the hosts tried so far. The Set is made when a retry needs it, not per call.
     let tried: Set<Host> | undefined;
+    let lastHost: Host | undefined;
     let holdingRetry = false;
     const breakers = cluster.breakers;
 
     try {
       for (let attemptNo = 1; ; attemptNo++) {
+        if (retry.avoidPreviousHosts && lastHost !== undefined) (tried ??= new Set()).add(lastHost);
         const host = cluster.pick({
           hash,
           avoid: retry.avoidPreviousHosts ? tried : undefined,
@@ -203,9 +206,12 @@ export class CallEngine {
           random: this.random,
         });
         if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
-        if (retry.avoidPreviousHosts) (tried ??= new Set()).add(host);
+        lastHost = host;
 
-        const remaining = call.remaining();
+        // One clock read per attempt start (performance.now() allocates): the budget, the attempt's
+        // start time and the race's checks all use it.
+        const now = this.now();
+        const remaining = call.deadline - now;
         const perTry = retry.perTryTimeoutMs;
         const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
         const attempt = new EngineAttempt(
@@ -230,14 +236,14 @@ export class CallEngine {
           throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, 'max_pending_requests reached');
         }
         this.observer?.onAttemptStart?.(attempt);
-        const started = this.now();
+        const started = now;
         host.activeRequests++;
         let response: R | undefined;
         let outcome: AttemptOutcome;
         let stop: Stop;
         let cause: unknown;
         try {
-          stop = await call.race(transport.send(attempt), perTry, attempt);
+          stop = await call.race(transport.send(attempt), perTry, attempt, now);
           response = attempt.value as R | undefined;
           cause = attempt.error;
         } finally {
@@ -431,10 +437,6 @@ class Call implements DeadlineOwner {
     readonly start: number,
   ) {}
 
-  remaining(): number {
-    return this.deadline - this.now();
-  }
-
   /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */
   setDeadline(timeoutMs: number, at: number): void {
     this.deadline = at;
@@ -517,7 +519,7 @@ class Call implements DeadlineOwner {
 
   /** Waits ms (bounded by the route deadline); reports what ended the wait. */
   async sleep(ms: number): Promise<Stop> {
-    const early = this.stopBeforeWait();
+    const early = this.stopBeforeWait(this.now());
     if (early !== Stop.None) return early;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = await new Promise<Stop>((resolve) => {
@@ -533,8 +535,8 @@ class Call implements DeadlineOwner {
    * caller's cancellation, whichever comes first. The settled value or error is left on
    * `attempt`. On a stop, stops `attempt` so the transport releases it.
    */
-  race(work: Promise<unknown>, perTryMs: number, attempt: EngineAttempt): Promise<Stop> {
-    const early = this.stopBeforeWait();
+  race(work: Promise<unknown>, perTryMs: number, attempt: EngineAttempt, now: number): Promise<Stop> {
+    const early = this.stopBeforeWait(now);
     if (early !== Stop.None) {
       this.stopAttempt(attempt, early);
       work.then(discardLate, ignore);
@@ -543,8 +545,8 @@ class Call implements DeadlineOwner {
     return new Promise<Stop>((resolve) => {
       this.waiter = resolve;
       this.racing = attempt;
-      if (perTryMs > 0 && perTryMs < this.deadline - this.now()) {
-        this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, this.now() + perTryMs);
+      if (perTryMs > 0 && perTryMs < this.deadline - now) {
+        this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
       }
       work.then(
         (v) => {
@@ -562,8 +564,8 @@ class Call implements DeadlineOwner {
   }
 
   /** Route deadline passed or caller cancelled before a wait starts; subscribes to the caller's cancellation once. */
-  private stopBeforeWait(): Stop {
-    if (this.deadline - this.now() <= 0) return Stop.Route;
+  private stopBeforeWait(now: number): Stop {
+    if (this.deadline - now <= 0) return Stop.Route;
     if (this.callerAborted()) return Stop.Caller;
     if (this.onCaller === undefined && (this.request.signal !== undefined || this.request.cancellation !== undefined)) {
       this.onCaller = () => this.finish(Stop.Caller);

@@ -2,16 +2,18 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 type UndiciHeaders = Record<string, string | string[] | undefined> | IncomingHttpHeaders | string[] | Iterable<[string, string | string[] | undefined]> | null | undefined;
 
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
+
 /**
  * Request headers normalised once per logical call: lower-case names, multiple
  * values joined with ',' (how Envoy's header matchers see them). Implements the
  * router's HeaderLookup and serialises back to the flat form undici sends.
  */
 export class RequestHeaders {
-  private readonly map: Map<string, string>;
+  /** Made on the first header: a request without headers (common for undici.request) allocates no Map. */
+  private map: Map<string, string> | undefined;
 
   constructor(headers: UndiciHeaders) {
-    this.map = new Map();
     if (!headers) return;
     if (Array.isArray(headers)) {
       // undici's flat form: [name, value, name, value, ...]
@@ -31,34 +33,36 @@ export class RequestHeaders {
 
   append(name: string, value: string): void {
     const key = name.toLowerCase();
-    const prev = this.map.get(key);
-    this.map.set(key, prev === undefined ? value : `${prev},${value}`);
+    const map = (this.map ??= new Map());
+    const prev = map.get(key);
+    map.set(key, prev === undefined ? value : `${prev},${value}`);
   }
 
   get(name: string): string | undefined {
-    return this.map.get(name);
+    return this.map?.get(name);
   }
 
   set(name: string, value: string): void {
-    this.map.set(name.toLowerCase(), value);
+    (this.map ??= new Map()).set(name.toLowerCase(), value);
   }
 
   delete(name: string): void {
-    this.map.delete(name.toLowerCase());
+    this.map?.delete(name.toLowerCase());
   }
 
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.map?.has(name.toLowerCase()) === true;
   }
 
   /** A new array in undici's flat form: each attempt writes its own headers into one (AttemptHeaderList). */
   toFlat(): string[] {
     const out: string[] = [];
-    for (const [k, v] of this.map) out.push(k, v);
+    // forEach, not for-of: no [key, value] array per entry.
+    this.map?.forEach((v, k) => void out.push(k, v));
     return out;
   }
 
   entries(): IterableIterator<[string, string]> {
-    return this.map.entries();
+    return (this.map ?? NO_HEADERS).entries();
   }
 }

@@ -89,6 +89,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       // as plain undici refuses it: not an upstream reset that is retried and counted against a healthy host.
       const bad = invalidHeaderName(opts.headers);
       if (bad !== undefined) return fail(handler, new errors.InvalidArgumentError(`invalid ${bad} header: CR, LF, NUL and other control characters are not allowed in header values`));
+      if (opts.path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${opts.path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
         void new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, hostHeader(t));
@@ -124,6 +125,15 @@ function fail(handler: Dispatcher.DispatchHandler, err: Error): boolean {
 function combined(observers: CallObserver[]): CallObserver | undefined {
   return observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : combineObservers(...observers);
 }
+
+/**
+ * The longest request path (with its query) the mesh routes. Envoy refuses a request whose whole header
+ * block exceeds max_request_headers_kb (60 KiB by default) with 431; Meshlet checks the path alone, which
+ * costs one comparison per request, because the path is what route matching and regex rewrites work on:
+ * a 200 KB path through a regex_rewrite costs RE2 seconds. Headers over the upstream's own limit are
+ * refused by the upstream, as without a mesh.
+ */
+const MAX_PATH_LENGTH = 60 * 1024;
 
 /** undici's own header value check (RFC 9110 field-value: HTAB, SP, VCHAR, obs-text). */
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;

@@ -107,4 +107,19 @@ describe('bad header values and paths from the application', () => {
     await res.body.text();
     figures('bad input: paths through the dispatcher', tally);
   });
+
+  it('a path over 60 KiB is refused before routing with an error naming the limit; one at the limit goes upstream', async () => {
+    const { dispatcher, b } = await mesh();
+    const before = b.seen.length;
+    const long = `/${'a'.repeat(60 * 1024)}`;
+    await expect(request(`http://${TARGET}${long}`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 })).rejects.toThrow(/invalid path: 61441 characters, over the mesh's limit of 61440/);
+    expect(b.seen.length).toBe(before);
+    // At the limit the mesh routes it; this upstream (Node, 16 KiB header limit) answers 431 itself.
+    const atLimit = await request(`http://${TARGET}${long.slice(0, 60 * 1024)}`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 });
+    expect(atLimit.statusCode).toBe(431);
+    await atLimit.body.text();
+    const ok = await request(`http://${TARGET}${long.slice(0, 8 * 1024)}`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 });
+    expect(ok.statusCode).toBe(200);
+    expect((JSON.parse(await ok.body.text()) as { url: string }).url).toHaveLength(8 * 1024);
+  });
 });

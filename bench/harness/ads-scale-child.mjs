@@ -2,7 +2,7 @@
 // not charged to the client: an AdsServer holding N clusters, N ClusterLoadAssignments of
 // `endpoints` endpoints each, and one route configuration of N routes behind one listener.
 // IPC: reports { ready, port }, relays 'ack' events (type, time, names subscribed), and on
-// { cmd: 'change-endpoint', index } replaces one endpoint of cluster `index`.
+// { cmd: 'change-endpoint', index } replaces one endpoint of cluster `index` (one upsert).
 import { loadControlPlane, loadXdsClient } from './pkgs.mjs';
 import { listener } from './meshConfig.mjs';
 
@@ -81,12 +81,12 @@ process.on('message', (m) => {
   if (m.cmd === 'change-endpoint') {
     bump++;
     const name = clusterName(m.index);
-    // In place: setResources copies what it is given into its own store, and a copy of the
-    // 10,000-entry object here (spread, then Object.assign back) ran after `after` and before
-    // the event loop could flush the response, adding milliseconds to "sent -> picks see it".
-    endpoints[name] = x.encodeAny('envoy.config.endpoint.v3.ClusterLoadAssignment', cla(m.index, bump));
+    // upsertResources re-encodes and re-hashes only this CLA and tells each stream only its
+    // name: setResources of all N re-hashed every CLA and walked every subscription, and the
+    // garbage it left was collected after `after`, between "sent" and the response's flush.
+    const changed = x.encodeAny('envoy.config.endpoint.v3.ClusterLoadAssignment', cla(m.index, bump));
     const before = now();
-    ads.setResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpoints);
+    ads.upsertResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { [name]: changed });
     const after = now();
     process.send({ changed: { index: m.index, port: PORT + bump, before, after } });
   }

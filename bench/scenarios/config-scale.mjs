@@ -36,7 +36,10 @@ export const scenario = {
     // Load the decoders (and the proto root) before the baseline heap reading.
     x.envoyRoot();
 
-    const child = fork(new URL('../harness/ads-scale-child.mjs', import.meta.url), [String(N), '10'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CHILD_EXEC_ARGV (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") profiles the control plane,
+    // which NODE_OPTIONS cannot do (node refuses --cpu-prof there).
+    const childExecArgv = (process.env.BENCH_CHILD_EXEC_ARGV ?? '').split(' ').filter(Boolean);
+    const child = fork(new URL('../harness/ads-scale-child.mjs', import.meta.url), [String(N), '10'], { execArgv: childExecArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const acks = [];
     const nacks = [];
     const waiters = [];
@@ -154,7 +157,7 @@ export const scenario = {
         metric(`time to EDS ACK (all ${N})`, 'ms', edsAckMs),
         metric(`heap growth${scaleNote}`, 'MB', heapMB, { op: '<=', value: full ? 150 : 15 }, full ? undefined : 'quick target scaled to 1/10'),
         metric(`rss growth${scaleNote}`, 'MB', rssMB),
-        metric('one-endpoint change: control plane setResources -> picks see it', 'ms', summarize(latencies)),
+        metric('one-endpoint change: control plane upsertResources -> picks see it', 'ms', summarize(latencies)),
         metric('one-endpoint change: delta response sent -> picks see it', 'ms', summarize(afterSend), { op: '<=', value: 5 }),
         metric('one-endpoint change: delta response sent -> XdsClient delivered it (transport, scheduling, decode)', 'ms', summarize(sentToDelivered)),
         metric('one-endpoint change: XdsClient delivered it -> picks see it (poll starts on the IPC message)', 'ms', summarize(deliveredToSeen)),
@@ -170,7 +173,7 @@ export const scenario = {
           : []),
       ],
       notes: [
-        `control plane in a child process; its setResources replaces all ${N} CLAs (re-hashing each for delta versions) before it sends the one changed resource, so the first change figure includes that control-plane work.`,
+        `control plane in a child process; each change is one upsertResources of the changed CLA (encoded and hashed alone, sent to the one delta stream without walking the other ${N - 1}), so the first change figure includes only that control-plane work.`,
         xds
           ? `grpc-js-xds ${xds.version}: SotW ADS (it has no delta), own process and own control plane; clock from just before its channel is made to the last EDS ACK (its subscription grows as its cds children start, so each ACK covers the names of its response; the last one, after ${xds.quietMs} ms with no further EDS ACK, covers all ${N}). Endpoints are 127.x.y.z on a closed port: its round_robin children connect to every endpoint and are refused at once.${xds.timedOut ? ' TIMED OUT before all EDS names were ACKed.' : ''}`
           : 'grpc-js-xds comparison skipped (--no-grpc-js-xds).',

@@ -202,4 +202,84 @@ describe('AdsServer delta (incremental) xDS', () => {
     stream.send({ type_url: CLUSTER_TYPE_URL, resource_names_subscribe: ['c'] });
     expect((await stream.next()).type_url).toBe(CLUSTER_TYPE_URL);
   });
+
+  describe('upsertResources / removeResources (one resource at a time)', () => {
+    it('sends exactly the changed resource, with its content version, and keeps the others', async () => {
+      server.setResources(EDS, { a: loadAssignment('a', [1]), b: loadAssignment('b', [2]), c: loadAssignment('c', [3]), d: loadAssignment('d', [4]) }, { version: 'v1' });
+      const stream = client.delta();
+      stream.send({ node, type_url: EDS, resource_names_subscribe: ['a', 'b', 'c'] });
+      const first = await stream.next();
+      expect(names(first)).toEqual(['a', 'b', 'c']);
+
+      server.upsertResources(EDS, { b: loadAssignment('b', [20]) });
+      const second = await stream.next();
+      expect(names(second)).toEqual(['b']);
+      expect(second.removed_resources).toEqual([]);
+      expect(second.resources[0]!.version).toBe(resourceVersionOf(encodeAny(EDS, loadAssignment('b', [20])).value));
+      expect(decodeAny(second.resources[0]!.resource)).toMatchObject({ endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { port_value: 20 } } } }] }] });
+      // The type's system version moved (from the shared counter), away from 'v1'.
+      expect(second.system_version_info).not.toBe('v1');
+      expect(second.system_version_info).not.toBe('');
+
+      // Identical bytes and an unsubscribed name wake nobody; an explicit version is used as given.
+      server.upsertResources(EDS, { a: loadAssignment('a', [1]), d: loadAssignment('d', [40]) });
+      server.upsertResources(EDS, { c: loadAssignment('c', [30]) }, { version: 'v-up' });
+      const third = await stream.next();
+      expect(names(third)).toEqual(['c']);
+      expect(third.system_version_info).toBe('v-up');
+
+      // The store kept everything it was not told about: a fresh subscriber gets all four,
+      // with the upserted contents.
+      const fresh = client.delta();
+      fresh.send({ node, type_url: EDS, resource_names_subscribe: ['a', 'b', 'c', 'd'] });
+      const all = await fresh.next();
+      expect(names(all)).toEqual(['a', 'b', 'c', 'd']);
+      const ports = Object.fromEntries(all.resources.map((r) => [r.name, (decodeAny(r.resource) as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { port_value: number } } } }[] }[] }).endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address.port_value]));
+      expect(ports).toEqual({ a: 1, b: 20, c: 30, d: 40 });
+      expect(all.system_version_info).toBe('v-up');
+    });
+
+    it('wildcard subscribers get upserted new resources; removals are removed_resources, only for what the client holds', async () => {
+      server.setResources(CLUSTER_TYPE_URL, { c1: edsCluster('c1'), c2: edsCluster('c2') });
+      server.setResources(EDS, { a: loadAssignment('a', [1]) });
+      const stream = client.delta();
+      stream.send({ node, type_url: CLUSTER_TYPE_URL });
+      expect(names(await stream.next())).toEqual(['c1', 'c2']);
+      stream.send({ type_url: EDS, resource_names_subscribe: ['a', 'ghost'] });
+      const eds = await stream.next();
+      expect(eds.removed_resources).toEqual(['ghost']);
+
+      server.upsertResources(CLUSTER_TYPE_URL, { c3: edsCluster('c3') });
+      const added = await stream.next();
+      expect(added.type_url).toBe(CLUSTER_TYPE_URL);
+      expect(names(added)).toEqual(['c3']);
+
+      // 'nope' never existed and 'ghost' was already reported absent: only c1 is news.
+      server.removeResources(CLUSTER_TYPE_URL, ['c1', 'nope']);
+      const removed = await stream.next();
+      expect(removed.resources).toEqual([]);
+      expect(removed.removed_resources).toEqual(['c1']);
+      server.removeResources(EDS, ['ghost']);
+      // A name the client was told is absent comes back as a normal update when created.
+      server.upsertResources(EDS, { ghost: loadAssignment('ghost', [7]) });
+      const created = await stream.next();
+      expect(created.type_url).toBe(EDS);
+      expect(names(created)).toEqual(['ghost']);
+      expect(created.removed_resources).toEqual([]);
+    });
+
+    it('a resource of the wrong type is rejected and changes nothing', async () => {
+      server.setResources(EDS, { a: loadAssignment('a', [1]) }, { version: 'v1' });
+      expect(() =>
+        server.upsertResources(EDS, { a: loadAssignment('a', [2]), b: encodeAny(CLUSTER_TYPE_URL, edsCluster('b')) }),
+      ).toThrow(TypeError);
+      const stream = client.delta();
+      stream.send({ node, type_url: EDS, resource_names_subscribe: ['a', 'b'] });
+      const response = await stream.next();
+      expect(response.system_version_info).toBe('v1');
+      expect(names(response)).toEqual(['a']);
+      expect(response.resources[0]!.version).toBe(resourceVersionOf(encodeAny(EDS, loadAssignment('a', [1])).value));
+      expect(response.removed_resources).toEqual(['b']);
+    });
+  });
 });

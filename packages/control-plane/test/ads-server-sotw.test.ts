@@ -1,20 +1,41 @@
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, decodeAny, encodeAny } from '@meshlet/xds-client';
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  CLUSTER_TYPE_URL,
+  ClusterLoadAssignmentResource,
+  LISTENER_TYPE_URL,
+  ROUTE_CONFIGURATION_TYPE_URL,
+  XdsClient,
+  decodeAny,
+  encodeAny,
+  silentLogger,
+  type ClusterLoadAssignment,
+} from '@meshlet/xds-client';
 import { AdsServer, type AdsAckEvent, type AdsRequestEvent } from '../src/server/index.js';
 import { AdsTestClient } from './helpers/adsTestClient.js';
 import { edsCluster, loadAssignment, namesOf, routeConfig } from './helpers/adsFixtures.js';
+
+/** Polls until `check` holds; generous, since a loaded 2-core machine can stall for seconds. */
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 const node = { id: 'sidecar~127.0.0.1~app.default~default.svc.cluster.local', cluster: 'test' };
 
 describe('AdsServer state of the world', () => {
   let server: AdsServer;
   let client: AdsTestClient;
+  let port: number;
 
   beforeEach(async () => {
     server = new AdsServer();
-    const { port } = await server.listen(0);
+    ({ port } = await server.listen(0));
     client = new AdsTestClient(port);
   });
 
@@ -246,6 +267,113 @@ describe('AdsServer state of the world', () => {
     expect((await stream.status).code).toBe(grpc.status.OK);
     await closed;
     expect(server.streamCount).toBe(0);
+  });
+
+  describe('upsertResources / removeResources (one resource at a time)', () => {
+    it('EDS and RDS responses carry only the changed, subscribed resources', async () => {
+      server.setResources(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { a: loadAssignment('a', [1]), b: loadAssignment('b', [2]), c: loadAssignment('c', [3]) }, { version: 'v1' });
+      server.setResources(ROUTE_CONFIGURATION_TYPE_URL, { r1: routeConfig('r1', 'a'), r2: routeConfig('r2', 'b') });
+      const stream = client.sotw();
+      stream.send({ node, type_url: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, resource_names: ['a', 'b'] });
+      const first = await stream.next();
+      expect(namesOf(first.resources).sort()).toEqual(['a', 'b']);
+      stream.send({ type_url: ROUTE_CONFIGURATION_TYPE_URL, resource_names: ['r1', 'r2'] });
+      expect(namesOf((await stream.next()).resources).sort()).toEqual(['r1', 'r2']);
+
+      server.upsertResources(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { b: loadAssignment('b', [20]) });
+      const second = await stream.next();
+      expect(second.type_url).toBe(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+      expect(namesOf(second.resources)).toEqual(['b']);
+      expect(decodeAny(second.resources[0]!)).toMatchObject({ endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { port_value: 20 } } } }] }] });
+      expect(second.version_info).not.toBe('v1');
+      expect(second.nonce).not.toBe(first.nonce);
+
+      // Unchanged bytes and an unsubscribed name send nothing: the next message is the RDS upsert.
+      server.upsertResources(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { a: loadAssignment('a', [1]), c: loadAssignment('c', [30]) });
+      server.upsertResources(ROUTE_CONFIGURATION_TYPE_URL, { r2: routeConfig('r2', 'c') }, { version: 'rds-2' });
+      const third = await stream.next();
+      expect(third.type_url).toBe(ROUTE_CONFIGURATION_TYPE_URL);
+      expect(third.version_info).toBe('rds-2');
+      expect(namesOf(third.resources)).toEqual(['r2']);
+      expect(decodeAny(third.resources[0]!)).toMatchObject({ virtual_hosts: [{ routes: [{ route: { cluster: 'c' } }] }] });
+
+      // A subscription change still answers with the whole subscribed set, contents as upserted.
+      stream.send({ type_url: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, resource_names: ['a', 'b', 'c'], version_info: second.version_info, response_nonce: second.nonce });
+      const all = await stream.next();
+      const ports = Object.fromEntries(
+        all.resources.map((any) => {
+          const decoded = decodeAny(any) as { cluster_name: string; endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { port_value: number } } } }[] }[] };
+          return [decoded.cluster_name, decoded.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address.port_value];
+        }),
+      );
+      expect(ports).toEqual({ a: 1, b: 20, c: 30 });
+    });
+
+    it('LDS and CDS responses still carry the whole set; removals are a whole set without the name', async () => {
+      server.setResources(CLUSTER_TYPE_URL, { c1: edsCluster('c1'), c2: edsCluster('c2') });
+      const wildcard = client.sotw();
+      wildcard.send({ node, type_url: CLUSTER_TYPE_URL, resource_names: [] });
+      expect(namesOf((await wildcard.next()).resources).sort()).toEqual(['c1', 'c2']);
+      const named = client.sotw();
+      named.send({ node, type_url: CLUSTER_TYPE_URL, resource_names: ['c1'] });
+      expect(namesOf((await named.next()).resources)).toEqual(['c1']);
+
+      server.upsertResources(CLUSTER_TYPE_URL, { c3: edsCluster('c3') });
+      expect(namesOf((await wildcard.next()).resources).sort()).toEqual(['c1', 'c2', 'c3']);
+      server.removeResources(CLUSTER_TYPE_URL, ['c2']);
+      expect(namesOf((await wildcard.next()).resources).sort()).toEqual(['c1', 'c3']);
+      // The named stream asked only for c1, so neither change reached it; a change to c1 does,
+      // as the whole subscribed set.
+      server.upsertResources(CLUSTER_TYPE_URL, { c1: { ...edsCluster('c1'), lb_policy: 'RANDOM' } });
+      const toNamed = await named.next();
+      expect(namesOf(toNamed.resources)).toEqual(['c1']);
+      expect(decodeAny(toNamed.resources[0]!)).toMatchObject({ lb_policy: 'RANDOM' });
+      expect(namesOf((await wildcard.next()).resources).sort()).toEqual(['c1', 'c3']);
+    });
+
+    it('an XdsClient on SotW takes a one-resource EDS response as an update of that resource only', async () => {
+      server.setResources(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { a: loadAssignment('a', [1]), b: loadAssignment('b', [2]) });
+      const nacks: AdsAckEvent[] = [];
+      server.events.on('nack', (e: AdsAckEvent) => nacks.push(e));
+      const xds = new XdsClient({
+        bootstrap: {
+          xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+          node: { id: 'sotw-upsert' },
+        },
+        delta: false,
+        doesNotExistTimeoutMs: 500,
+        logger: silentLogger,
+      });
+      try {
+        const seen: Record<string, (number | 'does-not-exist')[]> = { a: [], b: [] };
+        const firstPort = (cla: ClusterLoadAssignment) => cla.endpoints[0]!.lb_endpoints[0]!.address.port_value;
+        for (const name of ['a', 'b'] as const) {
+          xds.watch(ClusterLoadAssignmentResource, name, {
+            onResource: (cla) => seen[name]!.push(firstPort(cla)),
+            onDoesNotExist: () => seen[name]!.push('does-not-exist'),
+          });
+        }
+        await waitUntil(() => seen.a!.length > 0 && seen.b!.length > 0);
+        const acked = new Promise<AdsAckEvent>((resolve) => {
+          const onAck = (e: AdsAckEvent) => {
+            if (e.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && e.versionInfo === 'v-b') {
+              server.events.off('ack', onAck);
+              resolve(e);
+            }
+          };
+          server.events.on('ack', onAck);
+        });
+        server.upsertResources(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { b: loadAssignment('b', [22]) }, { version: 'v-b' });
+        await acked;
+        await waitUntil(() => seen.b!.length > 1);
+        // Past the does-not-exist timer: a is still held, not taken as deleted by its absence.
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        expect(seen).toEqual({ a: [1], b: [2, 22] });
+        expect(nacks).toEqual([]);
+      } finally {
+        xds.close();
+      }
+    });
   });
 });
 

@@ -8,7 +8,7 @@ import {
   type AnyMessage,
 } from '@meshlet/xds-client';
 import { adsServiceDefinition } from './AdsServiceDefinition.js';
-import type { AdsStream, AdsStreamContext } from './AdsStream.js';
+import type { AdsStream, AdsStreamContext, ResourceChange } from './AdsStream.js';
 import { DeltaStream } from './DeltaStream.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from './DiscoveryMessages.js';
 import { ResourceStore } from './ResourceStore.js';
@@ -150,9 +150,23 @@ export class AdsServer {
     }
   }
 
+  /**
+   * Adds or replaces some resources of one type and keeps the others. Only resources whose
+   * encoded bytes changed count: if any did, the type's SotW version moves (or is set to
+   * options.version) and each stream is told just those names. Delta streams send only them;
+   * SotW streams send only them for RDS/EDS and the whole subscribed set for LDS/CDS. The
+   * work is in proportion to the resources given, so one endpoint change among 10,000
+   * clusters does not re-encode, re-hash or walk the rest (setResources does).
+   */
+  upsertResources(typeUrl: string, resources: Record<string, ResourceValue>, options: { version?: string } = {}): void {
+    const changed = this.#store.upsert(typeUrl, resources, options.version);
+    if (changed.length > 0) this.#notify(typeUrl, { names: changed, removed: false });
+  }
+
   /** Deletes resources of one type by name, and pushes if any existed. */
   removeResources(typeUrl: string, names: string[]): void {
-    if (this.#store.remove(typeUrl, names)) this.#notify(typeUrl);
+    const removed = this.#store.remove(typeUrl, names);
+    if (removed.length > 0) this.#notify(typeUrl, { names: removed, removed: true });
   }
 
   /** Test hook: ends every open stream with UNAVAILABLE, as a control-plane restart would. */
@@ -186,7 +200,7 @@ export class AdsServer {
     });
   }
 
-  #notify(typeUrl: string): void {
-    for (const stream of [...this.#streams]) stream.resourcesChanged(typeUrl);
+  #notify(typeUrl: string, change?: ResourceChange): void {
+    for (const stream of [...this.#streams]) stream.resourcesChanged(typeUrl, change);
   }
 }

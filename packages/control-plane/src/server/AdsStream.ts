@@ -4,6 +4,13 @@ import type { AdsStreamEvent } from './AdsEvents.js';
 import type { NodeMessage } from './DiscoveryMessages.js';
 import type { ResourceStore } from './ResourceStore.js';
 
+/** Which resources of one type an incremental server update touched. */
+export interface ResourceChange {
+  readonly names: readonly string[];
+  /** true: the names were deleted; false: they were added or their content changed. */
+  readonly removed: boolean;
+}
+
 /** What every stream shares with the server that owns it. */
 export interface AdsStreamContext {
   readonly store: ResourceStore;
@@ -53,8 +60,12 @@ export abstract class AdsStream<Req, Res> {
     return this.#closed;
   }
 
-  /** The server's resources of this type changed (set or removed). */
-  abstract resourcesChanged(typeUrl: string): void;
+  /**
+   * The server's resources of this type changed. Without `change`, any of them may have
+   * (setResources); with it, only the named ones were upserted or removed, and the stream
+   * should do work in proportion to those names, not to everything it serves.
+   */
+  abstract resourcesChanged(typeUrl: string, change?: ResourceChange): void;
 
   protected abstract onRequest(request: Req): void;
 

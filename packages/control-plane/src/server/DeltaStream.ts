@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AdsAckEvent, AdsRequestEvent } from './AdsEvents.js';
-import { AdsStream, type AdsStreamContext } from './AdsStream.js';
+import { AdsStream, type AdsStreamContext, type ResourceChange } from './AdsStream.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource } from './DiscoveryMessages.js';
 
 /**
@@ -93,9 +93,11 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
     this.#reconcile(typeUrl, subscription, newlyNamed);
   }
 
-  resourcesChanged(typeUrl: string): void {
+  resourcesChanged(typeUrl: string, change?: ResourceChange): void {
     const subscription = this.#subscriptions.get(typeUrl);
-    if (subscription) this.#reconcile(typeUrl, subscription, []);
+    if (!subscription) return;
+    if (change) this.#reconcileNames(typeUrl, subscription, change.names);
+    else this.#reconcile(typeUrl, subscription, []);
   }
 
   #interested(subscription: DeltaSubscription, name: string): boolean {
@@ -146,6 +148,36 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscovery
         subscription.clientVersions.set(name, ABSENT);
       }
     }
+    this.#send(typeUrl, subscription, resources, removed);
+  }
+
+  /**
+   * The reconcile of #reconcile restricted to names the server just upserted or removed:
+   * O(names) instead of O(everything of the type), so one changed CLA among 10,000 costs
+   * one lookup, not a walk of every subscription.
+   */
+  #reconcileNames(typeUrl: string, subscription: DeltaSubscription, names: readonly string[]): void {
+    const all = this.context.store.all(typeUrl);
+    const resources: DeltaResource[] = [];
+    const removed: string[] = [];
+    for (const name of names) {
+      const resource = all.get(name);
+      if (resource) {
+        if (!this.#interested(subscription, name) || subscription.clientVersions.get(name) === resource.version) continue;
+        resources.push({ name, version: resource.version, resource: resource.any });
+        subscription.clientVersions.set(name, resource.version);
+      } else {
+        // Only names the client holds are reported: clientVersions has no uninterested names.
+        const version = subscription.clientVersions.get(name);
+        if (version === undefined || version === ABSENT) continue;
+        removed.push(name);
+        subscription.clientVersions.set(name, ABSENT);
+      }
+    }
+    this.#send(typeUrl, subscription, resources, removed);
+  }
+
+  #send(typeUrl: string, subscription: DeltaSubscription, resources: DeltaResource[], removed: string[]): void {
     if (resources.length === 0 && removed.length === 0) return;
     this.#nonceCounter += 1;
     const nonce = String(this.#nonceCounter);

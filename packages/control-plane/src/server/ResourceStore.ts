@@ -57,13 +57,40 @@ export class ResourceStore {
     this.#types.set(typeUrl, { version: version ?? this.#nextVersion(), resources: map });
   }
 
-  /** Deletes names; returns whether any existed (and so whether the version moved). */
-  remove(typeUrl: string, names: readonly string[], version?: string): boolean {
+  /**
+   * Adds or replaces the given resources and leaves every other one of the type as it is.
+   * Returns the names whose bytes changed; the type's version moves only if there are any.
+   * Costs O(given resources), not O(all of the type), so one change among thousands is cheap.
+   */
+  upsert(typeUrl: string, resources: Record<string, AnyMessage | Record<string, unknown>>, version?: string): string[] {
+    // Encode everything first, so a bad resource leaves the type as it was.
+    const staged: StoredResource[] = [];
+    for (const [name, value] of Object.entries(resources)) {
+      const any = toAny(typeUrl, value);
+      staged.push({ name, any, version: resourceVersionOf(any.value) });
+    }
+    let entry = this.#types.get(typeUrl);
+    const changed: string[] = [];
+    for (const resource of staged) {
+      if (entry?.resources.get(resource.name)?.version === resource.version) continue;
+      if (!entry) {
+        entry = { version: '', resources: new Map() };
+        this.#types.set(typeUrl, entry);
+      }
+      entry.resources.set(resource.name, resource);
+      changed.push(resource.name);
+    }
+    if (entry && changed.length > 0) entry.version = version ?? this.#nextVersion();
+    return changed;
+  }
+
+  /** Deletes names; returns those that existed (if any, the type's version moved). */
+  remove(typeUrl: string, names: readonly string[], version?: string): string[] {
     const entry = this.#types.get(typeUrl);
-    if (!entry) return false;
-    let removed = false;
-    for (const name of names) removed = entry.resources.delete(name) || removed;
-    if (removed) entry.version = version ?? this.#nextVersion();
+    const removed: string[] = [];
+    if (!entry) return removed;
+    for (const name of names) if (entry.resources.delete(name)) removed.push(name);
+    if (removed.length > 0) entry.version = version ?? this.#nextVersion();
     return removed;
   }
 

@@ -1,7 +1,14 @@
 import type * as grpc from '@grpc/grpc-js';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL } from '@meshlet/xds-client';
 import type { AdsAckEvent, AdsRequestEvent } from './AdsEvents.js';
-import { AdsStream, type AdsStreamContext } from './AdsStream.js';
+import { AdsStream, type AdsStreamContext, type ResourceChange } from './AdsStream.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './DiscoveryMessages.js';
+
+/**
+ * Types whose SotW responses may carry a subset: a client does not take a missing RDS or EDS
+ * resource as deleted (xDS protocol, "Grouping resources into responses"; gRFC A53).
+ */
+const PER_RESOURCE_TYPES: ReadonlySet<string> = new Set([ROUTE_CONFIGURATION_TYPE_URL, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL]);
 
 /** What one SotW stream has asked for and been sent, for one resource type. */
 interface SotwSubscription {
@@ -74,10 +81,21 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     if (changed && (wildcard || explicit.size > 0 || previous?.sentVersion !== undefined)) this.#respond(typeUrl, subscription);
   }
 
-  resourcesChanged(typeUrl: string): void {
+  resourcesChanged(typeUrl: string, change?: ResourceChange): void {
     const subscription = this.#subscriptions.get(typeUrl);
     if (!subscription || (!subscription.wildcard && subscription.names.size === 0)) return;
-    this.#respond(typeUrl, subscription);
+    if (!change) {
+      this.#respond(typeUrl, subscription);
+      return;
+    }
+    // Names the server touched that this stream asked for; none means nothing to tell it.
+    const relevant = subscription.wildcard ? change.names : change.names.filter((name) => subscription.names.has(name));
+    if (relevant.length === 0) return;
+    // RDS and EDS responses need only carry what changed (absence is not deletion for them),
+    // so an upsert sends just those resources. LDS and CDS responses are the whole set by
+    // protocol (gRFC A53), and a removal can only be told by a whole-set response.
+    if (!change.removed && PER_RESOURCE_TYPES.has(typeUrl)) this.#respond(typeUrl, subscription, relevant);
+    else this.#respond(typeUrl, subscription);
   }
 
   #emitAckOrNack(typeUrl: string, versionInfo: string, nonce: string, request: DiscoveryRequest): void {
@@ -91,11 +109,17 @@ export class SotwStream extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
     }
   }
 
-  #respond(typeUrl: string, subscription: SotwSubscription): void {
+  /** Sends the subscribed set, or only `names` (which must all be subscribed) when given. */
+  #respond(typeUrl: string, subscription: SotwSubscription, names?: readonly string[]): void {
     const store = this.context.store;
     const all = store.all(typeUrl);
     const resources = [];
-    if (subscription.wildcard) {
+    if (names) {
+      for (const name of names) {
+        const resource = all.get(name);
+        if (resource) resources.push(resource.any);
+      }
+    } else if (subscription.wildcard) {
       for (const resource of all.values()) resources.push(resource.any);
     } else {
       for (const name of subscription.names) {

@@ -76,6 +76,9 @@ ads.events.on('ack', (e) => {
 });
 ads.events.on('nack', (e) => process.send({ nack: { typeUrl: e.typeUrl, message: e.errorDetail?.message?.slice(0, 300) } }));
 
+// BENCH_CHANGE_WITH_SET_RESOURCES=1 makes each change a setResources of all N CLAs, as before
+// upsertResources existed: the same build then compares the two in the same minute.
+const WHOLE_SET = process.env.BENCH_CHANGE_WITH_SET_RESOURCES === '1';
 let bump = 0;
 process.on('message', (m) => {
   if (m.cmd === 'change-endpoint') {
@@ -86,7 +89,12 @@ process.on('message', (m) => {
     // garbage it left was collected after `after`, between "sent" and the response's flush.
     const changed = x.encodeAny('envoy.config.endpoint.v3.ClusterLoadAssignment', cla(m.index, bump));
     const before = now();
-    ads.upsertResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { [name]: changed });
+    if (WHOLE_SET) {
+      endpoints[name] = changed;
+      ads.setResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, endpoints);
+    } else {
+      ads.upsertResources(x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, { [name]: changed });
+    }
     const after = now();
     process.send({ changed: { index: m.index, port: PORT + bump, before, after } });
   }

@@ -173,7 +173,9 @@ export const scenario = {
           : []),
       ],
       notes: [
-        `control plane in a child process; each change is one upsertResources of the changed CLA (encoded and hashed alone, sent to the one delta stream without walking the other ${N - 1}), so the first change figure includes only that control-plane work.`,
+        process.env.BENCH_CHANGE_WITH_SET_RESOURCES === '1'
+          ? `control plane in a child process; BENCH_CHANGE_WITH_SET_RESOURCES=1: each change is a setResources of all ${N} CLAs (re-hashing each, walking every subscription), as before upsertResources.`
+          : `control plane in a child process; each change is one upsertResources of the changed CLA (encoded and hashed alone, sent to the one delta stream without walking the other ${N - 1}), so the first change figure includes only that control-plane work.`,
         xds
           ? `grpc-js-xds ${xds.version}: SotW ADS (it has no delta), own process and own control plane; clock from just before its channel is made to the last EDS ACK (its subscription grows as its cds children start, so each ACK covers the names of its response; the last one, after ${xds.quietMs} ms with no further EDS ACK, covers all ${N}). Endpoints are 127.x.y.z on a closed port: its round_robin children connect to every endpoint and are refused at once.${xds.timedOut ? ' TIMED OUT before all EDS names were ACKed.' : ''}`
           : 'grpc-js-xds comparison skipped (--no-grpc-js-xds).',

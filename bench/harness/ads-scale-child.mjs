@@ -85,8 +85,8 @@ process.on('message', (m) => {
     bump++;
     const name = clusterName(m.index);
     // upsertResources re-encodes and re-hashes only this CLA and tells each stream only its
-    // name: setResources of all N re-hashed every CLA and walked every subscription, and the
-    // garbage it left was collected after `after`, between "sent" and the response's flush.
+    // name: setResources of all N re-hashed every CLA, walked every subscription and left N
+    // stored entries of garbage per change (34 ms of the child's CPU per change at N = 10,000).
     const changed = x.encodeAny('envoy.config.endpoint.v3.ClusterLoadAssignment', cla(m.index, bump));
     const before = now();
     if (WHOLE_SET) {

@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './GrpcJs.js';
 import { adsServiceDefinition } from './AdsServiceDefinition.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from './DiscoveryMessages.js';
 
@@ -19,6 +20,6 @@ let ctor: AdsServiceClientConstructor | undefined;
  */
 export function adsServiceClientConstructor(): AdsServiceClientConstructor {
   if (ctor) return ctor;
-  ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService') as unknown as AdsServiceClientConstructor;
+  ctor = grpcJs().makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService') as unknown as AdsServiceClientConstructor;
   return ctor;
 }

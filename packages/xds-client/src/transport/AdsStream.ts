@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './GrpcJs.js';
 import type { NodeConfig, XdsServerConfig } from '../bootstrap/Bootstrap.js';
 import type { Logger } from '../client/Logger.js';
 import { envoyRoot, TO_OBJECT, type AnyMessage } from '../proto/EnvoyProtos.js';
@@ -233,7 +234,7 @@ export class AdsStream {
     if (this.closed) return;
     const server = this.server;
     const hadResponse = this.receivedResponse;
-    const ended = this.endReason ?? `${grpc.status[status.code] ?? status.code} ${status.details}`;
+    const ended = this.endReason ?? `${grpcJs().status[status.code] ?? status.code} ${status.details}`;
     this.endReason = undefined;
     const error = Object.assign(new Error(`ADS stream to ${server.server_uri} ended: ${ended}`), { code: status.code });
     this.options.handler.onDisconnected(server, error, hadResponse);
@@ -311,7 +312,7 @@ export class AdsStream {
         return;
       }
       // getConnectivityState(true) makes an idle channel try to connect.
-      if (channel.getConnectivityState(true) !== grpc.connectivityState.READY) return;
+      if (channel.getConnectivityState(true) !== grpcJs().connectivityState.READY) return;
       this.returnToPrimary('primary xDS server reachable again; leaving fallback');
     }, this.options.fallbackProbeIntervalMs ?? 5000);
     this.probeTimer.unref();

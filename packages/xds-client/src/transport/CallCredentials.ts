@@ -1,5 +1,6 @@
 import { stat, readFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './GrpcJs.js';
 import type { CallCredsConfig } from '../bootstrap/Bootstrap.js';
 import { ExponentialBackoff, type BackoffOptions } from './Backoff.js';
 
@@ -91,7 +92,7 @@ export class JwtTokenFile {
     if (parsed instanceof JwtTokenFileError) return this.failed(usable, parsed);
     const expiresAt = parsed - EXPIRY_MARGIN_MS;
     if (expiresAt <= now) {
-      return this.failed(usable, new JwtTokenFileError(grpc.status.UNAUTHENTICATED, `the JWT in ${this.path} expired at ${new Date(parsed).toISOString()} (the token file is not being refreshed)`));
+      return this.failed(usable, new JwtTokenFileError(grpcJs().status.UNAUTHENTICATED, `the JWT in ${this.path} expired at ${new Date(parsed).toISOString()} (the token file is not being refreshed)`));
     }
     this.cached = { token, expiresAt, fileStamp: stamp };
     this.lastError = undefined;
@@ -111,12 +112,12 @@ export class JwtTokenFile {
 function unreadable(path: string, error: unknown): JwtTokenFileError {
   const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   // UNAVAILABLE, as A97 specifies for a failed read: the file may appear (volume mount) later.
-  return new JwtTokenFileError(grpc.status.UNAVAILABLE, `cannot read the JWT token file ${path} (${reason}); check call_creds jwt_token_file in the bootstrap`, { cause: error });
+  return new JwtTokenFileError(grpcJs().status.UNAVAILABLE, `cannot read the JWT token file ${path} (${reason}); check call_creds jwt_token_file in the bootstrap`, { cause: error });
 }
 
 /** `exp` (ms since the epoch) of a compact JWS, without verifying it: the server does that. */
 function expiryOf(token: string, path: string): number | JwtTokenFileError {
-  const invalid = (why: string) => new JwtTokenFileError(grpc.status.UNAUTHENTICATED, `the JWT token file ${path} ${why}`);
+  const invalid = (why: string) => new JwtTokenFileError(grpcJs().status.UNAUTHENTICATED, `the JWT token file ${path} ${why}`);
   if (token === '') return invalid('is empty');
   const parts = token.split('.');
   if (parts.length !== 3) return invalid('does not hold a JWT (expected header.payload.signature)');
@@ -137,10 +138,10 @@ export function callCredentialsFor(config: CallCredsConfig, options: JwtTokenFil
   switch (config.type) {
     case 'jwt_token_file': {
       const file = new JwtTokenFile(config.config.jwt_token_file, options);
-      return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+      return grpcJs().credentials.createFromMetadataGenerator((_params, callback) => {
         file.token().then(
           (token) => {
-            const metadata = new grpc.Metadata();
+            const metadata = new (grpcJs().Metadata)();
             metadata.set('authorization', `Bearer ${token}`);
             callback(null, metadata);
           },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcJs } from './GrpcJs.js';
 import type { CallCredsConfig, ChannelCredsConfig } from '../bootstrap/Bootstrap.js';
 import { callCredentialsFor } from './CallCredentials.js';
 
@@ -17,13 +18,13 @@ export function channelCredentialsFor(creds: ChannelCredsConfig, callCreds: read
   const channel = baseCredentials(creds);
   if (callCreds.length === 0) return channel;
   // The parser refuses call_creds over insecure channels; grpc-js would throw here too.
-  return grpc.credentials.combineChannelCredentials(channel, ...callCreds.map((c) => callCredentialsFor(c)));
+  return grpcJs().credentials.combineChannelCredentials(channel, ...callCreds.map((c) => callCredentialsFor(c)));
 }
 
 function baseCredentials(creds: ChannelCredsConfig): grpc.ChannelCredentials {
   switch (creds.type) {
     case 'insecure':
-      return grpc.credentials.createInsecure();
+      return grpcJs().credentials.createInsecure();
     case 'tls': {
       const file = (key: string): Buffer | null => {
         const path = creds.config?.[key];
@@ -36,9 +37,9 @@ function baseCredentials(creds: ChannelCredsConfig): grpc.ChannelCredentials {
           throw new Error(`cannot read channel_creds tls ${key} ${path} (${reason})`, { cause: error });
         }
       };
-      return grpc.credentials.createSsl(file('ca_certificate_file'), file('private_key_file'), file('certificate_file'));
+      return grpcJs().credentials.createSsl(file('ca_certificate_file'), file('private_key_file'), file('certificate_file'));
     }
     case 'google_default':
-      return grpc.credentials.createSsl();
+      return grpcJs().credentials.createSsl();
   }
 }

@@ -14,7 +14,7 @@ import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
  * the AttemptTransport the call engine drives. Each attempt is a real call on the picked
  * endpoint's channel; the caller sees exactly one of them (or a status the mesh made).
  */
-export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse>, Cancellation {
+export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse>, Cancellation, InterceptingListener {
   private listener: InterceptingListener | undefined;
   private metadata = new Metadata();
   private readonly messages: RequestMessages;
@@ -24,6 +24,8 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   private current: UpstreamAttempt | undefined;
   private committed: UpstreamAttempt | undefined;
   private readPending = false;
+  /** The logical call has been routed (launch() ran): at the half-close, or a microtask after start. */
+  private launched = false;
   private finished = false;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private credentials: CallCredentials | undefined;
@@ -56,10 +58,11 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     if (ms <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, `Deadline exceeded (meshlet: ${this.core.target})`), ms);
     }
-    this.run().catch((err: unknown) => {
-      // E.g. the Mesh or the channel was closed under the call.
-      this.finish({ code: Status.UNAVAILABLE, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
-    });
+    // A unary or server-streaming call is launched by its half-close, which grpc-js sends in the
+    // same tick as start and the one message: the whole request is then known (and replayable)
+    // before the first attempt goes out, with no microtask hop. A call that streams its requests
+    // is launched a microtask after start, as before.
+    queueMicrotask(() => this.launch());
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
@@ -74,6 +77,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
 
   halfClose(): void {
     this.messages.halfClose();
+    this.launch();
   }
 
   cancelWithStatus(code: Status, details: string): void {
@@ -108,14 +112,31 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
 
   // ---- the logical call
 
-  private async run(): Promise<void> {
-    // grpc-js starts a unary or server-streaming call and sends its one message and
-    // half-close in the same tick: waiting one microtask lets the whole request be known
-    // (and so replayable) before the first attempt goes out.
-    await Promise.resolve();
-    const mesh = this.core.mesh;
-    let state = mesh.state(this.core.target);
-    if (state.kind === 'pending') state = await mesh.resolve(this.core.target);
+  private launch(): void {
+    if (this.launched || this.listener === undefined) return;
+    this.launched = true;
+    try {
+      const mesh = this.core.mesh;
+      const state = mesh.state(this.core.target);
+      if (state.kind === 'pending') {
+        mesh.resolve(this.core.target).then(
+          (resolved) => this.route(resolved),
+          (err: unknown) => this.failUnavailable(err),
+        );
+      } else {
+        this.route(state);
+      }
+    } catch (err) {
+      this.failUnavailable(err);
+    }
+  }
+
+  /** E.g. the Mesh or the channel was closed under the call. */
+  private failUnavailable(err: unknown): void {
+    this.finish({ code: Status.UNAVAILABLE, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
+  }
+
+  private route(state: ReturnType<MeshChannel['mesh']['state']>): void {
     if (this.finished) return;
     if (state.kind !== 'ready') {
       // gRFC A28: an RPC for a target whose config does not exist fails UNAVAILABLE.
@@ -132,26 +153,38 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       headers: new MetadataHeaders(this.metadata, { ':path': this.method, ':authority': this.core.authority, ':method': 'POST' }),
       isGrpc: true,
     };
-    let response: GrpcResponse;
+    const request = { view, replayable: this.messages.replayable, cancellation: this, bytes: this };
+    const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
+    const tracing = this.core.tracing;
+    let response: Promise<GrpcResponse>;
     try {
-      const request = { view, replayable: this.messages.replayable, cancellation: this, bytes: this };
-      const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
-      const tracing = this.core.tracing;
       if (tracing !== undefined && tracing.recording) {
         const trace = tracing.startCall(start);
         this.trace = trace;
-        response = await trace.run(() => this.core.engine.execute(snapshot, request, this));
+        response = trace.run(() => this.core.engine.execute(snapshot, request, this));
       } else {
         // No span would record (no OpenTelemetry SDK): no call wrapper, context switch or span hooks.
         // The call still has a spanless CallTrace: it holds the one x-request-id all attempts send.
         this.trace = new CallTrace(start, undefined);
-        response = await this.core.untracedEngine.execute(snapshot, request, this);
+        response = this.core.untracedEngine.execute(snapshot, request, this);
       }
     } catch (err) {
-      if (this.finished) return;
-      if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));
-      return this.finish({ code: Status.INTERNAL, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
+      return this.failed(err);
     }
+    // then() rather than an async function: no extra promise and hop per call.
+    response.then(
+      (r) => this.deliver(r),
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  private failed(err: unknown): void {
+    if (this.finished) return;
+    if (err instanceof MeshCallError) return this.finish(statusForMeshError(err));
+    this.finish({ code: Status.INTERNAL, details: `meshlet: ${(err as Error)?.message ?? String(err)}`, metadata: new Metadata() });
+  }
+
+  private deliver(response: GrpcResponse): void {
     if (this.finished) {
       response.discard();
       return;
@@ -159,23 +192,27 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     this.messages.release();
     if (response instanceof UpstreamAttempt) {
       this.committed = response;
-      response.commit(this.downstream);
+      response.commit(this);
       if (this.readPending && !this.finished) response.startRead();
     } else {
-      response.commit(this.downstream);
+      response.commit(this);
     }
   }
 
-  /** The caller's listener, with the status going through finish() so it is delivered once. */
-  private readonly downstream: InterceptingListener = {
-    onReceiveMetadata: (md) => {
-      if (!this.finished) this.listener!.onReceiveMetadata(md);
-    },
-    onReceiveMessage: (message: Buffer) => {
-      if (!this.finished) this.listener!.onReceiveMessage(message);
-    },
-    onReceiveStatus: (status) => this.finish(status),
-  };
+  // ---- InterceptingListener: what the committed response delivers to the caller
+  // (this object rather than a listener of closures per call). The status goes through finish() so it is delivered once.
+
+  onReceiveMetadata(md: Metadata): void {
+    if (!this.finished) this.listener!.onReceiveMetadata(md);
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    if (!this.finished) this.listener!.onReceiveMessage(message);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.finish(status);
+  }
 
   send(attempt: AttemptRequest): Promise<GrpcResponse> {
     if (attempt.attemptCount > 1 && !this.messages.replayable && this.lastStatus !== undefined) {

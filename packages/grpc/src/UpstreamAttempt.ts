@@ -30,9 +30,12 @@ const enum State {
  * Nothing is read from upstream before the engine commits: the caller's reads are passed
  * through afterwards, so grpc-js flow control stays end to end.
  */
-export class UpstreamAttempt implements GrpcResponse, MessageSink {
+/** An attempt's headers until its head arrives (read-only, so one instance serves every attempt). */
+const NO_HEADERS: HeaderLookup = new MetadataHeaders(new Metadata());
+
+export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingListener {
   readonly status = 200;
-  headers: HeaderLookup = new MetadataHeaders(new Metadata());
+  headers: HeaderLookup = NO_HEADERS;
   grpcStatus: number | undefined;
   private state = State.Waiting;
   private metadata: Metadata | undefined;
@@ -92,19 +95,20 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
 
   start(metadata: Metadata): void {
     this.started = true;
-    this.call.start(metadata, {
-      onReceiveMetadata: (md) => this.onMetadata(md),
-      onReceiveMessage: (message: Buffer) => {
-        this.receivedBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
-        if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
-        else if (this.state === State.Held) this.held.push(message);
-      },
-      onReceiveStatus: (status) => this.onStatus(status),
-    });
+    // This attempt is the upstream call's listener itself: no listener object and closures per attempt.
+    this.call.start(metadata, this);
     if (this.stopped !== undefined) this.stop(this.stopped);
   }
 
-  private onMetadata(md: Metadata): void {
+  // ---- InterceptingListener (the upstream call's events)
+
+  onReceiveMessage(message: Buffer): void {
+    this.receivedBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
+    if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
+    else if (this.state === State.Held) this.held.push(message);
+  }
+
+  onReceiveMetadata(md: Metadata): void {
     if (this.state === State.Committed) return this.sink!.onReceiveMetadata(md);
     if (this.state !== State.Waiting) return;
     this.metadata = md;
@@ -113,7 +117,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink {
     this.resolve(this);
   }
 
-  private onStatus(status: StatusObject): void {
+  onReceiveStatus(status: StatusObject): void {
     this.ended = true;
     this.lease.release();
     this.unsubscribe();

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { AttemptRequest } from '../call/AttemptTransport.js';
+import { newRequestId } from '../call/RequestId.js';
 import type { CallTrace } from './CallTrace.js';
 import type { PeerMetadataHeaders } from './PeerMetadata.js';
 import { injectTraceContext, type HeaderSetter } from './TraceContextInjection.js';
@@ -28,36 +28,42 @@ export interface AttemptHeaderOptions {
  *   on every attempt, as Envoy does (retries share the request id);
  * - Istio peer metadata headers when configured.
  */
-export function decorateAttemptHeaders(headers: HeaderCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions = {}): void {
+export function decorateAttemptHeaders(headers: HeaderCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options?: AttemptHeaderOptions): void {
   const existing = headers.get('x-request-id');
-  if (existing === null || existing === undefined || existing === '') {
+  setRequestId(headers, existing === null || existing === undefined ? '' : existing, call);
+  decorateRest(headers, attempt, call, options);
+}
+
+/**
+ * The gRPC variant: the same decoration on grpc-js Metadata (keys are lower-case there too).
+ * Metadata is written directly: no adapter object or closures per attempt (this runs once per
+ * attempt on the unary hot path).
+ */
+export function decorateAttemptMetadata(metadata: GrpcMetadataCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options?: AttemptHeaderOptions): void {
+  const existing = metadata.get('x-request-id')[0];
+  setRequestId(metadata, typeof existing === 'string' ? existing : '', call);
+  decorateRest(metadata, attempt, call, options);
+}
+
+/** Keeps the caller's x-request-id (`existing`, '' when absent), else sends the call's one generated id. */
+function setRequestId(headers: HeaderSetter, existing: string, call: CallTrace | undefined): void {
+  if (existing === '') {
     let id = call?.requestId;
     if (id === undefined) {
-      id = randomUUID();
+      id = newRequestId();
       if (call !== undefined) call.requestId = id;
     }
     headers.set('x-request-id', id);
   } else if (call !== undefined) {
     call.requestId ??= existing;
   }
+}
+
+function decorateRest(headers: HeaderSetter, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions | undefined): void {
   injectTraceContext(headers, call?.spanFor(attempt));
-  const peer = options.peerMetadata;
+  const peer = options?.peerMetadata;
   if (peer !== undefined) {
     headers.set('x-envoy-peer-metadata-id', peer['x-envoy-peer-metadata-id']);
     headers.set('x-envoy-peer-metadata', peer['x-envoy-peer-metadata']);
   }
-}
-
-/** The gRPC variant: the same decoration on grpc-js Metadata (keys are lower-case there too). */
-export function decorateAttemptMetadata(metadata: GrpcMetadataCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions = {}): void {
-  const carrier: HeaderCarrier = {
-    get(name) {
-      const v = metadata.get(name)[0];
-      return typeof v === 'string' ? v : undefined;
-    },
-    set(name, value) {
-      metadata.set(name, value);
-    },
-  };
-  decorateAttemptHeaders(carrier, attempt, call, options);
 }

@@ -1,6 +1,8 @@
 // Load for a CPU profile of one side of the HTTP overhead scenario (no alternation):
 //   node --cpu-prof --cpu-prof-dir=bench/results/profiles bench/profile-http.mjs [meshlet|bare|meshlet-stub|bare-stub] [inFlight] [seconds]
 //   node bench/harness/topFrames.mjs bench/results/profiles/<file>.cpuprofile
+// Bytes per request (no GC during the count): BENCH_BYTES=1 node --expose-gc --min-semi-space-size=128
+//   --max-semi-space-size=128 bench/profile-http.mjs meshlet-stub 64 1
 // The -stub sides send to an in-process dispatcher that answers every request at once (no
 // sockets, no backend): what is left is undici's request API plus, for meshlet-stub, Meshlet's
 // own per-request work, so the two stub sides isolate Meshlet's CPU cost on a noisy machine.
@@ -63,6 +65,22 @@ if (side.startsWith('bare')) {
   send = () => request(`http://${TARGET}${DEFAULT_PATH}`, { dispatcher }).then((r) => r.body.text());
 }
 await closedLoop({ send, inFlight, durationMs: 1000 });
+if (process.env.BENCH_BYTES === '1') {
+  // Bytes allocated per request, with the young generation large enough that no GC runs during
+  // the measured requests: run with --expose-gc --min-semi-space-size=128 --max-semi-space-size=128.
+  // heapUsed grows by what the requests allocated; a GC in between would hide some, so it is reported.
+  const requests = Number(process.env.BENCH_BYTES_REQUESTS ?? 5000);
+  let gcsDuring = 0;
+  const watch = new PerformanceObserver((list) => void (gcsDuring += list.getEntries().length));
+  globalThis.gc();
+  watch.observe({ entryTypes: ['gc'] });
+  const before = process.memoryUsage().heapUsed;
+  await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: requests });
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver GC entries
+  watch.disconnect();
+  console.log(side, inFlight, `${((after - before) / requests).toFixed(0)} B allocated per request over ${requests} requests (GCs during: ${gcsDuring})`);
+}
 // Young-generation GCs during the measured loop, per 1,000 requests: with a fixed semi-space
 // (e.g. --max-semi-space-size=16) a proxy for bytes allocated per request.
 let scavenges = 0;

@@ -10,7 +10,10 @@ import {
   selectTransportSocket,
   type UpstreamTlsFactory,
   type AttemptRequest,
+  type AttemptSettler,
   type AttemptTransport,
+  type LogicalRequest,
+  type RequestView,
   type Cancellation,
   type CallEngine,
   type LocalReply,
@@ -22,7 +25,7 @@ import { LocalResponse } from './LocalResponse.js';
 import { AttemptHeaderList } from './AttemptHeaderList.js';
 import { ReplayableBody } from './ReplayableBody.js';
 import { RequestHeaders } from './RequestHeaders.js';
-import { UpstreamAttempt } from './UpstreamAttempt.js';
+import { UpstreamAttempt, type AttemptErrorNote } from './UpstreamAttempt.js';
 import type { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshCallOptions {
@@ -43,11 +46,29 @@ export interface MeshCallOptions {
 
 /**
  * One logical HTTP request through the mesh: the AttemptTransport the call
- * engine drives, and the controller the caller's handler sees (its pause,
+ * engine drives, the LogicalRequest and RequestView it routes (one object, not
+ * three per request), and the controller the caller's handler sees (its pause,
  * resume and abort act on whichever attempt is current).
  */
-export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatcher.DispatchController, Cancellation {
-  private readonly headers: RequestHeaders;
+export class MeshCall
+  implements AttemptTransport<CommittableResponse>, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
+{
+  readonly headers: RequestHeaders;
+  // ---- RequestView and LogicalRequest (set in run)
+  authority = '';
+  readonly path: string;
+  readonly method: string;
+  isGrpc = false;
+  replayable = false;
+  get view(): RequestView {
+    return this;
+  }
+  get cancellation(): Cancellation {
+    return this;
+  }
+  get bytes(): MeshCall {
+    return this;
+  }
   private body!: ReplayableBody;
   private current: UpstreamAttempt | undefined;
   private snapshot!: TargetSnapshot;
@@ -68,6 +89,8 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     private readonly legacyHandler?: Dispatcher.DispatchHandler,
   ) {
     this.headers = new RequestHeaders(opts.headers as ConstructorParameters<typeof RequestHeaders>[0]);
+    this.path = opts.path;
+    this.method = opts.method;
   }
 
   // ---- DispatchController for the caller's handler
@@ -126,22 +149,17 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
     try {
       // No await (and no extra microtask) for a body that is replayable as it is.
       this.body = ReplayableBody.ofReplayable(this.opts.body) ?? (await ReplayableBody.from(this.opts.body, this.options.maxReplayBodyBytes));
-      const view = {
-        authority: this.headers.get('host') ?? authority,
-        path: this.opts.path,
-        method: this.opts.method,
-        headers: this.headers,
-        isGrpc: (this.headers.get('content-type') ?? '').startsWith('application/grpc'),
-      };
-      const request = { view, replayable: this.body.replayable, cancellation: this, bytes: this };
+      this.authority = this.headers.get('host') ?? authority;
+      this.isGrpc = (this.headers.get('content-type') ?? '').startsWith('application/grpc');
+      this.replayable = this.body.replayable;
       const tracing = this.options.tracing;
       if (tracing !== undefined && tracing.recording) {
         const trace = tracing.startCall({ kind: 'http', method: this.opts.method, target: snapshot.target });
         this.trace = trace;
-        response = await trace.run(() => this.options.engine.execute(snapshot, request, this));
+        response = await trace.run(() => this.options.engine.execute(snapshot, this, this));
       } else {
         // No span would record: no call wrapper, context switch or span hooks (the untraced engine).
-        response = await this.options.untracedEngine.execute(snapshot, request, this);
+        response = await this.options.untracedEngine.execute(snapshot, this, this);
       }
     } catch (err) {
       if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
@@ -156,62 +174,65 @@ export class MeshCall implements AttemptTransport<CommittableResponse>, Dispatch
   }
 
   send(attempt: AttemptRequest): Promise<CommittableResponse> {
-    return new Promise<CommittableResponse>((resolve, rejectAttempt) => {
-      const reject = (err: Error): void => {
-        this.lastAttemptError = err;
-        rejectAttempt(err);
-      };
-      const headers = new AttemptHeaderList(this.headers.toFlat());
-      if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
-      if (this.trace === undefined && !headers.get('x-request-id')) {
-        // Untraced call: one generated x-request-id for all its attempts, as Envoy does (a traced call keeps it on its CallTrace).
-        headers.set('x-request-id', (this.requestId ??= newRequestId()));
-      }
-      decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
-      headers.set('host', attempt.authority);
-      if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
-      if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));
-      const upstream = new UpstreamAttempt(resolve, reject, attempt, attempt.headerMutation);
-      this.current = upstream;
-      const host = attempt.host;
-      const endpoint = this.endpointOf(host);
-      const cluster = this.snapshot.cluster(attempt.cluster)?.cluster;
-      let tls;
-      if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
-        try {
-          if (this.options.tls) {
-            const transport = this.options.tls.forEndpoint(cluster, host.metadata);
-            if (transport.kind === 'tls') tls = transport;
-          } else if (needsTls(selectTransportSocket(cluster, host.metadata).socket)) {
-            // Envoy selects the socket per endpoint: an endpoint no transport_socket_matches entry picks (with no
-            // cluster transport_socket), or one given raw_buffer (Istio's tlsMode-disabled), is plaintext.
-            throw new Error(`cluster ${cluster.name} requires a transport socket but no certificate providers are configured (bootstrap certificate_providers or the certificateProviders option)`);
-          }
-        } catch (err) {
-          // Fail closed: never fall back to plaintext when the config asks for TLS.
-          reject(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
-          return;
-        }
-      }
-      const origin = `${tls ? 'https' : 'http'}://${endpoint}`;
-      if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
+    return new Promise<CommittableResponse>((resolved, rejected) => this.startAttempt(attempt, { resolved, rejected }));
+  }
+
+  noteAttemptError(err: Error): void {
+    this.lastAttemptError = err;
+  }
+
+  /** Sends one attempt; its UpstreamAttempt tells `settler` (the engine's attempt) of the head or the failure. */
+  startAttempt(attempt: AttemptRequest, settler: AttemptSettler<CommittableResponse>): void {
+    const headers = new AttemptHeaderList(this.headers.toFlat());
+    if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
+    if (this.trace === undefined && !headers.get('x-request-id')) {
+      // Untraced call: one generated x-request-id for all its attempts, as Envoy does (a traced call keeps it on its CallTrace).
+      headers.set('x-request-id', (this.requestId ??= newRequestId()));
+    }
+    decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
+    headers.set('host', attempt.authority);
+    if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
+    if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));
+    const upstream = new UpstreamAttempt(settler, this, attempt, attempt.headerMutation);
+    this.current = upstream;
+    const host = attempt.host;
+    const endpoint = this.endpointOf(host);
+    const cluster = this.snapshot.cluster(attempt.cluster)?.cluster;
+    let tls;
+    if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
       try {
-        this.dispatch(
-          {
-            ...this.opts,
-            origin,
-            path: attempt.path,
-            headers: headers.flat,
-            body: this.body.take(),
-          },
-          upstream,
-        );
+        if (this.options.tls) {
+          const transport = this.options.tls.forEndpoint(cluster, host.metadata);
+          if (transport.kind === 'tls') tls = transport;
+        } else if (needsTls(selectTransportSocket(cluster, host.metadata).socket)) {
+          // Envoy selects the socket per endpoint: an endpoint no transport_socket_matches entry picks (with no
+          // cluster transport_socket), or one given raw_buffer (Istio's tlsMode-disabled), is plaintext.
+          throw new Error(`cluster ${cluster.name} requires a transport socket but no certificate providers are configured (bootstrap certificate_providers or the certificateProviders option)`);
+        }
       } catch (err) {
-        upstream.leave();
-        reject(err as Error);
+        // Fail closed: never fall back to plaintext when the config asks for TLS.
+        upstream.fail(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
+        return;
       }
-      if (this._paused) upstream.upstream?.pause();
-    });
+    }
+    const origin = `${tls ? 'https' : 'http'}://${endpoint}`;
+    if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
+    try {
+      this.dispatch(
+        {
+          ...this.opts,
+          origin,
+          path: attempt.path,
+          headers: headers.flat,
+          body: this.body.take(),
+        },
+        upstream,
+      );
+    } catch (err) {
+      upstream.leave();
+      upstream.fail(err as Error);
+    }
+    if (this._paused) upstream.upstream?.pause();
   }
 
   wouldQueue(attempt: AttemptRequest): boolean {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderMutation, type StreamEnd } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
@@ -44,6 +44,11 @@ function classify(err: Error & { code?: string }): AttemptError {
   return new AttemptError('reset', `upstream reset: ${err.message}`, true, { cause: err });
 }
 
+/** Told why an attempt got no response (the call appends it to its local reply). */
+export interface AttemptErrorNote {
+  noteAttemptError(err: Error): void;
+}
+
 /**
  * One attempt's undici handler and, once headers arrive, its response. The head
  * is handed to the call engine; body events are held until the engine either
@@ -79,15 +84,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   receivedBytes = 0;
 
   constructor(
-    private readonly resolve: (r: UpstreamAttempt) => void,
-    private readonly reject: (e: Error) => void,
+    /** The engine's attempt (or a Promise's settle functions): told of the head or the failure, once. */
+    private readonly settler: AttemptSettler<UpstreamAttempt>,
+    private readonly note: AttemptErrorNote,
     attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** response_headers_to_add/remove of the route levels, applied when the response is committed. */
     private readonly mutation: HeaderMutation,
   ) {
     if (attempt.onStop !== undefined) {
       // The engine's own attempts: no AbortSignal needed. It stops an attempt only before its response head.
-      attempt.onStop((reason) => this.stop(reason));
+      // This object is the listener (attemptStopped): no closure per attempt.
+      attempt.onStop(this);
     } else {
       const signal = attempt.signal;
       this.signal = signal;
@@ -111,6 +118,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     load.inFlight--;
   }
 
+  /** The attempt failed before any response head: the call notes why, the engine is told. */
+  fail(err: Error): void {
+    this.note.noteAttemptError(err);
+    this.settler.rejected(err);
+  }
+
+  /** AttemptStopListener: the engine stopped this attempt (per-try/route timeout, caller cancel). */
+  attemptStopped(reason: Error): void {
+    this.stop(reason);
+  }
+
   private stop(reason: Error): void {
     this.stopped = reason;
     this.controller?.abort(reason);
@@ -131,7 +149,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.headers = new ResponseHeaders(headers);
     this.statusMessage = statusMessage ?? '';
     this.state = State.Held;
-    this.resolve(this);
+    this.settler.resolved(this);
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -153,7 +171,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.leave();
     this.completion.complete();
-    if (this.state === State.Waiting) this.reject(classify(err));
+    if (this.state === State.Waiting) this.fail(classify(err));
     else if (this.state === State.Committed) this.forwardError(err);
     else this.failed = err;
   }

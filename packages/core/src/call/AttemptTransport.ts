@@ -57,7 +57,22 @@ export interface AttemptRequest {
    * `listener` runs once when the attempt is stopped, or at once if it already was. Optional so that
    * hand-built requests (tests) need only `signal`.
    */
-  onStop?(listener: (reason: Error) => void): void;
+  onStop?(listener: AttemptStopListener): void;
+}
+
+/**
+ * Told when the engine stops an attempt: a function, or an object (the transport's per-attempt
+ * handler itself, so that registering costs no closure per attempt).
+ */
+export type AttemptStopListener = ((reason: Error) => void) | { attemptStopped(reason: Error): void };
+
+/**
+ * Where a transport started with `AttemptTransport.startAttempt` reports how the attempt settled: exactly
+ * one of the two, once (it may be during `startAttempt` itself). The engine passes its attempt object.
+ */
+export interface AttemptSettler<R> {
+  resolved(response: R): void;
+  rejected(error: unknown): void;
 }
 
 /** The response headers of one attempt; the body stays with the transport. */
@@ -98,6 +113,11 @@ export class AttemptError extends Error {
 /** Implemented by packages/http (undici) and packages/grpc (grpc-js). */
 export interface AttemptTransport<R extends AttemptResponse = AttemptResponse> {
   send(attempt: AttemptRequest): Promise<R>;
+  /**
+   * The same as `send`, reporting to `settler` instead of returning a Promise: no Promise and no
+   * settle closures per attempt on the hot path. The engine uses it when present.
+   */
+  startAttempt?(attempt: AttemptRequest, settler: AttemptSettler<R>): void;
   /** Builds the transport's response for a reply generated locally: direct_response, redirect, fault abort. */
   localReply(reply: LocalReply): R;
   /**

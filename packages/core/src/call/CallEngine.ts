@@ -6,7 +6,15 @@ import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
 import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
 import type { HeaderMutation } from '../routing/HeaderMutation.js';
 import type { FaultDecision } from '../fault/FaultInjector.js';
-import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport, type LogicalRequest } from './AttemptTransport.js';
+import {
+  AttemptError,
+  type AttemptRequest,
+  type AttemptResponse,
+  type AttemptSettler,
+  type AttemptStopListener,
+  type AttemptTransport,
+  type LogicalRequest,
+} from './AttemptTransport.js';
 import type { CallObserver } from './CallObserver.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import type { Random } from './HeaderLookup.js';
@@ -243,7 +251,7 @@ export class CallEngine {
         let stop: Stop;
         let cause: unknown;
         try {
-          stop = await call.race(transport.send(attempt), perTry, attempt, now);
+          stop = await call.race(transport, perTry, attempt, now);
           response = attempt.value as R | undefined;
           cause = attempt.error;
         } finally {
@@ -356,15 +364,17 @@ function attemptResult(outcome: AttemptOutcome): AttemptResult {
  * One attempt's request. Its AbortSignal is created only when a transport reads `signal`: one that
  * uses `onStop` instead (the HTTP transport) costs no AbortController/AbortSignal per attempt.
  */
-class EngineAttempt implements AttemptRequest {
+class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
   /** What the transport's send settled with (read by the engine after the race). */
   value: unknown = undefined;
   error: unknown = undefined;
   /** The race is over: the send settled, or the attempt was stopped first. */
   done = false;
+  /** The call whose wait (Call.race) this attempt's settling ends; set when the race starts. */
+  call: Call | undefined;
   private controller: AbortController | undefined;
   private stopReason: Error | undefined;
-  private listener: ((reason: Error) => void) | undefined;
+  private listener: AttemptStopListener | undefined;
 
   constructor(
     readonly host: Host,
@@ -385,13 +395,27 @@ class EngineAttempt implements AttemptRequest {
     return this.controller.signal;
   }
 
-  onStop(listener: (reason: Error) => void): void {
+  onStop(listener: AttemptStopListener): void {
     if (this.stopReason !== undefined) {
-      listener(this.stopReason);
+      tellStop(listener, this.stopReason);
       return;
     }
     const prev = this.listener;
-    this.listener = prev === undefined ? listener : (reason) => (prev(reason), listener(reason));
+    this.listener = prev === undefined ? listener : (reason) => (tellStop(prev, reason), tellStop(listener, reason));
+  }
+
+  /** AttemptSettler: the transport got a response head. A response after a stop is released. */
+  resolved(response: unknown): void {
+    if (this.done) return discardLate(response);
+    this.value = response;
+    this.call!.settled();
+  }
+
+  /** AttemptSettler: the transport got no response. */
+  rejected(error: unknown): void {
+    if (this.done) return;
+    this.error = error;
+    this.call!.settled();
   }
 
   /** Once: aborts the signal (if one was created), then tells the onStop listener. */
@@ -401,8 +425,13 @@ class EngineAttempt implements AttemptRequest {
     this.controller?.abort(reason);
     const listener = this.listener;
     this.listener = undefined;
-    listener?.(reason);
+    if (listener !== undefined) tellStop(listener, reason);
   }
+}
+
+function tellStop(listener: AttemptStopListener, reason: Error): void {
+  if (typeof listener === 'function') listener(reason);
+  else listener.attemptStopped(reason);
 }
 
 /**
@@ -535,11 +564,16 @@ class Call implements DeadlineOwner {
    * caller's cancellation, whichever comes first. The settled value or error is left on
    * `attempt`. On a stop, stops `attempt` so the transport releases it.
    */
-  race(work: Promise<unknown>, perTryMs: number, attempt: EngineAttempt, now: number): Promise<Stop> {
+  race(transport: AttemptTransport<AttemptResponse>, perTryMs: number, attempt: EngineAttempt, now: number): Promise<Stop> {
+    attempt.call = this;
+    // A transport with `startAttempt` settles the attempt itself (possibly at once): it starts once the wait
+    // is set up. One with only `send` is sent first, as before, and its Promise settles the attempt.
+    const work = transport.startAttempt === undefined ? transport.send(attempt) : undefined;
     const early = this.stopBeforeWait(now);
     if (early !== Stop.None) {
       this.stopAttempt(attempt, early);
-      work.then(discardLate, ignore);
+      if (work === undefined) transport.startAttempt!(attempt, attempt);
+      else work.then(discardLate, ignore);
       return Promise.resolve(early);
     }
     return new Promise<Stop>((resolve) => {
@@ -548,19 +582,18 @@ class Call implements DeadlineOwner {
       if (perTryMs > 0 && perTryMs < this.deadline - now) {
         this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
       }
-      work.then(
-        (v) => {
-          if (attempt.done) return discardLate(v);
-          attempt.value = v;
-          this.finish(Stop.None);
-        },
-        (e: unknown) => {
-          if (attempt.done) return;
-          attempt.error = e;
-          this.finish(Stop.None);
-        },
-      );
+      if (work === undefined) transport.startAttempt!(attempt, attempt);
+      else
+        work.then(
+          (v) => attempt.resolved(v),
+          (e: unknown) => attempt.rejected(e),
+        );
     });
+  }
+
+  /** The raced attempt settled (EngineAttempt.resolved/rejected, while it was not done). */
+  settled(): void {
+    this.finish(Stop.None);
   }
 
   /** Route deadline passed or caller cancelled before a wait starts; subscribes to the caller's cancellation once. */

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, decorateAttemptMetadata, CallTrace, type AttemptRequest, type AttemptTransport, type Cancellation, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import { AttemptError, MeshCallError, decorateAttemptMetadata, newRequestId, type CallTrace, type AttemptRequest, type AttemptTransport, type Cancellation, type LocalReply, type TargetSnapshot } from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -32,8 +32,10 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
   /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
   private lastStatus: StatusObject | undefined;
   private readonly deadline: number;
-  /** This call's span (when tracing is on) and x-request-id, read as each attempt's metadata is built. */
+  /** This call's span and x-request-id while tracing records (read as each attempt's metadata is built); undefined otherwise. */
   private trace: CallTrace | undefined;
+  /** An untraced call's generated x-request-id, sent on every attempt (a traced call keeps it on its CallTrace). */
+  private requestId: string | undefined;
   /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
   private snapshot: TargetSnapshot | undefined;
   /** Request message bytes the caller sent, framed as on the wire (BodyByteCounts, for istio_request_bytes). */
@@ -154,18 +156,17 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       isGrpc: true,
     };
     const request = { view, replayable: this.messages.replayable, cancellation: this, bytes: this };
-    const start = { kind: 'grpc', method: this.method, target: this.core.target } as const;
     const tracing = this.core.tracing;
     let response: Promise<GrpcResponse>;
     try {
       if (tracing !== undefined && tracing.recording) {
-        const trace = tracing.startCall(start);
+        const trace = tracing.startCall({ kind: 'grpc', method: this.method, target: this.core.target });
         this.trace = trace;
         response = trace.run(() => this.core.engine.execute(snapshot, request, this));
       } else {
-        // No span would record (no OpenTelemetry SDK): no call wrapper, context switch or span hooks.
-        // The call still has a spanless CallTrace: it holds the one x-request-id all attempts send.
-        this.trace = new CallTrace(start, undefined);
+        // No span would record (no OpenTelemetry SDK): no call wrapper, context switch or span hooks,
+        // and no CallTrace (its context and attempt-span map cost a few allocations per call):
+        // send() keeps the one x-request-id all attempts send.
         response = this.core.untracedEngine.execute(snapshot, request, this);
       }
     } catch (err) {
@@ -226,6 +227,11 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
       if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
       // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
       if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
+      if (this.trace === undefined) {
+        // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
+        const id = metadata.get('x-request-id')[0];
+        if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
+      }
       // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
       decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
       // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.

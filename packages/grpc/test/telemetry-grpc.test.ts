@@ -122,4 +122,17 @@ describe('gRPC tracing through the MeshChannel', () => {
     expect(requestIds[1]).toBe(requestIds[0]);
     expect(otel.exporter.getFinishedSpans()).toHaveLength(0);
   });
+
+  it("untraced: a retried call sends the caller's x-request-id on both attempts and leaves the caller's Metadata as it was", async () => {
+    const { backend, client } = await setup({ tracing: false });
+    const md = new grpc.Metadata();
+    md.set('x-request-id', 'caller-id-1');
+    const body = await new Promise<string>((resolve, reject) => client.Echo(Buffer.from('hi'), md, {}, (err: grpc.ServiceError | null, res?: Buffer) => (err ? reject(err) : resolve(res!.toString()))));
+    expect(body).toBe('b0');
+    expect(backend.seen.map((s) => s.metadata.get('x-request-id'))).toEqual([['caller-id-1'], ['caller-id-1']]);
+    // The second attempt says it is a retry; the first did not (attempts never see each other's metadata).
+    expect(backend.seen.map((s) => s.metadata.get('grpc-previous-rpc-attempts'))).toEqual([[], ['1']]);
+    // The caller may reuse its Metadata: nothing the mesh adds per attempt is left in it.
+    expect(md.getMap()).toEqual({ 'x-request-id': 'caller-id-1' });
+  });
 });

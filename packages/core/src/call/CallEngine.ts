@@ -163,66 +163,50 @@ export class CallEngine {
       vh.virtualHost.typed_per_filter_config,
     );
     const fault = injector?.evaluate(view.headers, picked.name, random);
+    call.route = route;
+    call.picked = picked;
+    call.cluster = cluster;
+    call.policy = policy;
     if (fault !== undefined) {
       call.fault = fault;
-      if (fault.delayMs > 0) return this.delayed(call, transport, fault, route, picked, cluster, policy);
-      if (fault.abortHttpStatus !== undefined || fault.abortGrpcStatus !== undefined) {
-        call.flags.push(ResponseFlag.FAULT_INJECTED);
-        return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
-      }
+      if (fault.delayMs > 0) return this.delayed(call, transport, fault.delayMs);
     }
-    return this.forward(call, transport, route, picked, cluster, policy);
+    return this.afterFault(call, transport);
   }
 
-  /** The fault filter's delay, then its abort (if any) or the router. */
-  private async delayed<R extends AttemptResponse>(
-    call: Call,
-    transport: AttemptTransport<R>,
-    fault: FaultDecision,
-    route: CompiledRoute,
-    picked: PickedCluster,
-    cluster: CallCluster,
-    policy: RouteCallPolicy,
-  ): Promise<R> {
+  /** The fault filter's delay, then the rest of the call. */
+  private async delayed<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>, delayMs: number): Promise<R> {
     call.flags.push(ResponseFlag.DELAY_INJECTED);
-    const stop = await call.sleep(fault.delayMs);
+    const stop = await call.sleep(delayMs);
     if (stop === Stop.Route) throw call.timeout();
     if (stop === Stop.Caller) throw call.cancelled();
-    if (fault.abortHttpStatus !== undefined || fault.abortGrpcStatus !== undefined) {
+    // `return await`: an async function returning a promise adopts it through an extra thenable job.
+    return await this.afterFault(call, transport);
+  }
+
+  /** The fault filter's abort (a local reply), else the router: route timeout (HTTP), max_requests, then the attempts. */
+  private afterFault<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): R | Promise<R> {
+    const fault = call.fault;
+    if (fault !== undefined && (fault.abortHttpStatus !== undefined || fault.abortGrpcStatus !== undefined)) {
       call.flags.push(ResponseFlag.FAULT_INJECTED);
       return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
     }
-    // `return await`: an async function returning a promise adopts it through an extra thenable job.
-    return await this.forward(call, transport, route, picked, cluster, policy);
-  }
-
-  /** The router: route timeout (HTTP), max_requests, then the attempts. */
-  private forward<R extends AttemptResponse>(
-    call: Call,
-    transport: AttemptTransport<R>,
-    route: CompiledRoute,
-    picked: PickedCluster,
-    cluster: CallCluster,
-    policy: RouteCallPolicy,
-  ): Promise<R> {
+    const policy = call.policy!;
     if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, this.now() + policy.timeoutMs);
 
-    const breakers = cluster.breakers;
+    const breakers = call.cluster!.breakers;
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
     // Released when the call ends: at once on failure, else when the response stream completes.
     call.holdRequestSlot(breakers);
     // A plain return of the attempts' promise: `execute` awaits it directly (no async frame here).
-    return this.attempts(call, transport, route, picked, cluster, policy);
+    return this.attempts(call, transport);
   }
 
-  private async attempts<R extends AttemptResponse>(
-    call: Call,
-    transport: AttemptTransport<R>,
-    route: CompiledRoute,
-    picked: PickedCluster,
-    cluster: CallCluster,
-    policy: RouteCallPolicy,
-  ): Promise<R> {
+  private async attempts<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): Promise<R> {
+    const route = call.route!;
+    const picked = call.picked!;
+    const cluster = call.cluster!;
+    const policy = call.policy!;
     const { request } = call;
     const view = request.view;
     const retry = policy.retry;
@@ -280,7 +264,6 @@ export class CallEngine {
         const started = now;
         host.activeRequests++;
         let response: R | undefined;
-        let outcome: AttemptOutcome;
         let stop: Stop;
         let cause: unknown;
         try {
@@ -295,61 +278,90 @@ export class CallEngine {
             holdingRetry = false;
           }
         }
-        if (stop === Stop.Caller) {
-          response?.discard();
-          call.record(host, { kind: 'reset' }, started, this.now());
-          throw call.cancelled();
-        }
-        if (stop === Stop.Route) {
-          response?.discard();
-          const rec = call.record(host, { kind: 'per-try-timeout' }, started, this.now());
-          cluster.reportResult(host, LOCAL_FAILURE);
-          this.observer?.onAttemptEnd?.(attempt, rec, undefined);
-          throw call.timeout();
-        }
-        if (stop === Stop.PerTry) {
-          response?.discard();
-          response = undefined;
-          outcome = PER_TRY_TIMEOUT;
-        } else if (response !== undefined) {
-          outcome = { kind: 'response', status: response.status, headers: response.headers, grpcStatus: response.grpcStatus };
-        } else {
-          outcome = outcomeOf(cause);
-        }
-        const record = call.record(host, outcome, started, this.now());
-        cluster.reportResult(host, attemptResult(outcome));
-
-        const reason: RetryReason | undefined = canRetry ? retry.classify(outcome) : undefined;
-        this.observer?.onAttemptEnd?.(attempt, record, reason);
-        if (reason !== undefined) {
-          if (attemptNo > retry.maxRetries) {
-            call.flags.push(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED);
-          } else if (breakers.tryAcquireRetry()) {
-            holdingRetry = true;
-            // Release the retried response's body now, not after the backoff.
-            response?.discard();
-            const stop = await call.sleep(retry.backoffMs(attemptNo, this.random));
-            if (stop === Stop.None) continue;
-            if (stop === Stop.Caller) throw call.cancelled();
-            throw call.timeout();
-          } else {
-            // max_retries / retry_budget overflow: the current outcome stands (Envoy upstream_rq_retry_overflow),
-            // and Envoy's router flags the stream UO on RetryStatus::NoOverflow (a reset's local reply reads "UF,UO").
-            call.flags.push(ResponseFlag.UPSTREAM_OVERFLOW);
-            call.detail = 'retry circuit breaker open';
-          }
-        }
-        if (response !== undefined) return response;
-        if (!canRetry && !request.replayable && retry.enabled && retry.classify(outcome) !== undefined) {
-          call.detail = 'not retried: request body is not replayable';
-        }
-        throw call.failAttempt(outcome, cause);
+        // The attempt's outcome is settled outside this async function: its suspended frame keeps
+        // every register the function uses, so the less code here, the less each call allocates.
+        const next = this.conclude(call, cluster, host, attempt, stop, response, cause, started, canRetry, attemptNo);
+        if (next !== RETRY) return next;
+        holdingRetry = true;
+        const slept = await call.sleep(retry.backoffMs(attemptNo, this.random));
+        if (slept === Stop.None) continue;
+        if (slept === Stop.Caller) throw call.cancelled();
+        throw call.timeout();
       }
     } finally {
       if (holdingRetry) breakers.releaseRetry();
     }
   }
+
+  /**
+   * After an attempt's race: records it, reports it to outlier detection and the observer, and
+   * decides. Returns the response to deliver, or RETRY once it holds a retry slot (the retried
+   * response is released); throws the call's failure.
+   */
+  private conclude<R extends AttemptResponse>(
+    call: Call,
+    cluster: CallCluster,
+    host: Host,
+    attempt: EngineAttempt,
+    stop: Stop,
+    response: R | undefined,
+    cause: unknown,
+    started: number,
+    canRetry: boolean,
+    attemptNo: number,
+  ): R | typeof RETRY {
+    if (stop === Stop.Caller) {
+      response?.discard();
+      call.record(host, { kind: 'reset' }, started, this.now());
+      throw call.cancelled();
+    }
+    if (stop === Stop.Route) {
+      response?.discard();
+      const rec = call.record(host, { kind: 'per-try-timeout' }, started, this.now());
+      cluster.reportResult(host, LOCAL_FAILURE);
+      this.observer?.onAttemptEnd?.(attempt, rec, undefined);
+      throw call.timeout();
+    }
+    let outcome: AttemptOutcome;
+    if (stop === Stop.PerTry) {
+      response?.discard();
+      response = undefined;
+      outcome = PER_TRY_TIMEOUT;
+    } else if (response !== undefined) {
+      outcome = { kind: 'response', status: response.status, headers: response.headers, grpcStatus: response.grpcStatus };
+    } else {
+      outcome = outcomeOf(cause);
+    }
+    const record = call.record(host, outcome, started, this.now());
+    cluster.reportResult(host, attemptResult(outcome));
+
+    const retry = call.policy!.retry;
+    const reason: RetryReason | undefined = canRetry ? retry.classify(outcome) : undefined;
+    this.observer?.onAttemptEnd?.(attempt, record, reason);
+    if (reason !== undefined) {
+      if (attemptNo > retry.maxRetries) {
+        call.flags.push(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+      } else if (cluster.breakers.tryAcquireRetry()) {
+        // Release the retried response's body now, not after the backoff.
+        response?.discard();
+        return RETRY;
+      } else {
+        // max_retries / retry_budget overflow: the current outcome stands (Envoy upstream_rq_retry_overflow),
+        // and Envoy's router flags the stream UO on RetryStatus::NoOverflow (a reset's local reply reads "UF,UO").
+        call.flags.push(ResponseFlag.UPSTREAM_OVERFLOW);
+        call.detail = 'retry circuit breaker open';
+      }
+    }
+    if (response !== undefined) return response;
+    if (!canRetry && !call.request.replayable && retry.enabled && retry.classify(outcome) !== undefined) {
+      call.detail = 'not retried: request body is not replayable';
+    }
+    throw call.failAttempt(outcome, cause);
+  }
 }
+
+/** conclude(): the attempt is retried (the call holds a retry slot). */
+const RETRY = Symbol('retry');
 
 /** A local reply's headers after the route's response header mutation; undefined when there is none. */
 function responseHeaders(mutation: HeaderMutation, base: Record<string, string>): Record<string, string> | undefined {
@@ -476,6 +488,11 @@ class Call implements DeadlineOwner {
   routeName: string | undefined;
   clusterName: string | undefined;
   fault: FaultDecision | undefined;
+  /** What routing chose, once routed (the fault step, the router and the attempts read them). */
+  route: CompiledRoute | undefined;
+  picked: PickedCluster | undefined;
+  cluster: CallCluster | undefined;
+  policy: RouteCallPolicy | undefined;
   /** The breakers whose max_requests slot this call holds, until end(). */
   private requestSlot: CallCluster['breakers'] | undefined;
   private ended = false;

@@ -215,7 +215,7 @@ export class MeshCall
         return;
       }
     }
-    const origin = `${tls ? 'https' : 'http'}://${endpoint}`;
+    const origin = tls ? `https://${endpoint}` : plainOrigin(host, endpoint);
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
       this.dispatch(
@@ -239,20 +239,35 @@ export class MeshCall
     return this.options.pools?.wouldQueue(this.endpointOf(attempt.host)) === true;
   }
 
-  private endpointHost: AttemptRequest['host'] | undefined;
-  private endpoint = '';
-  /** `address:port` of an endpoint, IPv6 bracketed; kept for the last host (wouldQueue then send ask for the same one). */
+  /** `address:port` of an endpoint, IPv6 bracketed; made once per host, not per attempt. */
   private endpointOf(host: AttemptRequest['host']): string {
-    if (host !== this.endpointHost) {
-      this.endpointHost = host;
-      this.endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+    let endpoint = ENDPOINTS.get(host);
+    if (endpoint === undefined) {
+      endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+      ENDPOINTS.set(host, endpoint);
     }
-    return this.endpoint;
+    return endpoint;
   }
 
   localReply(reply: LocalReply): CommittableResponse {
     return new LocalResponse(reply);
   }
+}
+
+/**
+ * Per host, made on first use and dropped with the host: its `address:port` and plaintext origin
+ * (a Host's address and port are fixed for its life).
+ */
+const ENDPOINTS = new WeakMap<AttemptRequest['host'], string>();
+const PLAIN_ORIGINS = new WeakMap<AttemptRequest['host'], string>();
+
+function plainOrigin(host: AttemptRequest['host'], endpoint: string): string {
+  let origin = PLAIN_ORIGINS.get(host);
+  if (origin === undefined) {
+    origin = `http://${endpoint}`;
+    PLAIN_ORIGINS.set(host, origin);
+  }
+  return origin;
 }
 
 /** Whether a selected transport socket is anything but plaintext (absent or raw_buffer). */

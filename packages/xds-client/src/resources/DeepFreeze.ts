@@ -13,7 +13,15 @@ export function deepFreeze<T>(value: T): T {
   // Typed arrays cannot be frozen while they have elements; they are copied at decode time and never shared.
   if (ArrayBuffer.isView(value)) return value;
   Object.freeze(value);
-  for (const v of Object.values(value as object)) deepFreeze(v);
+  // Indexed and for-in walks, not Object.values: that allocated an array per model object, over
+  // 500,000 of them for a 100,000-endpoint push. Models are plain objects and arrays, so for-in
+  // sees exactly their own keys.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  } else {
+    const o = value as Record<string, unknown>;
+    for (const k in o) deepFreeze(o[k]);
+  }
   return value;
 }
 

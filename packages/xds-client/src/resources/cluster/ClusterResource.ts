@@ -5,6 +5,7 @@ import { transportSocket } from '../common/TransportSockets.js';
 import { anyValue, decodeKnown, typeName } from '../common/TypedExtensions.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { resolveLbPolicy } from './LoadBalancingPolicy.js';
+import { decodeClusterWire } from './ClusterWire.js';
 import { asObj, at, compact, fail, list, map, optBool, optDurationMs, optEnum, optMetadata, optObj, optPercent, optStr, optStruct, optWrappedUint, str, strList, type Obj } from '../common/ObjectReader.js';
 
 const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'] as const;
@@ -187,4 +188,5 @@ export const ClusterResource: ResourceType<Cluster> = defineResourceType({
   allResourcesRequiredInSotW: true,
   nameField: 'name',
   validate: (o) => cluster(o),
+  decodeWire: decodeClusterWire,
 });

@@ -1,4 +1,7 @@
 import type { ClusterLoadAssignment, HealthStatus, LbEndpoint, Locality, LocalityLbEndpoints, SocketAddress } from '../model.js';
+import { LEN, VARINT, giveUp, lengthEnd, string, readWhole, varint, wrappedUint, type Cursor } from '../common/WireCursor.js';
+
+const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
 
 /**
  * One-pass decode of the common ClusterLoadAssignment shape straight from the wire into the
@@ -15,81 +18,7 @@ import type { ClusterLoadAssignment, HealthStatus, LbEndpoint, Locality, Localit
  * undefined or exactly the model the general path would build (test: cla-wire-decode.test.ts).
  */
 export function decodeClusterLoadAssignmentWire(bytes: Uint8Array): ClusterLoadAssignment | undefined {
-  const r: Cursor = { buf: bytes, pos: 0 };
-  try {
-    return cla(r, bytes.length);
-  } catch (err) {
-    if (err === GIVE_UP) return undefined;
-    throw err;
-  }
-}
-
-interface Cursor {
-  readonly buf: Uint8Array;
-  pos: number;
-}
-
-/** Thrown (never escapes) when the input is outside the fast path. */
-const GIVE_UP = Symbol('give up');
-
-const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
-const LEN = 2;
-const VARINT = 0;
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-function giveUp(): never {
-  throw GIVE_UP;
-}
-
-function varint(r: Cursor): number {
-  let result = 0;
-  let shift = 0;
-  // 32-bit values (uint32, enums, tags, lengths) only: a longer varint is outside the fast path.
-  for (let i = 0; i < 5; i++) {
-    if (r.pos >= r.buf.length) giveUp();
-    const b = r.buf[r.pos++]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return result <= 0xffffffff ? result : giveUp();
-    shift += 7;
-  }
-  return giveUp();
-}
-
-/** The end offset of a length-delimited field starting at r.pos, checked against its parent's end. */
-function lengthEnd(r: Cursor, end: number): number {
-  const n = varint(r);
-  const e = r.pos + n;
-  if (e > end) giveUp();
-  return e;
-}
-
-function string(r: Cursor, end: number): string {
-  const e = lengthEnd(r, end);
-  const buf = r.buf;
-  let ascii = true;
-  for (let i = r.pos; i < e; i++) {
-    if (buf[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  // ASCII (addresses, names: nearly always) is its own latin1: one native slice, no decoder.
-  const s = ascii && Buffer.isBuffer(buf) ? buf.toString('latin1', r.pos, e) : utf8.decode(buf.subarray(r.pos, e));
-  r.pos = e;
-  return s;
-}
-
-/** google.protobuf.UInt32Value: an absent value is 0. */
-function wrappedUint(r: Cursor, end: number): number {
-  const e = lengthEnd(r, end);
-  let value = 0;
-  while (r.pos < e) {
-    const tag = varint(r);
-    if (tag !== ((1 << 3) | VARINT)) giveUp();
-    value = varint(r);
-  }
-  if (r.pos !== e) giveUp();
-  return value;
+  return readWhole(bytes, cla);
 }
 
 function cla(r: Cursor, end: number): ClusterLoadAssignment {

@@ -1,0 +1,83 @@
+/**
+ * Protobuf wire primitives for the one-pass decoders of common resource shapes
+ * (ClusterLoadAssignmentWire, ClusterWire). They read only what a fast path accepts and throw
+ * GIVE_UP for anything else, so the caller falls back to the general decode, which owns every
+ * error message.
+ */
+
+export interface Cursor {
+  readonly buf: Uint8Array;
+  pos: number;
+}
+
+/** Thrown (never escapes a fast path) when the input is outside it. */
+const GIVE_UP = Symbol('give up');
+
+export const LEN = 2;
+export const VARINT = 0;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function giveUp(): never {
+  throw GIVE_UP;
+}
+
+export function varint(r: Cursor): number {
+  let result = 0;
+  let shift = 0;
+  // 32-bit values (uint32, enums, tags, lengths) only: a longer varint is outside the fast path.
+  for (let i = 0; i < 5; i++) {
+    if (r.pos >= r.buf.length) giveUp();
+    const b = r.buf[r.pos++]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return result <= 0xffffffff ? result : giveUp();
+    shift += 7;
+  }
+  return giveUp();
+}
+
+/** The end offset of a length-delimited field starting at r.pos, checked against its parent's end. */
+export function lengthEnd(r: Cursor, end: number): number {
+  const n = varint(r);
+  const e = r.pos + n;
+  if (e > end) giveUp();
+  return e;
+}
+
+export function string(r: Cursor, end: number): string {
+  const e = lengthEnd(r, end);
+  const buf = r.buf;
+  let ascii = true;
+  for (let i = r.pos; i < e; i++) {
+    if (buf[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  // ASCII (addresses, names: nearly always) is its own latin1: one native slice, no decoder.
+  const s = ascii && Buffer.isBuffer(buf) ? buf.toString('latin1', r.pos, e) : utf8.decode(buf.subarray(r.pos, e));
+  r.pos = e;
+  return s;
+}
+
+/** google.protobuf.UInt32Value: an absent value is 0. */
+export function wrappedUint(r: Cursor, end: number): number {
+  const e = lengthEnd(r, end);
+  let value = 0;
+  while (r.pos < e) {
+    const tag = varint(r);
+    if (tag !== ((1 << 3) | VARINT)) giveUp();
+    value = varint(r);
+  }
+  if (r.pos !== e) giveUp();
+  return value;
+}
+
+/** Runs a fast-path reader over a whole resource: its value, or undefined when it gave up. */
+export function readWhole<T>(bytes: Uint8Array, read: (r: Cursor, end: number) => T): T | undefined {
+  try {
+    return read({ buf: bytes, pos: 0 }, bytes.length);
+  } catch (err) {
+    if (err === GIVE_UP) return undefined;
+    throw err;
+  }
+}

@@ -25,8 +25,8 @@ const ROUTE = `outbound|${PORT}||${HOST}`;
 const CLUSTER = `outbound|${PORT}||${HOST}`;
 const SIDES = ['plain', 'meshlet', 'xds'];
 
-/** The istiod-shaped mesh for one backend port, as proto3 JSON. */
-function greeterMesh(port) {
+/** The istiod-shaped mesh for one backend port, as proto3 JSON (also used by bench/profile-grpc.mjs). */
+export function greeterMesh(port) {
   return {
     listeners: [listener(TARGET, ROUTE)],
     routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: CLUSTER, timeout: '0s' } }] }] }],
@@ -46,7 +46,17 @@ function greeterMesh(port) {
   };
 }
 
-function startBackend() {
+/** A StaticResourceSource (of the @meshlet/xds-client module `x`) holding the mesh in object form. */
+export function staticSourceOf(x, objects) {
+  const source = new x.StaticResourceSource();
+  source.replaceFromObjects(x.ClusterLoadAssignmentResource, objects.endpoints);
+  source.replaceFromObjects(x.ClusterResource, objects.clusters);
+  source.replaceFromObjects(x.RouteConfigurationResource, objects.routes);
+  source.replaceFromObjects(x.ListenerResource, objects.listeners);
+  return source;
+}
+
+export function startBackend() {
   const child = fork(new URL('../harness/grpc-backend-child.mjs', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -79,12 +89,7 @@ export const scenario = {
     const objects = await toObjectForm(mesh);
 
     // Meshlet: a Mesh over a StaticResourceSource (the embedded-config mode).
-    const source = new x.StaticResourceSource();
-    source.replaceFromObjects(x.ClusterLoadAssignmentResource, objects.endpoints);
-    source.replaceFromObjects(x.ClusterResource, objects.clusters);
-    source.replaceFromObjects(x.RouteConfigurationResource, objects.routes);
-    source.replaceFromObjects(x.ListenerResource, objects.listeners);
-    const meshlet = await Mesh.create({ source, resolveTimeoutMs: 5000 });
+    const meshlet = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 5000 });
 
     // grpc-js-xds: the same resources from an AdsServer on loopback.
     const ads = new cp.AdsServer();

@@ -2,20 +2,34 @@ import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grp
 import type { Host } from '@meshlet/core';
 import type { EndpointTransport } from './EndpointCredentials.js';
 
-/** A channel to one endpoint, held for the life of one attempt. */
+/**
+ * A channel to one endpoint, held for the life of one attempt: each acquire is matched by exactly
+ * one release (an UpstreamAttempt releases when its call reports its status, which grpc-js does once).
+ */
 export interface EndpointLease {
   readonly channel: Channel;
   release(): void;
 }
 
-interface Entry {
-  readonly hostKey: string;
-  readonly channel: Channel;
-  /** What the channel was built with; an acquire with other credentials (rotated material) supersedes it. */
-  readonly credentials: ChannelCredentials;
-  active: number;
+/** One pooled channel; it is itself the lease every attempt on it holds (no lease object per attempt). */
+class Entry implements EndpointLease {
+  active = 0;
   /** The endpoint left every cluster of the target, or the channel was superseded: close once idle. */
-  retired: boolean;
+  retired = false;
+
+  constructor(
+    readonly pool: EndpointChannelPool,
+    readonly hostKey: string,
+    readonly slot: string,
+    readonly channel: Channel,
+    /** What the channel was built with; an acquire with other credentials (rotated material) supersedes it. */
+    readonly credentials: ChannelCredentials,
+  ) {}
+
+  release(): void {
+    this.active--;
+    if (this.retired && this.active === 0) this.pool.drained(this);
+  }
 }
 
 /**
@@ -35,6 +49,8 @@ export class EndpointChannelPool {
   private readonly entries = new Map<string, Entry>();
   /** Retired channels with attempts still running on them. */
   private readonly draining = new Set<Entry>();
+  /** Per host, the entry its last attempt used (a retired one is looked up again). */
+  private readonly lastOfHost = new WeakMap<Host, Entry>();
   private readonly options: ChannelOptions;
   private closed = false;
 
@@ -49,33 +65,34 @@ export class EndpointChannelPool {
 
   acquire(host: Host, transport: EndpointTransport): EndpointLease {
     if (this.closed) throw new Error('meshlet: the MeshChannel is closed');
-    const key = EndpointChannelPool.keyOf(host.key, transport.slot);
-    let entry = this.entries.get(key);
-    if (entry !== undefined && entry.credentials !== transport.credentials) {
-      this.retire(key, entry);
-      entry = undefined;
-    }
-    if (entry === undefined) {
-      const address = host.address.includes(':') ? `ipv6:[${host.address}]:${host.port}` : `ipv4:${host.address}:${host.port}`;
-      const options = transport.channelOptions === undefined ? this.options : { ...this.options, ...transport.channelOptions };
-      entry = { hostKey: host.key, channel: new Channel(address, transport.credentials, options), credentials: transport.credentials, active: 0, retired: false };
-      this.entries.set(key, entry);
+    // The host's last channel, found without building its pool key (a string per attempt).
+    let entry = this.lastOfHost.get(host);
+    if (entry === undefined || entry.retired || entry.slot !== transport.slot || entry.credentials !== transport.credentials) {
+      entry = this.entryFor(host, transport);
+      this.lastOfHost.set(host, entry);
     }
     entry.active++;
-    const e = entry;
-    let released = false;
-    return {
-      channel: e.channel,
-      release: () => {
-        if (released) return;
-        released = true;
-        e.active--;
-        if (e.retired && e.active === 0) {
-          this.draining.delete(e);
-          e.channel.close();
-        }
-      },
-    };
+    return entry;
+  }
+
+  private entryFor(host: Host, transport: EndpointTransport): Entry {
+    const key = EndpointChannelPool.keyOf(host.key, transport.slot);
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      if (entry.credentials === transport.credentials) return entry;
+      this.retire(key, entry);
+    }
+    const address = host.address.includes(':') ? `ipv6:[${host.address}]:${host.port}` : `ipv4:${host.address}:${host.port}`;
+    const options = transport.channelOptions === undefined ? this.options : { ...this.options, ...transport.channelOptions };
+    const created = new Entry(this, host.key, transport.slot, new Channel(address, transport.credentials, options), transport.credentials);
+    this.entries.set(key, created);
+    return created;
+  }
+
+  /** A retired entry's last attempt ended. */
+  drained(entry: Entry): void {
+    this.draining.delete(entry);
+    entry.channel.close();
   }
 
   /** Closes (now, or when idle) the channels whose pool key (`keyOf`) is not in `live`. */

@@ -105,7 +105,9 @@ export class EndpointCredentials {
    */
   forEndpoint(cluster: EndpointClusterConfig | undefined, endpointMetadata: Metadata | undefined): EndpointTransport {
     if (cluster === undefined) return this.plaintext;
-    const { socket } = selectTransportSocket(cluster, endpointMetadata);
+    // Without transport_socket_matches the cluster's socket is the selection: no selection
+    // record (and empty label object) per attempt on the common path.
+    const socket = cluster.transport_socket_matches.length === 0 ? cluster.transport_socket : selectTransportSocket(cluster, endpointMetadata).socket;
     if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
     let options;
     let tls: UpstreamTls;

@@ -1,5 +1,21 @@
 import { Metadata, status as Status, type CallCredentials, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, decorateAttemptMetadata, newRequestId, type CallTrace, type AttemptRequest, type AttemptTransport, type Cancellation, type LocalReply, type TargetSnapshot } from '@meshlet/core';
+import {
+  AttemptError,
+  MeshCallError,
+  decorateAttemptMetadata,
+  newRequestId,
+  type AttemptRequest,
+  type AttemptSettler,
+  type AttemptTransport,
+  type BodyByteCounts,
+  type CallTrace,
+  type Cancellation,
+  type HeaderLookup,
+  type LocalReply,
+  type LogicalRequest,
+  type RequestView,
+  type TargetSnapshot,
+} from '@meshlet/core';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
@@ -7,16 +23,32 @@ import type { MeshChannel } from './MeshChannel.js';
 import { statusForMeshError } from './MeshCallStatus.js';
 import { MetadataHeaders } from './MetadataHeaders.js';
 import { RequestMessages } from './RequestMessages.js';
-import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
+import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt, type AttemptHeadNote } from './UpstreamAttempt.js';
+
+/** Until the call is routed (nothing reads the headers before that). */
+const NO_HEADERS: HeaderLookup = { get: () => null };
+/** Until start() gives the caller's metadata (never written: the call is launched only after start). */
+const NO_METADATA = new Metadata();
 
 /**
  * One logical RPC through the mesh: the channel-level call grpc-js's Client drives, and
  * the AttemptTransport the call engine drives. Each attempt is a real call on the picked
  * endpoint's channel; the caller sees exactly one of them (or a status the mesh made).
+ * It is also the engine's view of the request (LogicalRequest, RequestView, Cancellation,
+ * BodyByteCounts): no request and view records per call.
  */
-export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcResponse>, Cancellation, InterceptingListener {
+export class MeshClientCall
+  implements ChannelCall, AttemptTransport<GrpcResponse>, LogicalRequest, RequestView, Cancellation, BodyByteCounts, InterceptingListener, AttemptHeadNote
+{
+  // ---- RequestView (routing's view of the call); `path` is the method's, e.g. /pkg.Service/Method
+  readonly method = 'POST';
+  readonly isGrpc = true;
+  /** The caller's metadata seen as headers, with the call's pseudo-headers; made at routing. */
+  headers: HeaderLookup = NO_HEADERS;
+
   private listener: InterceptingListener | undefined;
-  private metadata = new Metadata();
+  /** The caller's metadata (from start()); attempts send copies of it, decorated. */
+  private metadata: Metadata = NO_METADATA;
   private readonly messages: RequestMessages;
   /** Cancellation (LogicalRequest.cancellation): a flag and one listener, no AbortController per call. */
   private cancelled: Error | undefined;
@@ -43,7 +75,7 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
 
   constructor(
     private readonly core: MeshChannel,
-    private readonly method: string,
+    readonly path: string,
     deadline: number,
     private readonly callNumber: number,
   ) {
@@ -112,6 +144,24 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     return this.current?.receivedBytes ?? 0;
   }
 
+  // ---- LogicalRequest (the call engine's view of this call)
+
+  get view(): RequestView {
+    return this;
+  }
+  get authority(): string {
+    return this.core.authority;
+  }
+  get replayable(): boolean {
+    return this.messages.replayable;
+  }
+  get cancellation(): Cancellation {
+    return this;
+  }
+  get bytes(): BodyByteCounts {
+    return this;
+  }
+
   // ---- the logical call
 
   private launch(): void {
@@ -148,19 +198,13 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     const snapshot: TargetSnapshot = state.snapshot;
     this.snapshot = snapshot;
     this.core.sawSnapshot(snapshot);
-    const view = {
-      authority: this.core.authority,
-      path: this.method,
-      method: 'POST',
-      headers: new MetadataHeaders(this.metadata, { ':path': this.method, ':authority': this.core.authority, ':method': 'POST' }),
-      isGrpc: true,
-    };
-    const request = { view, replayable: this.messages.replayable, cancellation: this, bytes: this };
+    this.headers = new MetadataHeaders(this.metadata, this.core.pseudoHeaders(this.path));
+    const request: LogicalRequest = this;
     const tracing = this.core.tracing;
     let response: Promise<GrpcResponse>;
     try {
       if (tracing !== undefined && tracing.recording) {
-        const trace = tracing.startCall({ kind: 'grpc', method: this.method, target: this.core.target });
+        const trace = tracing.startCall({ kind: 'grpc', method: this.path, target: this.core.target });
         this.trace = trace;
         response = trace.run(() => this.core.engine.execute(snapshot, request, this));
       } else {
@@ -215,55 +259,54 @@ export class MeshClientCall implements ChannelCall, AttemptTransport<GrpcRespons
     this.finish(status);
   }
 
+  /** AttemptHeadNote: keeps the last Trailers-Only status (or none, for a head with headers) for a retry that cannot replay. */
+  attemptResolved(attempt: UpstreamAttempt): void {
+    this.lastStatus = attempt.trailersOnlyStatus;
+  }
+
   send(attempt: AttemptRequest): Promise<GrpcResponse> {
+    return new Promise<GrpcResponse>((resolved, rejected) => this.startAttempt(attempt, { resolved, rejected }));
+  }
+
+  /** Sends one attempt; its UpstreamAttempt tells `settler` (the engine's attempt) of the head or the failure. */
+  startAttempt(attempt: AttemptRequest, settler: AttemptSettler<GrpcResponse>): void {
     if (attempt.attemptCount > 1 && !this.messages.replayable && this.lastStatus !== undefined) {
       // The messages outgrew the retry buffer after the call started: the call is
       // committed to what the last attempt answered (gRFC A44).
-      return Promise.resolve(new LocalGrpcReply({ status: 200, grpcStatus: this.lastStatus.code, body: this.lastStatus.details, flags: [] }, this.core.target));
+      settler.resolved(new LocalGrpcReply({ status: 200, grpcStatus: this.lastStatus.code, body: this.lastStatus.details, flags: [] }, this.core.target));
+      return;
     }
-    return new Promise<GrpcResponse>((resolve, reject) => {
-      const metadata = this.metadata.clone();
-      if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
-      if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
-      // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
-      if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
-      if (this.trace === undefined) {
-        // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
-        const id = metadata.get('x-request-id')[0];
-        if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
-      }
-      // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
-      decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
-      // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
-      let deadline = this.deadline;
-      const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
-      if (routeBound < deadline) deadline = routeBound;
-      let transport;
-      try {
-        transport = this.core.transports.forEndpoint(this.snapshot?.cluster(attempt.cluster)?.cluster, attempt.host.metadata);
-      } catch (err) {
-        // Fail closed (UF): TLS is required but cannot be set up; never fall back to plaintext.
-        reject(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
-        return;
-      }
-      const lease = this.core.endpoints.acquire(attempt.host, transport);
-      const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
-      if (this.credentials !== undefined) call.setCredentials(this.credentials);
-      const upstream = new UpstreamAttempt(
-        call,
-        lease,
-        (r) => {
-          this.lastStatus = r.trailersOnlyStatus;
-          resolve(r);
-        },
-        reject,
-        attempt,
-        routeBound === deadline && Number.isFinite(routeBound),
-      );
-      this.current = upstream;
-      upstream.start(metadata);
-      this.messages.attach(upstream);
-    });
+    const metadata = this.metadata.clone();
+    if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
+    if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
+    // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
+    if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
+    if (this.trace === undefined) {
+      // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
+      const id = metadata.get('x-request-id')[0];
+      if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
+    }
+    // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
+    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
+    // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
+    let deadline = this.deadline;
+    const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
+    if (routeBound < deadline) deadline = routeBound;
+    let transport;
+    try {
+      transport = this.core.transports.forEndpoint(this.snapshot?.cluster(attempt.cluster)?.cluster, attempt.host.metadata);
+    } catch (err) {
+      // Fail closed (UF): TLS is required but cannot be set up; never fall back to plaintext.
+      settler.rejected(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
+      return;
+    }
+    const lease = this.core.endpoints.acquire(attempt.host, transport);
+    const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
+    if (this.credentials !== undefined) call.setCredentials(this.credentials);
+    const upstream = new UpstreamAttempt(call, lease, settler, this, attempt, routeBound === deadline && Number.isFinite(routeBound));
+    this.current = upstream;
+    upstream.start(metadata);
+    this.messages.attach(upstream);
   }
 
   localReply(reply: LocalReply): GrpcResponse {

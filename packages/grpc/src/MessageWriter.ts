@@ -28,13 +28,27 @@ export class OutgoingMessage {
  * Writes messages to one attempt's call one at a time. A grpc-js channel-level call takes
  * the next message only after the previous write's callback (a call still connecting keeps
  * a single pending message), so a replay must not send its backlog all at once.
+ *
+ * The writer is itself the write context it hands the call (`flags`, `callback`): with one
+ * write in flight at a time, one context and one callback serve every message of the attempt.
  */
-export class MessageWriter {
+export class MessageWriter implements MessageContext {
   private readonly queue: OutgoingMessage[] = [];
   private inFlight: OutgoingMessage | undefined;
   private closing = false;
   private closed = false;
   private detached = false;
+  /** The in-flight message's write flags (MessageContext). */
+  flags: number | undefined = undefined;
+  /** MessageContext: the in-flight write finished. */
+  readonly callback = (error?: Error | null): void => {
+    const done = this.inFlight;
+    // Detached meanwhile: the message was acknowledged then.
+    if (done === undefined) return;
+    this.inFlight = undefined;
+    done.complete(error);
+    this.pump();
+  };
 
   constructor(private readonly sink: MessageSink) {}
 
@@ -65,18 +79,8 @@ export class MessageWriter {
     const next = this.queue.shift();
     if (next !== undefined) {
       this.inFlight = next;
-      this.sink.sendMessageWithContext(
-        {
-          flags: next.flags,
-          callback: (error) => {
-            if (this.inFlight !== next) return;
-            this.inFlight = undefined;
-            next.complete(error);
-            this.pump();
-          },
-        },
-        next.message,
-      );
+      this.flags = next.flags;
+      this.sink.sendMessageWithContext(this, next.message);
       return;
     }
     if (this.closing && !this.closed) {

@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, StreamCompletion, type AttemptRequest, type HeaderLookup, type StreamEnd } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderLookup, type StreamEnd } from '@meshlet/core';
 import type { ChannelCall, MessageContext } from './ChannelCall.js';
 import { connectFailureReason } from './ConnectFailureReason.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
@@ -30,6 +30,11 @@ const enum State {
  * Nothing is read from upstream before the engine commits: the caller's reads are passed
  * through afterwards, so grpc-js flow control stays end to end.
  */
+/** Told of each attempt's head as it resolves, before the engine is (the logical call keeps the last Trailers-Only status). */
+export interface AttemptHeadNote {
+  attemptResolved(attempt: UpstreamAttempt): void;
+}
+
 /** An attempt's headers until its head arrives (read-only, so one instance serves every attempt). */
 const NO_HEADERS: HeaderLookup = new MetadataHeaders(new Metadata());
 
@@ -62,15 +67,17 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   constructor(
     private readonly call: ChannelCall,
     private readonly lease: EndpointLease,
-    private readonly resolve: (r: UpstreamAttempt) => void,
-    private readonly reject: (e: Error) => void,
+    /** The engine's attempt (or a Promise's settle functions): told of the head or the failure, once. */
+    private readonly settler: AttemptSettler<UpstreamAttempt>,
+    private readonly note: AttemptHeadNote,
     attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
     private readonly routeBoundDeadline: boolean,
   ) {
     if (attempt.onStop !== undefined) {
-      // No AbortSignal per attempt (the engine creates one only when `signal` is read).
-      attempt.onStop((reason) => this.stop(reason));
+      // No AbortSignal per attempt (the engine creates one only when `signal` is read), and this
+      // object is the listener (attemptStopped): no closure per attempt.
+      attempt.onStop(this);
     } else {
       const signal = attempt.signal;
       this.signal = signal;
@@ -80,7 +87,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     }
   }
 
-  /** The engine stopped this attempt (per-try or route timeout, caller cancel, a hedge won). */
+  /** AttemptStopListener: the engine stopped this attempt (per-try or route timeout, caller cancel, a hedge won). */
+  attemptStopped(reason: Error): void {
+    this.stop(reason);
+  }
+
   private stop(reason: Error | undefined): void {
     if (!this.started) {
       this.stopped = reason ?? new Error('aborted');
@@ -114,7 +125,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.metadata = md;
     this.headers = new MetadataHeaders(md);
     this.state = State.Held;
-    this.resolve(this);
+    this.note.attemptResolved(this);
+    this.settler.resolved(this);
   }
 
   onReceiveStatus(status: StatusObject): void {
@@ -144,7 +156,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     // a local-origin failure rather than an upstream 503.
     if (status.code === Status.UNAVAILABLE && Object.keys(status.metadata.getMap()).length === 0 && /No connection established|Failed to connect|ECONNREFUSED/i.test(status.details)) {
       this.state = State.Discarded;
-      this.reject(new AttemptError('connect-failure', `connect failure: ${connectFailureReason(status.details)}`, false));
+      this.settler.rejected(new AttemptError('connect-failure', `connect failure: ${connectFailureReason(status.details)}`, false));
       return;
     }
     // Trailers-Only: the status is the response head.
@@ -152,7 +164,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.headers = new MetadataHeaders(status.metadata);
     this.finalStatus = status;
     this.state = State.Held;
-    this.resolve(this);
+    this.note.attemptResolved(this);
+    this.settler.resolved(this);
   }
 
   /** The status of a Trailers-Only response, once it has arrived. */

@@ -1,0 +1,110 @@
+// One side of the gRPC overhead scenario alone (no rotation with the other sides), for a CPU
+// profile, bytes per call, or a same-process A/B of two Meshlet builds:
+//   node --cpu-prof --cpu-prof-dir=/tmp/grpcprof bench/profile-grpc.mjs [plain|meshlet] [inFlight] [seconds]
+//   node bench/harness/topFrames.mjs /tmp/grpcprof/<file>.cpuprofile
+// Bytes per call (no GC during the count):
+//   BENCH_BYTES=1 node --expose-gc --min-semi-space-size=128 --max-semi-space-size=128 bench/profile-grpc.mjs meshlet 64 1
+// A/B of client CPU per call against another build of the packages (a copy of the repo's packages/
+// with their dist, e.g. made with `cp -a packages /tmp/before/ && ln -s $PWD/node_modules /tmp/before/`):
+//   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/profile-grpc.mjs ab 64 2.5 [pairs]
+// runs that build (baseline) and this tree's, or BENCH_AB_CANDIDATE's, (candidate) alternately, each on its own channel to the
+// same backend, with a plain grpc-js round beside each pair for reference. Both builds share one
+// grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
+// counted here is the client's alone.
+import { PerformanceObserver } from 'node:perf_hooks';
+import { alternate } from './harness/alternate.mjs';
+import { closedLoop } from './harness/load.mjs';
+import { toObjectForm } from './harness/meshConfig.mjs';
+import { loadGrpcJs } from './harness/pkgs.mjs';
+import { greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
+
+const side = process.argv[2] ?? 'meshlet';
+const inFlight = Number(process.argv[3] ?? 64);
+const seconds = Number(process.argv[4] ?? 5);
+const pairs = Number(process.argv[5] ?? 3);
+const TARGET = 'xds:///greeter.bench.local:50051';
+
+const grpc = await loadGrpcJs();
+const identity = (b) => b;
+const Echo = grpc.makeGenericClientConstructor(
+  { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+  'Echo',
+);
+const backend = await startBackend();
+const objects = await toObjectForm(greeterMesh(backend.port));
+const payload = Buffer.alloc(64, 7);
+const closers = [];
+
+/** A unary-call function over a Meshlet channel built from the packages under `root` (a repo checkout or copy). */
+async function meshletSide(root) {
+  const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, root).href);
+  const [x, { Mesh }, { createMeshChannel }] = await Promise.all([pkg('xds-client'), pkg('core'), pkg('grpc')]);
+  const mesh = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 5000 });
+  const client = new Echo(TARGET, grpc.credentials.createInsecure(), { channelOverride: await createMeshChannel(TARGET, { mesh }) });
+  closers.push(() => (client.close(), mesh.close()));
+  return unary(client);
+}
+
+function plainSide() {
+  const client = new Echo(`127.0.0.1:${backend.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  closers.push(() => client.close());
+  return unary(client);
+}
+
+function unary(client) {
+  return () => new Promise((resolve, reject) => client.Echo(payload, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+/** Closed-loop load for `durationMs`, with the process's CPU time (user + system) per call. */
+async function measure(send, durationMs) {
+  const cpu0 = process.cpuUsage();
+  const r = await closedLoop({ send, inFlight, durationMs });
+  const cpu = process.cpuUsage(cpu0);
+  return { rps: r.rps, p50us: r.p50us, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests), errors: r.errors };
+}
+
+const thisTree = new URL('../', import.meta.url);
+if (side === 'ab') {
+  const other = process.env.BENCH_AB;
+  if (!other) throw new Error('ab needs BENCH_AB=<root of the baseline build>');
+  const plain = plainSide();
+  const rootOf = (dir) => new URL(`file://${dir.replace(/\/?$/, '/')}`);
+  const candidate = process.env.BENCH_AB_CANDIDATE;
+  const sends = { baseline: await meshletSide(rootOf(other)), candidate: await meshletSide(candidate ? rootOf(candidate) : thisTree) };
+  const ms = seconds * 1000;
+  const result = await alternate({
+    pairs,
+    warmup: (s) => measure(sends[s], 1500),
+    // The plain round rides with the baseline's run (alternate() does not await onPair).
+    run: async (s) => ({ ...(await measure(sends[s], ms)), plain: s === 'baseline' ? await measure(plain, ms) : undefined }),
+    compare: { cpuUsPerCall: 'diff', rps: 'ratio' },
+    onPair: (i, pair) => {
+      const fmt = (r) => `${r.cpuUsPerCall.toFixed(1)} us/call ${r.rps.toFixed(0)} rps${r.errors ? ` (${r.errors} errors)` : ''}`;
+      console.log(`pair ${i + 1}, ${inFlight} in flight: baseline ${fmt(pair.baseline)} | candidate ${fmt(pair.candidate)} | plain ${fmt(pair.baseline.plain)}`);
+    },
+  });
+  const d = result.comparisons.cpuUsPerCall;
+  console.log(`candidate minus baseline, client CPU per call: median ${d.median.toFixed(1)} us (min..max ${d.min.toFixed(1)}..${d.max.toFixed(1)}, ${d.n} pairs)`);
+} else {
+  const send = side === 'plain' ? plainSide() : await meshletSide(thisTree);
+  await closedLoop({ send, inFlight, durationMs: 1000 });
+  if (process.env.BENCH_BYTES === '1') {
+    // heapUsed grows by what the calls allocated when the young generation is large enough that no GC
+    // runs meanwhile (--min/--max-semi-space-size=128); a GC in between would hide some, so it is reported.
+    const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);
+    let gcsDuring = 0;
+    const watch = new PerformanceObserver((list) => void (gcsDuring += list.getEntries().length));
+    globalThis.gc();
+    watch.observe({ entryTypes: ['gc'] });
+    const before = process.memoryUsage().heapUsed;
+    await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: calls });
+    const after = process.memoryUsage().heapUsed;
+    await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver GC entries
+    watch.disconnect();
+    console.log(side, inFlight, `${((after - before) / calls).toFixed(0)} B allocated per call over ${calls} calls (GCs during: ${gcsDuring})`);
+  }
+  const r = await measure(send, seconds * 1000);
+  console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us, client CPU ${r.cpuUsPerCall.toFixed(1)} us/call, errors ${r.errors}`);
+}
+for (const close of closers) close();
+backend.close();

@@ -16,6 +16,7 @@ import {
   type RequestView,
   type Cancellation,
   type CallEngine,
+  type CallSink,
   type LocalReply,
   type TargetSnapshot,
 } from '@meshlet/core';
@@ -51,7 +52,7 @@ export interface MeshCallOptions {
  * resume and abort act on whichever attempt is current).
  */
 export class MeshCall
-  implements AttemptTransport<CommittableResponse>, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
+  implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
 {
   readonly headers: RequestHeaders;
   // ---- RequestView and LogicalRequest (set in run)
@@ -141,36 +142,59 @@ export class MeshCall
 
   // ---- the logical call
 
-  async run(snapshot: TargetSnapshot, authority: string): Promise<void> {
+  /** Starts the call; the caller's handler hears of its response or failure through the CallSink methods. */
+  run(snapshot: TargetSnapshot, authority: string): void {
     this.snapshot = snapshot;
     this.handler.onRequestStart?.(this, {});
     if (this.aborted) return;
-    let response: CommittableResponse;
-    try {
-      // No await (and no extra microtask) for a body that is replayable as it is.
-      this.body = ReplayableBody.ofReplayable(this.opts.body) ?? (await ReplayableBody.from(this.opts.body, this.options.maxReplayBodyBytes));
-      this.authority = this.headers.get('host') ?? authority;
-      this.isGrpc = (this.headers.get('content-type') ?? '').startsWith('application/grpc');
-      this.replayable = this.body.replayable;
-      const tracing = this.options.tracing;
-      if (tracing !== undefined && tracing.recording) {
-        const trace = tracing.startCall({ kind: 'http', method: this.opts.method, target: snapshot.target });
-        this.trace = trace;
-        response = await trace.run(() => this.options.engine.execute(snapshot, this, this));
-      } else {
-        // No span would record: no call wrapper, context switch or span hooks (the untraced engine).
-        response = await this.options.untracedEngine.execute(snapshot, this, this);
-      }
-    } catch (err) {
-      if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
-        const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
-        response = new LocalResponse(err.localReply, `${err.message}${why}\n`);
-      } else {
-        this.handler.onResponseError?.(this, err as Error);
-        return;
-      }
+    // No Promise (and no microtask) for a body that is replayable as it is.
+    const body = ReplayableBody.ofReplayable(this.opts.body);
+    if (body !== undefined) this.begin(body, authority);
+    else
+      ReplayableBody.from(this.opts.body, this.options.maxReplayBodyBytes).then(
+        (b) => this.begin(b, authority),
+        (err: unknown) => this.callFailed(err),
+      );
+  }
+
+  private begin(body: ReplayableBody, authority: string): void {
+    this.body = body;
+    this.authority = this.headers.get('host') ?? authority;
+    this.isGrpc = (this.headers.get('content-type') ?? '').startsWith('application/grpc');
+    this.replayable = body.replayable;
+    const tracing = this.options.tracing;
+    if (tracing !== undefined && tracing.recording) {
+      const trace = tracing.startCall({ kind: 'http', method: this.opts.method, target: this.snapshot.target });
+      this.trace = trace;
+      // The engine runs in the call's context: its observer hooks (spans) find the call there.
+      trace.enter(() => this.options.engine.start(this.snapshot, this, this, this));
+    } else {
+      // No span would record: no context switch or span hooks (the untraced engine).
+      this.options.untracedEngine.start(this.snapshot, this, this, this);
+    }
+  }
+
+  // ---- CallSink: how the engine's call ended
+
+  callResponded(response: CommittableResponse): void {
+    const trace = this.trace;
+    // The observer ends the call span when the stream ends; this is the backstop for a call the
+    // observer could not find (no context manager), as CallTrace.run does.
+    if (trace !== undefined) {
+      if (response.onStreamEnd !== undefined) response.onStreamEnd(() => trace.end());
+      else trace.end();
     }
     response.commit(this.handler, this, this.legacyHandler);
+  }
+
+  callFailed(err: unknown): void {
+    this.trace?.end();
+    if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
+      const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
+      new LocalResponse(err.localReply, `${err.message}${why}\n`).commit(this.handler, this);
+    } else {
+      this.handler.onResponseError?.(this, err as Error);
+    }
   }
 
   send(attempt: AttemptRequest): Promise<CommittableResponse> {

@@ -92,13 +92,13 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       if (opts.path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${opts.path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
-        void new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, hostHeader(t));
+        new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, hostHeader(t));
         return true;
       }
       if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
-        if (s.kind === 'ready') void new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, hostHeader(t));
+        if (s.kind === 'ready') new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, hostHeader(t));
         else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;

@@ -57,12 +57,18 @@ export class CallEngine {
   private readonly observer: CallObserver | undefined;
   private readonly faults = new FaultConfigResolver();
   private readonly timers: DeadlineTimers;
+  /** @internal whether calls keep their caller's async context for later steps (an observer may read it). */
+  readonly observed: boolean;
+  /** @internal the engine's clock, for its calls. */
+  readonly clock: () => number;
 
   constructor(options: CallEngineOptions) {
     this.kind = options.kind;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? performance.now.bind(performance);
+    this.clock = this.now;
     this.observer = options.observer;
+    this.observed = options.observer !== undefined;
     this.timers = new DeadlineTimers(this.now);
   }
 
@@ -72,18 +78,31 @@ export class CallEngine {
    * router holds the `max_requests` slot (and the fault filter its `max_active_faults` slot)
    * for the life of the stream, so a long server stream or a slow body counts against the
    * breaker until it ends, and `onCallEnd` reports the whole stream's duration, as Envoy's
-   * access log does.
+   * access log does. A Promise over `start`.
    */
-  async execute<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>): Promise<R> {
-    const call = new Call(this.now, this.timers, snapshot, request, this.now());
-    let response: R;
+  execute<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => this.start<R>(snapshot, request, transport, { callResponded: resolve, callFailed: reject }));
+  }
+
+  /**
+   * The same as `execute`, reporting to `sink` instead of returning a Promise. The call is a state
+   * machine driven by callbacks (the attempt settling, a timer, the caller cancelling), not an async
+   * function: each suspended async frame kept about 1 KB per call alive and each await cost a
+   * microtask turn, which showed up as a third of Meshlet's own allocation on the HTTP path.
+   * `sink` may be told before `start` returns (no route, a local reply, an attempt that failed at once).
+   */
+  start<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>, sink: CallSink<R>): void {
+    const call = new Call(this, this.timers, snapshot, request, transport as AttemptTransport<AttemptResponse>, sink as CallSink<AttemptResponse>, this.now());
     try {
-      response = await this.run(call, transport);
+      this.route(call);
     } catch (err) {
-      call.settle();
-      call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
-      throw err;
+      this.fail(call, err);
     }
+  }
+
+  /** The call delivers `response`: slots are released when its stream ends. */
+  private respond(call: Call, response: AttemptResponse): void {
+    call.releaseRetry();
     call.settle();
     if (response.onStreamEnd === undefined) {
       call.end(this.observer, response.status, undefined);
@@ -94,23 +113,55 @@ export class CallEngine {
         response.onStreamEnd(() => call.end(undefined, status, undefined));
       } else {
         // The stream ends in a transport callback; run the observer in the caller's async context
-        // so context-based telemetry (the OpenTelemetry call span) still finds its call. One
-        // AsyncResource, not AsyncResource.bind: bind goes through a deprecation wrapper on
-        // every call in Node 20 (DEP0172), which showed up at 3% of the HTTP profile.
-        const scope = new AsyncResource('meshlet.call');
+        // so context-based telemetry (the OpenTelemetry call span) still finds its call.
+        const scope = call.scope!;
         response.onStreamEnd((end) => scope.runInAsyncScope(() => call.end(observer, status, undefined, end.grpcStatus)));
       }
     }
-    return response;
+    call.sink.callResponded(response);
+  }
+
+  /** The call fails with `err` (a MeshCallError for local replies): slots are released now. */
+  private fail(call: Call, err: unknown): void {
+    // Thrown after the sink was told (by the sink itself): let it surface where it was thrown.
+    if (call.over) throw err;
+    call.releaseRetry();
+    call.settle();
+    call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
+    call.sink.callFailed(err);
   }
 
   /**
-   * Routing and the filters before the router, synchronous unless a fault delays the call: not an
-   * async function, so a call without a delay carries no suspended frame for it (its register file
-   * was about 700 B per call). Throws synchronously; `execute` awaits the result either way.
+   * A wait of the call ended (its attempt settled or was stopped, a backoff or fault delay passed):
+   * the call goes on from there. Called from transport callbacks and timers, so with an observer the
+   * rest of the call runs in the caller's async context, as it did after an await.
    */
-  private run<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): R | Promise<R> {
-    const { snapshot, request } = call;
+  /** @internal (Call's; typed loosely so that the declaration names no module-private type) */
+  resume(c: object, wait: number, stop: number): void {
+    const call = c as Call;
+    const scope = call.scope;
+    if (scope === undefined) this.step(call, wait, stop);
+    else scope.runInAsyncScope(this.step, this, call, wait, stop);
+  }
+
+  private step(call: Call, wait: Wait, stop: Stop): void {
+    if (call.over) return;
+    try {
+      if (wait === Wait.Attempt) this.afterAttempt(call, stop);
+      else if (stop !== Stop.None) throw stop === Stop.Caller ? call.cancelled() : call.timeout();
+      else if (wait === Wait.Backoff) this.nextAttempt(call);
+      else this.afterFault(call);
+    } catch (err) {
+      this.fail(call, err);
+    }
+  }
+
+  /**
+   * Routing and the filters before the router. Throws the call's failure; ends in a local reply,
+   * a fault delay (timer) or the first attempt.
+   */
+  private route(call: Call): void {
+    const { snapshot, request, transport } = call;
     const view = request.view;
     const random = this.random;
     if (call.callerAborted()) throw call.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, 'cancelled before start', call.callerReason());
@@ -127,13 +178,13 @@ export class CallEngine {
       case 'direct_response': {
         const dr = route.route.direct_response!;
         const headers = responseHeaders(route.headerMutationFor(undefined), {});
-        return transport.localReply({ ...call.reply(dr.status, undefined, dr.body), ...(headers ? { headers } : {}) });
+        return this.respond(call, transport.localReply({ ...call.reply(dr.status, undefined, dr.body), ...(headers ? { headers } : {}) }));
       }
       case 'redirect': {
         const r = route.redirectLocation(view);
         if (r === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
         const headers = responseHeaders(route.headerMutationFor(undefined), { location: r.location }) ?? { location: r.location };
-        return transport.localReply({ status: r.status, headers, flags: call.flags });
+        return this.respond(call, transport.localReply({ status: r.status, headers, flags: call.flags }));
       }
       case 'non_forwarding':
         throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404, 'route has a non_forwarding_action');
@@ -169,27 +220,21 @@ export class CallEngine {
     call.policy = policy;
     if (fault !== undefined) {
       call.fault = fault;
-      if (fault.delayMs > 0) return this.delayed(call, transport, fault.delayMs);
+      if (fault.delayMs > 0) {
+        // The fault filter's delay, then afterFault (see step).
+        call.flags.push(ResponseFlag.DELAY_INJECTED);
+        return call.sleep(fault.delayMs, Wait.FaultDelay);
+      }
     }
-    return this.afterFault(call, transport);
-  }
-
-  /** The fault filter's delay, then the rest of the call. */
-  private async delayed<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>, delayMs: number): Promise<R> {
-    call.flags.push(ResponseFlag.DELAY_INJECTED);
-    const stop = await call.sleep(delayMs);
-    if (stop === Stop.Route) throw call.timeout();
-    if (stop === Stop.Caller) throw call.cancelled();
-    // `return await`: an async function returning a promise adopts it through an extra thenable job.
-    return await this.afterFault(call, transport);
+    this.afterFault(call);
   }
 
   /** The fault filter's abort (a local reply), else the router: route timeout (HTTP), max_requests, then the attempts. */
-  private afterFault<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): R | Promise<R> {
+  private afterFault(call: Call): void {
     const fault = call.fault;
     if (fault !== undefined && (fault.abortHttpStatus !== undefined || fault.abortGrpcStatus !== undefined)) {
       call.flags.push(ResponseFlag.FAULT_INJECTED);
-      return transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort'));
+      return this.respond(call, call.transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort')));
     }
     const policy = call.policy!;
     if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, this.now() + policy.timeoutMs);
@@ -198,99 +243,79 @@ export class CallEngine {
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
     // Released when the call ends: at once on failure, else when the response stream completes.
     call.holdRequestSlot(breakers);
-    // A plain return of the attempts' promise: `execute` awaits it directly (no async frame here).
-    return this.attempts(call, transport);
-  }
 
-  private async attempts<R extends AttemptResponse>(call: Call, transport: AttemptTransport<R>): Promise<R> {
+    // What every attempt of the call shares, worked out once.
     const route = call.route!;
-    const picked = call.picked!;
-    const cluster = call.cluster!;
-    const policy = call.policy!;
     const { request } = call;
     const view = request.view;
     const retry = policy.retry;
-    const canRetry = retry.enabled && request.replayable && retry.appliesTo(view.headers);
-    const hash = policy.hasher?.hash({ request: view, sourceIp: request.sourceIp });
-    const path = route.rewritePath(view.path);
-    const authority = route.rewriteHost(view.headers, picked) ?? view.authority;
-    const headerMutation = route.headerMutationFor(picked);
+    call.canRetry = retry.enabled && request.replayable && retry.appliesTo(view.headers);
+    call.hash = policy.hasher?.hash({ request: view, sourceIp: request.sourceIp });
+    call.path = route.rewritePath(view.path);
+    call.authority = route.rewriteHost(view.headers, call.picked!) ?? view.authority;
+    call.headerMutation = route.headerMutationFor(call.picked!);
+    this.nextAttempt(call);
+  }
+
+  /** Picks a host and starts the next attempt; its race ends in afterAttempt (see step). */
+  private nextAttempt(call: Call): void {
+    const cluster = call.cluster!;
+    const retry = call.policy!.retry;
+    call.attemptNo++;
     // previous_hosts: the hosts tried so far. The Set is made when a retry needs it, not per call.
-    let tried: Set<Host> | undefined;
-    let lastHost: Host | undefined;
-    let holdingRetry = false;
+    if (retry.avoidPreviousHosts && call.host !== undefined) (call.tried ??= new Set()).add(call.host);
+    const host = cluster.pick({
+      hash: call.hash,
+      avoid: retry.avoidPreviousHosts ? call.tried : undefined,
+      maxSelectionAttempts: retry.maxSelectionAttempts,
+      random: this.random,
+    });
+    if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
+    call.host = host;
+
+    // One clock read per attempt start (performance.now() allocates): the budget, the attempt's
+    // start time and the race's checks all use it.
+    const now = this.now();
+    const remaining = call.deadline - now;
+    const perTry = retry.perTryTimeoutMs;
+    const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
+    const attempt = new EngineAttempt(
+      host,
+      call.picked!.name,
+      call.path,
+      call.authority,
+      call.headerMutation!,
+      call.attemptNo,
+      call.policy!.includeAttemptCount,
+      Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
+    );
+    // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
+    // pending slot until it gets its response head (Envoy frees it at connection assignment, a
+    // little earlier); none left = overflow at once, like max_requests.
     const breakers = cluster.breakers;
-
-    try {
-      for (let attemptNo = 1; ; attemptNo++) {
-        if (retry.avoidPreviousHosts && lastHost !== undefined) (tried ??= new Set()).add(lastHost);
-        const host = cluster.pick({
-          hash,
-          avoid: retry.avoidPreviousHosts ? tried : undefined,
-          maxSelectionAttempts: retry.maxSelectionAttempts,
-          random: this.random,
-        });
-        if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
-        lastHost = host;
-
-        // One clock read per attempt start (performance.now() allocates): the budget, the attempt's
-        // start time and the race's checks all use it.
-        const now = this.now();
-        const remaining = call.deadline - now;
-        const perTry = retry.perTryTimeoutMs;
-        const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
-        const attempt = new EngineAttempt(
-          host,
-          picked.name,
-          path,
-          authority,
-          headerMutation,
-          attemptNo,
-          policy.includeAttemptCount,
-          Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
-        );
-        // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
-        // pending slot until it gets its response head (Envoy frees it at connection assignment, a
-        // little earlier); none left = overflow at once, like max_requests.
-        const pending = transport.wouldQueue?.(attempt) === true;
-        if (pending && !breakers.tryAcquirePending()) {
-          if (holdingRetry) {
-            breakers.releaseRetry();
-            holdingRetry = false;
-          }
-          throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, 'max_pending_requests reached');
-        }
-        this.observer?.onAttemptStart?.(attempt);
-        const started = now;
-        host.activeRequests++;
-        let response: R | undefined;
-        let stop: Stop;
-        let cause: unknown;
-        try {
-          stop = await call.race(transport, perTry, attempt, now);
-          response = attempt.value as R | undefined;
-          cause = attempt.error;
-        } finally {
-          host.activeRequests--;
-          if (pending) breakers.releasePending();
-          if (holdingRetry) {
-            breakers.releaseRetry();
-            holdingRetry = false;
-          }
-        }
-        // The attempt's outcome is settled outside this async function: its suspended frame keeps
-        // every register the function uses, so the less code here, the less each call allocates.
-        const next = this.conclude(call, cluster, host, attempt, stop, response, cause, started, canRetry, attemptNo);
-        if (next !== RETRY) return next;
-        holdingRetry = true;
-        const slept = await call.sleep(retry.backoffMs(attemptNo, this.random));
-        if (slept === Stop.None) continue;
-        if (slept === Stop.Caller) throw call.cancelled();
-        throw call.timeout();
-      }
-    } finally {
-      if (holdingRetry) breakers.releaseRetry();
+    const pending = call.transport.wouldQueue?.(attempt) === true;
+    if (pending && !breakers.tryAcquirePending()) {
+      call.releaseRetry();
+      throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, 'max_pending_requests reached');
     }
+    this.observer?.onAttemptStart?.(attempt);
+    call.attemptStarted = now;
+    call.attemptPending = pending;
+    host.activeRequests++;
+    call.race(perTry, attempt, now);
+  }
+
+  /** An attempt's race ended: release what it held, then conclude (deliver, retry after a backoff, or fail). */
+  private afterAttempt(call: Call, stop: Stop): void {
+    const attempt = call.attempt!;
+    const host = attempt.host;
+    host.activeRequests--;
+    if (call.attemptPending) call.cluster!.breakers.releasePending();
+    call.releaseRetry();
+    const next = this.conclude(call, call.cluster!, host, attempt, stop, attempt.value as AttemptResponse | undefined, attempt.error, call.attemptStarted, call.canRetry, call.attemptNo);
+    if (next !== RETRY) return this.respond(call, next);
+    call.holdingRetry = true;
+    call.sleep(call.policy!.retry.backoffMs(call.attemptNo, this.random), Wait.Backoff);
   }
 
   /**
@@ -479,10 +504,29 @@ function tellStop(listener: AttemptStopListener, reason: Error): void {
   else listener.attemptStopped(reason);
 }
 
+/** What a call is waiting for (at most one thing at a time). */
+const enum Wait {
+  None,
+  /** An attempt's response head, its per-try timeout, the route deadline or the caller's cancel. */
+  Attempt,
+  /** A retry backoff. */
+  Backoff,
+  /** The fault filter's delay. */
+  FaultDelay,
+}
+
+/** Where a call started with `CallEngine.start` reports how it ended: exactly one of the two, once. */
+export interface CallSink<R> {
+  /** The response to deliver (the call stays active until its stream ends). */
+  callResponded(response: R): void;
+  /** The call failed: a MeshCallError (a local reply) or what went wrong. */
+  callFailed(error: unknown): void;
+}
+
 /**
- * Per-call state, one object per call: the route deadline and the per-try timeout are two
- * reusable Deadlines on the engine's shared timers, and the caller's cancellation is subscribed
- * once per call, not once per attempt.
+ * Per-call state, one object per call, and the call's progress between callbacks: the route
+ * deadline and the per-try timeout are two reusable Deadlines on the engine's shared timers, and
+ * the caller's cancellation is subscribed once per call, not once per attempt.
  */
 class Call implements DeadlineOwner {
   routeName: string | undefined;
@@ -493,28 +537,57 @@ class Call implements DeadlineOwner {
   picked: PickedCluster | undefined;
   cluster: CallCluster | undefined;
   policy: RouteCallPolicy | undefined;
+  // ---- what every attempt shares (set once routed)
+  canRetry = false;
+  hash: bigint | undefined;
+  path = '';
+  authority = '';
+  headerMutation: HeaderMutation | undefined;
+  // ---- the attempts so far
+  attemptNo = 0;
+  /** previous_hosts: made when a retry needs it. */
+  tried: Set<Host> | undefined;
+  /** The current (or last) attempt's host. */
+  host: Host | undefined;
+  /** The attempt being raced, and when it started / whether it holds a pending slot. */
+  attempt: EngineAttempt | undefined;
+  attemptStarted = 0;
+  attemptPending = false;
+  /** The call holds a retry slot (from a retry decision until that retry's attempt ends). */
+  holdingRetry = false;
   /** The breakers whose max_requests slot this call holds, until end(). */
   private requestSlot: CallCluster['breakers'] | undefined;
   private ended = false;
+  /** The sink was told (responded or failed): later callbacks are ignored. */
+  over = false;
   deadline = Number.POSITIVE_INFINITY;
   readonly flags: ResponseFlagCode[] = [];
   readonly attempts: AttemptRecord[] = [];
   detail: string | undefined;
+  /** With an observer: the caller's async context, for the call's later steps and its end (see CallEngine.resume). */
+  readonly scope: AsyncResource | undefined;
   private routeDeadline: Deadline | undefined;
   private perTryDeadline: Deadline | undefined;
-  /** Resolves the current wait (an attempt's race or a sleep); undefined when nothing waits. */
-  private waiter: ((stop: Stop) => void) | undefined;
-  /** The attempt the current wait races, stopped if the wait ends early. */
-  private racing: EngineAttempt | undefined;
+  private wait = Wait.None;
+  private sleepTimer: ReturnType<typeof setTimeout> | undefined;
   private onCaller: (() => void) | undefined;
 
   constructor(
-    private readonly now: () => number,
+    private readonly engine: CallEngine,
     private readonly timers: DeadlineTimers,
     readonly snapshot: CallSnapshot,
     readonly request: LogicalRequest,
+    readonly transport: AttemptTransport<AttemptResponse>,
+    readonly sink: CallSink<AttemptResponse>,
     readonly start: number,
-  ) {}
+  ) {
+    // One AsyncResource per call only when an observer needs the caller's context (no SDK, no observer: none).
+    this.scope = engine.observed ? new AsyncResource('meshlet.call') : undefined;
+  }
+
+  private get now(): number {
+    return this.engine.clock();
+  }
 
   /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */
   setDeadline(timeoutMs: number, at: number): void {
@@ -522,15 +595,27 @@ class Call implements DeadlineOwner {
     this.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, at);
   }
 
-  /** The engine is done with the call (response returned or failure thrown): disarm and unsubscribe. */
+  /** The engine is done with the call (response delivered or failure): disarm and unsubscribe. */
   settle(): void {
+    this.over = true;
+    this.wait = Wait.None;
     this.routeDeadline?.cancel();
     this.perTryDeadline?.cancel();
+    if (this.sleepTimer !== undefined) {
+      clearTimeout(this.sleepTimer);
+      this.sleepTimer = undefined;
+    }
     if (this.onCaller !== undefined) {
       this.request.signal?.removeEventListener('abort', this.onCaller);
       this.request.cancellation?.setCancelListener(undefined);
       this.onCaller = undefined;
     }
+  }
+
+  releaseRetry(): void {
+    if (!this.holdingRetry) return;
+    this.holdingRetry = false;
+    this.cluster!.breakers.releaseRetry();
   }
 
   onDeadline(d: Deadline): void {
@@ -596,49 +681,50 @@ class Call implements DeadlineOwner {
     }
   }
 
-  /** Waits ms (bounded by the route deadline); reports what ended the wait. */
-  async sleep(ms: number): Promise<Stop> {
-    const early = this.stopBeforeWait(this.now());
-    if (early !== Stop.None) return early;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = await new Promise<Stop>((resolve) => {
-      this.waiter = resolve;
-      timer = setTimeout(() => this.finish(Stop.None), ms);
-    });
-    clearTimeout(timer);
-    return stop;
+  /** Waits ms (bounded by the route deadline and the caller's cancel), then the engine resumes the call. */
+  sleep(ms: number, wait: Wait.Backoff | Wait.FaultDelay): void {
+    const early = this.stopBeforeWait(this.now);
+    if (early !== Stop.None) return this.engine.resume(this, wait, early);
+    this.wait = wait;
+    this.sleepTimer = setTimeout(onSleepTimer, ms, this);
+  }
+
+  /** @internal the sleep's timer fired. */
+  sleepEnded(): void {
+    this.sleepTimer = undefined;
+    this.finish(Stop.None);
   }
 
   /**
-   * Waits for `work` (the attempt's send), the per-try timeout, the route deadline or the
-   * caller's cancellation, whichever comes first. The settled value or error is left on
-   * `attempt`. On a stop, stops `attempt` so the transport releases it.
+   * Starts `attempt` (the transport's send) and waits for it to settle, the per-try timeout, the
+   * route deadline or the caller's cancellation, whichever comes first; then the engine resumes
+   * the call (afterAttempt). The settled value or error is left on `attempt`. On a stop, stops
+   * `attempt` so the transport releases it.
    */
-  race(transport: AttemptTransport<AttemptResponse>, perTryMs: number, attempt: EngineAttempt, now: number): Promise<Stop> {
+  race(perTryMs: number, attempt: EngineAttempt, now: number): void {
+    const transport = this.transport;
     attempt.call = this;
+    this.attempt = attempt;
     // A transport with `startAttempt` settles the attempt itself (possibly at once): it starts once the wait
     // is set up. One with only `send` is sent first, as before, and its Promise settles the attempt.
-    const work = transport.startAttempt === undefined ? transport.send(attempt) : undefined;
+    const work = transport.startAttempt === undefined ? sendOf(transport, attempt) : undefined;
     const early = this.stopBeforeWait(now);
     if (early !== Stop.None) {
       this.stopAttempt(attempt, early);
-      if (work === undefined) transport.startAttempt!(attempt, attempt);
+      if (work === undefined) startOf(transport, attempt);
       else work.then(discardLate, ignore);
-      return Promise.resolve(early);
+      return this.engine.resume(this, Wait.Attempt, early);
     }
-    return new Promise<Stop>((resolve) => {
-      this.waiter = resolve;
-      this.racing = attempt;
-      if (perTryMs > 0 && perTryMs < this.deadline - now) {
-        this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
-      }
-      if (work === undefined) transport.startAttempt!(attempt, attempt);
-      else
-        work.then(
-          (v) => attempt.resolved(v),
-          (e: unknown) => attempt.rejected(e),
-        );
-    });
+    this.wait = Wait.Attempt;
+    if (perTryMs > 0 && perTryMs < this.deadline - now) {
+      this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
+    }
+    if (work === undefined) startOf(transport, attempt);
+    else
+      work.then(
+        (v) => attempt.resolved(v),
+        (e: unknown) => attempt.rejected(e),
+      );
   }
 
   /** The raced attempt settled (EngineAttempt.resolved/rejected, while it was not done). */
@@ -658,19 +744,24 @@ class Call implements DeadlineOwner {
     return Stop.None;
   }
 
-  /** Ends the current wait, if any: disarms the per-try timeout and, on a stop, stops the raced attempt. */
+  /**
+   * Ends the current wait, if any: disarms the per-try timeout or the sleep's timer and, on a stop,
+   * stops the raced attempt; then the engine resumes the call.
+   */
   private finish(stop: Stop): void {
-    const waiter = this.waiter;
-    if (waiter === undefined) return;
-    this.waiter = undefined;
-    this.perTryDeadline?.cancel();
-    const attempt = this.racing;
-    this.racing = undefined;
-    if (attempt !== undefined) {
+    const wait = this.wait;
+    if (wait === Wait.None) return;
+    this.wait = Wait.None;
+    if (wait === Wait.Attempt) {
+      this.perTryDeadline?.cancel();
+      const attempt = this.attempt!;
       attempt.done = true;
       if (stop !== Stop.None) this.stopAttempt(attempt, stop);
+    } else if (this.sleepTimer !== undefined) {
+      clearTimeout(this.sleepTimer);
+      this.sleepTimer = undefined;
     }
-    waiter(stop);
+    this.engine.resume(this, wait, stop);
   }
 
   private stopAttempt(attempt: EngineAttempt, stop: Stop): void {
@@ -692,9 +783,34 @@ class Call implements DeadlineOwner {
       attempts: this.attempts,
       status,
       ...(grpcStatus !== undefined ? { grpcStatus } : {}),
-      durationMs: this.now() - this.start,
+      durationMs: this.now - this.start,
       error,
       bytes: this.request.bytes,
     });
   }
+}
+
+/**
+ * A transport that throws instead of settling: the attempt fails with what it threw (a reset, as any
+ * rejection), so the call's bookkeeping (host load, pending slot) is undone like any failed attempt.
+ */
+function startOf(transport: AttemptTransport<AttemptResponse>, attempt: EngineAttempt): void {
+  try {
+    transport.startAttempt!(attempt, attempt);
+  } catch (err) {
+    attempt.rejected(err);
+  }
+}
+
+function sendOf(transport: AttemptTransport<AttemptResponse>, attempt: EngineAttempt): Promise<AttemptResponse> {
+  try {
+    return transport.send(attempt);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A call's sleep timer: a module function with the call as its argument, not a closure per sleep. */
+function onSleepTimer(call: Call): void {
+  call.sleepEnded();
 }

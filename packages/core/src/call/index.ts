@@ -9,6 +9,6 @@ export type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 export { RequestHasher, type HashInput } from './RequestHasher.js';
 export { RouteCallPolicy } from './RouteCallPolicy.js';
 export { newRequestId } from './RequestId.js';
-export { CallEngine, type CallEngineOptions } from './CallEngine.js';
+export { CallEngine, type CallEngineOptions, type CallSink } from './CallEngine.js';
 export * from '../retry/index.js';
 export * from '../fault/index.js';

@@ -72,6 +72,14 @@ export class CallTrace {
     return result;
   }
 
+  /**
+   * Runs `fn` (a transport starting the engine with `CallEngine.start`) with this call active. Unlike
+   * `run`, it ends nothing: the transport ends the call (`end`) when the engine tells it the call ended.
+   */
+  enter<T>(fn: () => T): T {
+    return context.with(this.context, fn);
+  }
+
   /** Ends the call span if the engine has not (idempotent). */
   end(): void {
     if (this.ended) return;

@@ -6,7 +6,8 @@ import type { ResourceType } from '../../src/resources/ResourceType.js';
 type Outcome = { ok: true; resource: unknown } | { ok: false; message: string };
 
 /**
- * The contract of a one-pass wire decoder (ClusterLoadAssignmentWire, ClusterWire) against the
+ * The contract of a one-pass wire decoder (ClusterLoadAssignmentWire, ClusterWire,
+ * RouteConfigurationWire) against the
  * general path of its resource type: for any bytes, the fast path gives the general path's model
  * (same keys in the same order, so both give objects of one shape), or nothing; and the
  * resource type, which tries the fast path first, gives the same model or the same rejection.
@@ -45,6 +46,14 @@ export function wireAgreement<T>(type: ResourceType<T>, fast: (bytes: Uint8Array
     }
     return model !== undefined ? 'fast' : g.ok ? 'general' : 'rejected';
   };
+  /** Invalid messages: the fast path declines each, and the resource type rejects it as the general path does. */
+  const expectRejected = (typeName: string, messages: readonly Record<string, unknown>[]): void => {
+    for (const m of messages) {
+      const any = encodeAny(typeName, m);
+      expect(fast(any.value)).toBeUndefined();
+      expect(expectAgreement(any)).toBe('rejected');
+    }
+  };
   /**
    * The property, over generated messages of `typeName` and over a truncation of each: the two
    * paths agree. The generated messages must reach all three outcomes, so it is not vacuous.
@@ -67,5 +76,5 @@ export function wireAgreement<T>(type: ResourceType<T>, fast: (bytes: Uint8Array
       { numRuns, seed: 11 },
     );
   };
-  return { general, expectAgreement, checkProperty };
+  return { general, expectAgreement, expectRejected, checkProperty };
 }

@@ -1,5 +1,5 @@
 import type { Cluster } from '../model.js';
-import { LEN, VARINT, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
+import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
 
 /**
  * One-pass decode of the common Cluster shape straight from the wire into the model, for the
@@ -81,18 +81,4 @@ function adsConfigSource(r: Cursor, end: number): void {
     } else giveUp();
   }
   if (r.pos !== end) giveUp();
-}
-
-/** google.protobuf.Duration with 32-bit non-negative seconds and valid nanos, in milliseconds. */
-function durationMs(r: Cursor, end: number): number {
-  let seconds = 0;
-  let nanos = 0;
-  while (r.pos < end) {
-    const tag = varint(r);
-    if (tag === ((1 << 3) | VARINT)) seconds = varint(r);
-    else if (tag === ((2 << 3) | VARINT)) nanos = varint(r);
-    else giveUp();
-  }
-  if (r.pos !== end || nanos > 999_999_999) giveUp();
-  return seconds * 1000 + nanos / 1e6;
 }

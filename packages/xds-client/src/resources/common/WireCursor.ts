@@ -1,6 +1,6 @@
 /**
  * Protobuf wire primitives for the one-pass decoders of common resource shapes
- * (ClusterLoadAssignmentWire, ClusterWire). They read only what a fast path accepts and throw
+ * (ClusterLoadAssignmentWire, ClusterWire, RouteConfigurationWire). They read only what a fast path accepts and throw
  * GIVE_UP for anything else, so the caller falls back to the general decode, which owns every
  * error message.
  */
@@ -70,6 +70,23 @@ export function wrappedUint(r: Cursor, end: number): number {
   }
   if (r.pos !== e) giveUp();
   return value;
+}
+
+/**
+ * google.protobuf.Duration with 32-bit non-negative seconds and valid nanos, in milliseconds (as
+ * ObjectReader.optDurationMs gives it); a negative part is a 10-byte varint, so it gives up.
+ */
+export function durationMs(r: Cursor, end: number): number {
+  let seconds = 0;
+  let nanos = 0;
+  while (r.pos < end) {
+    const tag = varint(r);
+    if (tag === ((1 << 3) | VARINT)) seconds = varint(r);
+    else if (tag === ((2 << 3) | VARINT)) nanos = varint(r);
+    else giveUp();
+  }
+  if (r.pos !== end || nanos > 999_999_999) giveUp();
+  return seconds * 1000 + nanos / 1e6;
 }
 
 /** Runs a fast-path reader over a whole resource: its value, or undefined when it gave up. */

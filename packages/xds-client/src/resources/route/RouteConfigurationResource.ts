@@ -4,6 +4,7 @@ import { fractionalPercent, headerMatcher, headerNames, headerValueOptions, optR
 import { filterOverrides } from '../common/HttpFilters.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { redirectAction, routeAction } from './RouteAction.js';
+import { decodeRouteConfigurationWire } from './RouteConfigurationWire.js';
 import { retryPolicy } from './RetryPolicy.js';
 import { checkCount } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optMetadata, optObj, optStr, optUint, str, strList, type Obj } from '../common/ObjectReader.js';
@@ -150,4 +151,5 @@ export const RouteConfigurationResource: ResourceType<RouteConfiguration> = defi
   allResourcesRequiredInSotW: false,
   nameField: 'name',
   validate: (o) => routeConfiguration(o),
+  decodeWire: decodeRouteConfigurationWire,
 });

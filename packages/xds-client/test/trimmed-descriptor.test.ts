@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allFixtureResources } from './helpers/fixture-extract.js';
-import { rootFromDescriptor, typeNamesOf } from '../src/proto/DescriptorRoot.js';
+import { rootFromDescriptor, splitDescriptor, typeNamesOf, type SplitDescriptor } from '../src/proto/DescriptorRoot.js';
 import { CORE_PROTO_FILES, EXTENDED_PROTO_FILES, parseEnvoyProtos } from '../src/proto/EnvoyProtoFiles.js';
 import { TO_OBJECT, typeNameOf } from '../src/proto/EnvoyProtos.js';
 import { encodeProto3Json } from '../src/proto/ProtoJson.js';
@@ -9,11 +9,13 @@ import { trimmedDescriptor } from '../src/proto/TrimmedDescriptor.js';
 
 // The build writes the trimmed descriptor to dist/ (scripts/build-envoy-descriptor.mjs) and built
 // packages decode with it; tests run from src/, where envoyRoot() parses the .proto files. These
-// tests build the same descriptor in-process and check it decodes and encodes exactly as the
-// parsed tree does, on the real control-plane fixtures.
+// tests build the same descriptor in-process, split per type as the build writes it, and check
+// that the root built from it on demand decodes and encodes exactly as the parsed tree does, on
+// the real control-plane fixtures.
 
 let full: protobuf.Root;
 let descriptor: protobuf.INamespace;
+let split: SplitDescriptor;
 let trimmed: protobuf.Root;
 let otherTypes: Set<string>;
 
@@ -22,7 +24,8 @@ beforeAll(() => {
   full = parseEnvoyProtos([...CORE_PROTO_FILES, ...EXTENDED_PROTO_FILES]);
   const kept = new Set(typeNamesOf(protobuf.Root.fromJSON(descriptor)));
   otherTypes = new Set(typeNamesOf(full).filter((n) => !kept.has(n)));
-  trimmed = rootFromDescriptor(descriptor, () => otherTypes, () => full);
+  split = splitDescriptor(descriptor);
+  trimmed = rootFromDescriptor(split, () => otherTypes, () => full);
 }, 60_000);
 
 /** Decodes `bytes` as `typeName` with `root`, expanding every nested Any the root can decode. */
@@ -109,7 +112,7 @@ describe('trimmed Envoy descriptor', () => {
 
   it('serves a type outside the descriptor from the .proto tree, parsed once, and an unknown name never parses it', () => {
     let fullParses = 0;
-    const root = rootFromDescriptor(descriptor, () => otherTypes, () => {
+    const root = rootFromDescriptor(split, () => otherTypes, () => {
       fullParses++;
       return full;
     });
@@ -119,5 +122,30 @@ describe('trimmed Envoy descriptor', () => {
     expect(root.lookupType('envoy.admin.v3.ListenersConfigDump').fullName).toBe('.envoy.admin.v3.ListenersConfigDump');
     expect(root.lookupType('.envoy.extensions.filters.http.cors.v3.Cors').fullName).toBe('.envoy.extensions.filters.http.cors.v3.Cors');
     expect(fullParses).toBe(1);
+  });
+
+  it('builds a type when it is first looked up or reached, not the whole descriptor', () => {
+    const root = rootFromDescriptor(split, () => otherTypes, () => full);
+    expect(typeNamesOf(root)).toEqual([]);
+    const cla = root.lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment');
+    const bytes = cla.encode(cla.fromObject({ cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } } }] }] })).finish();
+    expect(decodeDeep(root, cla.fullName, bytes)).toEqual(decodeDeep(full, cla.fullName, bytes));
+    const built = typeNamesOf(root);
+    // Reached through its fields (Address, Locality...), so built; a Listener is not reached.
+    expect(built).toContain('envoy.config.core.v3.SocketAddress');
+    expect(built).not.toContain('envoy.config.listener.v3.Listener');
+    expect(built.length).toBeLessThan(typeNamesOf(trimmed).length);
+    // A nested name builds its top-level message; the root resolves it like any other.
+    expect(root.lookupType('envoy.config.cluster.v3.Cluster.CommonLbConfig').fullName).toBe('.envoy.config.cluster.v3.Cluster.CommonLbConfig');
+    expect(root.lookupEnum('envoy.config.cluster.v3.Cluster.LbPolicy').values['ROUND_ROBIN']).toBe(0);
+    expect(typeNamesOf(root)).toContain('envoy.config.cluster.v3.Cluster');
+    // An Any's type is built when fromObject reaches it by its type URL.
+    const hcm = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+    const name = 'envoy.config.listener.v3.Listener';
+    const value = { name: 'l', api_listener: { api_listener: { '@type': hcm, stat_prefix: 's' } } };
+    const enc = (r: protobuf.Root) => Buffer.from(r.lookupType(name).encode(r.lookupType(name).fromObject(value)).finish());
+    expect(enc(root).equals(enc(full))).toBe(true);
+    expect(decodeDeep(root, name, enc(root))).toEqual(decodeDeep(full, name, enc(full)));
+    expect(typeNamesOf(root)).toContain('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager');
   });
 });

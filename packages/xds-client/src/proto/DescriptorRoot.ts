@@ -6,14 +6,102 @@ export const DESCRIPTOR_FILE = 'envoy-descriptor.json';
 export const OTHER_TYPES_FILE = 'envoy-other-types.json';
 
 /**
- * A Root over the trimmed descriptor whose `lookupType` falls back, on a miss, to a Root parsed
- * from the `.proto` sources, but only for a name those sources define. Config from real control
- * planes carries many type URLs no Envoy proto defines (Istio's `stats.PluginConfig`,
- * `istio.*`); a miss on those must not pay for parsing the whole tree.
+ * The trimmed descriptor cut into its top-level messages, enums and services: full name (no
+ * leading dot) -> the JSON text of that object's protobufjs descriptor, nested types included,
+ * with every field and method type written fully qualified (`.envoy.config.core.v3.Address`).
+ *
+ * Why: a process decodes a few dozen of the 448 types (the static footprint config sets up 35,
+ * and their fields reach 90 of the 241 top-level objects), but `Root.fromJSON` builds reflection
+ * objects for all of them. Split this way, each object can be built the first time something
+ * looks it up; fully qualified names make every field resolve through the root, where that
+ * lookup is caught, whatever has been built so far. Text (not parsed JSON) costs one string per
+ * object until it is built.
  */
-export function rootFromDescriptor(descriptor: protobuf.INamespace, otherTypes: () => ReadonlySet<string>, parseFull: () => protobuf.Root): protobuf.Root {
-  const root = protobuf.Root.fromJSON(descriptor);
-  root.resolveAll();
+export type SplitDescriptor = Readonly<Record<string, string>>;
+
+/** Cuts a (trimmed) descriptor into a SplitDescriptor. Run by the build, and by tests from src/. */
+export function splitDescriptor(descriptor: protobuf.INamespace): Record<string, string> {
+  const root = protobuf.Root.fromJSON(descriptor); // resolves every reference
+  const split: Record<string, string> = {};
+  const walk = (ns: protobuf.NamespaceBase): void => {
+    for (const obj of ns.nestedArray) {
+      if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service) {
+        qualifyReferences(obj);
+        split[obj.fullName.slice(1)] = JSON.stringify(obj.toJSON());
+      } else if (obj instanceof protobuf.Namespace) {
+        walk(obj);
+      }
+    }
+  };
+  walk(root);
+  return split;
+}
+
+/** Rewrites the type names `obj` (and its nested types) refers to as their resolved full names. */
+function qualifyReferences(obj: protobuf.ReflectionObject): void {
+  if (obj instanceof protobuf.Type) {
+    for (const field of obj.fieldsArray) if (field.resolvedType) field.type = field.resolvedType.fullName;
+    for (const nested of obj.nestedArray) qualifyReferences(nested);
+  } else if (obj instanceof protobuf.Service) {
+    for (const method of obj.methodsArray) {
+      method.requestType = method.resolvedRequestType!.fullName;
+      method.responseType = method.resolvedResponseType!.fullName;
+    }
+  }
+}
+
+/**
+ * protobufjs internals the lazy root relies on (7.x; `trimmed-descriptor.test.ts` checks the
+ * behaviour): every lookup that reaches the root, absolute or walking up from a nested
+ * namespace, goes through its `_lookupImpl`.
+ */
+interface RootInternals {
+  _lookupImpl(path: string[], flatPath: string): protobuf.ReflectionObject | null;
+  _edition: string;
+}
+
+/**
+ * A Root that builds each top-level object of `split` on its first lookup, whether by name
+ * (`lookupType`) or while a type it reaches is set up for decoding. Types are built, never
+ * resolved up front: protobufjs resolves a type's fields when the type is first used (setup), so
+ * a process holds the types it decodes and those their fields name, not the whole descriptor.
+ *
+ * `lookupType` falls back, on a miss, to a Root parsed from the `.proto` sources, but only for a
+ * name those sources define. Config from real control planes carries many type URLs no Envoy
+ * proto defines (Istio's `stats.PluginConfig`, `istio.*`); a miss on those must not pay for
+ * parsing the whole tree.
+ */
+export function rootFromDescriptor(split: SplitDescriptor, otherTypes: () => ReadonlySet<string>, parseFull: () => protobuf.Root): protobuf.Root {
+  const root = new protobuf.Root();
+  const internals = root as unknown as RootInternals;
+  const pending = new Map(Object.entries(split));
+  const build = (name: string, json: string): void => {
+    pending.delete(name);
+    const dot = name.lastIndexOf('.');
+    const ns = dot < 0 ? root : root.define(name.slice(0, dot));
+    ns.addJSON({ [name.slice(dot + 1)]: JSON.parse(json) as protobuf.AnyNestedObject });
+    // What Root.fromJSON's resolveAll does first (proto2/proto3 defaults such as packed
+    // encoding); it walks only the namespaces this add marked.
+    root._resolveFeaturesRecursive(internals._edition);
+  };
+  const lookupImpl = internals._lookupImpl;
+  internals._lookupImpl = function (path: string[], flatPath: string) {
+    if (pending.size > 0) {
+      // The object itself, or the top-level message a nested name lives in.
+      for (let name = flatPath; ; ) {
+        const json = pending.get(name);
+        if (json !== undefined) {
+          build(name, json);
+          break;
+        }
+        const dot = name.lastIndexOf('.');
+        if (dot < 0) break;
+        name = name.slice(0, dot);
+      }
+    }
+    return lookupImpl.call(this, path, flatPath);
+  };
+
   let full: protobuf.Root | undefined;
   const lookupType = root.lookupType.bind(root);
   root.lookupType = (path: string | string[]) => {
@@ -29,7 +117,7 @@ export function rootFromDescriptor(descriptor: protobuf.INamespace, otherTypes: 
   return root;
 }
 
-/** Every message and enum full name (no leading dot) in `root`. */
+/** Every message and enum full name (no leading dot) in `root`; for a lazy root, those built so far. */
 export function typeNamesOf(root: protobuf.NamespaceBase): string[] {
   const names: string[] = [];
   const walk = (ns: protobuf.NamespaceBase): void => {

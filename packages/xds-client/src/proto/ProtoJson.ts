@@ -97,7 +97,7 @@ class Converter {
       }
       const fpath = join(path, field.name);
       if (field.name in out) fail(fpath, 'field given twice (snake_case and lowerCamelCase)');
-      if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+      if (value === null && field.resolve().resolvedType?.fullName !== '.google.protobuf.Value') continue;
       if (field.partOf && field.partOf.oneof.length > 1) {
         const prev = oneofSeen.get(field.partOf.name);
         if (prev !== undefined) fail(fpath, `oneof ${field.partOf.name} already set by ${prev}`);
@@ -137,7 +137,8 @@ class Converter {
   }
 
   private single(field: protobuf.Field, value: unknown, path: string): unknown {
-    const rt = field.resolvedType;
+    // resolve(): the built Root resolves a type's fields on first use, not up front (DescriptorRoot.ts).
+    const rt = field.resolve().resolvedType;
     if (rt instanceof protobuf.Type) return this.message(rt, value, path);
     if (rt instanceof protobuf.Enum) return this.enumValue(rt, value, path);
     return this.scalar(field.type, value, path);

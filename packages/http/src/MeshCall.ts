@@ -123,11 +123,11 @@ export class MeshCall
   }
   pause(): void {
     this._paused = true;
-    this.current?.upstream?.pause();
+    this.current?.pause();
   }
   resume(): void {
     this._paused = false;
-    this.current?.upstream?.resume();
+    this.current?.resume();
   }
 
   // ---- BodyByteCounts, read once when the call ends (Istio's request/response size metrics)
@@ -256,7 +256,7 @@ export class MeshCall
       upstream.leave();
       upstream.fail(err as Error);
     }
-    if (this._paused) upstream.upstream?.pause();
+    if (this._paused) upstream.pause();
   }
 
   wouldQueue(attempt: AttemptRequest): boolean {

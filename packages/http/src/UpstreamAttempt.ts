@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
 import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
@@ -12,22 +12,10 @@ const enum State {
   Discarded, // the engine retries instead: drop everything
 }
 
-/** undici's controller for a handler of its current API carries the raw lists it parsed (undici 7). */
-interface RawHeadersController {
-  readonly rawHeaders?: Buffer[] | null;
-  readonly rawTrailers?: Buffer[] | null;
-}
+/** undici's raw header lists: [name, value, ...] as Buffers (a repeated header's value may be a list). */
+type RawHeaders = Buffer[] | (Buffer | Buffer[])[];
 
-/** Parsed headers back to undici's raw list (only for trailers whose raw list was not kept). */
-function rawHeaderList(headers: IncomingHttpHeaders): Buffer[] {
-  const raw: Buffer[] = [];
-  for (const key of Object.keys(headers)) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) raw.push(Buffer.from(key, 'latin1'), Buffer.from(v, 'latin1'));
-  }
-  return raw;
-}
+const NO_TRAILERS: Buffer[] = [];
 
 /** Errors that mean the TCP/TLS connection was never established (Envoy: connect-failure). */
 const CONNECT_CODES = new Set(['MESHLET_TLS', 'ECONNREFUSED', 'ECONNRESET_BEFORE_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
@@ -55,22 +43,36 @@ export interface AttemptErrorNote {
  * commits the response (they are replayed into the caller's handler, then
  * streamed through) or discards it for a retry (the upstream request is aborted
  * unless it already finished, so the connection is reused when it can be).
+ *
+ * It speaks undici's legacy handler callbacks (onConnect, onHeaders with the raw
+ * header list, onData, onComplete, onError), the ones undici 7's Client calls:
+ * a handler of the current API is wrapped per request in an adapter and a
+ * controller, and its headers parsed into an object. Here the raw list is kept
+ * as read and parsed only if something reads `headers` (a retry policy looking
+ * at response headers, a header mutation, a caller handler of the current API);
+ * a legacy caller handler (undici.request, fetch) gets the raw list itself.
+ * Interceptors composed below the mesh still see the current API: undici's
+ * compose() wraps legacy handlers for them.
  */
 export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableResponse {
   status = 0;
-  headers!: ResponseHeaders;
   private statusMessage = '';
   private state = State.Waiting;
-  private controller: Dispatcher.DispatchController | undefined;
+  /** undici's abort for this request (onConnect). */
+  private abortUpstream: ((reason?: Error) => void) | undefined;
+  /** undici's resume after onHeaders/onData returned false. */
+  private resumeUpstream: (() => void) | undefined;
+  private paused = false;
   private held: Buffer[] | undefined;
-  private ended: IncomingHttpHeaders | undefined;
+  private ended = false;
   private failed: Error | undefined;
   private sink: Dispatcher.DispatchHandler | undefined;
   /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
   private legacy: Dispatcher.DispatchHandler | undefined;
-  /** The head's raw header list as undici read it, when its controller exposes it. */
-  private rawHeaders: Buffer[] | undefined;
-  private rawTrailers: Buffer[] | undefined;
+  /** The head's raw header list as undici read it; parsed into `headers` on first read. */
+  private rawHeaders: RawHeaders | undefined;
+  private parsed: ResponseHeaders | undefined;
+  private rawTrailers: RawHeaders = NO_TRAILERS;
   private sinkController: Dispatcher.DispatchController | undefined;
   /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
   private readonly completion = new StreamCompletion();
@@ -104,6 +106,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     }
   }
 
+  /** The response headers (the engine's HeaderLookup and the route's response header mutation), parsed on first read. */
+  get headers(): ResponseHeaders {
+    return (this.parsed ??= new ResponseHeaders(util.parseHeaders(this.rawHeaders ?? NO_TRAILERS)));
+  }
+
   /** Counts this attempt in its endpoint's in-flight requests until its stream ends. */
   occupy(load: EndpointLoad): void {
     load.inFlight++;
@@ -131,43 +138,60 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   private stop(reason: Error): void {
     this.stopped = reason;
-    this.controller?.abort(reason);
+    this.abortUpstream?.(reason);
   }
 
-  // ---- undici handler (upstream side)
+  // ---- the caller's pause/resume/abort, on the upstream request
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.stopped !== undefined) controller.abort(this.stopped);
+  pause(): void {
+    this.paused = true;
   }
 
-  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    // undici's adapter for handlers like this one keeps the raw list it parsed on the controller;
-    // a legacy caller handler can take it as is (see commit). Without it, the parsed headers are used.
-    this.rawHeaders = (c as RawHeadersController).rawHeaders ?? undefined;
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeUpstream?.();
+  }
+
+  abort(reason: Error): void {
+    this.abortUpstream?.(reason);
+  }
+
+  // ---- undici handler (upstream side, legacy callbacks)
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.stopped !== undefined) abort(this.stopped);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
+    this.resumeUpstream = resume;
+    this.rawHeaders = rawHeaders;
     this.status = statusCode;
-    this.headers = new ResponseHeaders(headers);
     this.statusMessage = statusMessage ?? '';
     this.state = State.Held;
     this.settler.resolved(this);
+    return !this.paused;
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length;
     if (this.state === State.Committed) this.forwardData(chunk);
     else if (this.state === State.Held) (this.held ??= []).push(chunk);
+    return !this.paused;
   }
 
-  onResponseEnd(c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onComplete(rawTrailers: string[] | null): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.leave();
     this.completion.complete();
-    this.rawTrailers = (c as RawHeadersController).rawTrailers ?? undefined;
-    if (this.state === State.Committed) this.forwardEnd(trailers);
-    else this.ended = trailers;
+    // (undici types the legacy trailers as string[]; it passes the Buffers it read.)
+    if (rawTrailers) this.rawTrailers = rawTrailers as unknown as Buffer[];
+    if (this.state === State.Committed) this.forwardEnd();
+    else this.ended = true;
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
     this.leave();
     this.completion.complete();
@@ -182,7 +206,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (this.state !== State.Held) return;
     this.state = State.Discarded;
     this.held = undefined;
-    if (this.ended === undefined && this.failed === undefined) this.controller?.abort(new Error('meshlet: attempt discarded for a retry'));
+    if (!this.ended && this.failed === undefined) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
     this.leave();
     this.completion.complete();
   }
@@ -195,19 +219,20 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.state = State.Committed;
     this.sink = handler;
     this.sinkController = controller;
-    if (legacy !== undefined && this.rawHeaders !== undefined && this.mutation.isEmpty) {
+    if (legacy !== undefined && this.mutation.isEmpty) {
       // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
       // to Buffers by the handler's adapter (which the caller's handler then parses once more).
       this.legacy = legacy;
-      if (legacy.onHeaders?.(this.status, this.rawHeaders, () => controller.resume(), this.statusMessage) === false) controller.pause();
+      if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => controller.resume(), this.statusMessage) === false) controller.pause();
     } else {
-      this.mutation.applyToResponse(this.headers);
-      handler.onResponseStart?.(controller, this.status, this.headers.headers, this.statusMessage);
+      const headers = this.headers;
+      this.mutation.applyToResponse(headers);
+      handler.onResponseStart?.(controller, this.status, headers.headers, this.statusMessage);
     }
     const held = this.held;
     this.held = undefined;
     if (held) for (const chunk of held) this.forwardData(chunk);
-    if (this.ended !== undefined) this.forwardEnd(this.ended);
+    if (this.ended) this.forwardEnd();
     else if (this.failed !== undefined) this.forwardError(this.failed);
   }
 
@@ -217,21 +242,16 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     else if (legacy.onData?.(chunk) === false) this.sinkController!.pause();
   }
 
-  private forwardEnd(trailers: IncomingHttpHeaders): void {
+  private forwardEnd(): void {
     const legacy = this.legacy;
-    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, trailers);
+    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, util.parseHeaders(this.rawTrailers));
     // (undici types the legacy trailers as string[]; undici itself passes Buffers, as read.)
-    else legacy.onComplete?.((this.rawTrailers ?? rawHeaderList(trailers)) as unknown as string[]);
+    else legacy.onComplete?.(this.rawTrailers as unknown as string[]);
   }
 
   private forwardError(err: Error): void {
     const legacy = this.legacy;
     if (legacy === undefined) this.sink!.onResponseError?.(this.sinkController!, err);
     else legacy.onError?.(err);
-  }
-
-  /** The caller paused/resumed or aborted: act on the upstream request. */
-  get upstream(): Dispatcher.DispatchController | undefined {
-    return this.controller;
   }
 }

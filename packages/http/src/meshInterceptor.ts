@@ -1,4 +1,4 @@
-import { DecoratorHandler, errors, type Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import {
   CallEngine,
   MeshTracing,
@@ -12,6 +12,7 @@ import {
   type UpstreamTlsFactory,
   type WorkloadIdentity,
 } from '@meshlet/core';
+import { LegacyCallerHandler } from './LegacyCallerHandler.js';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
 import { targetOf } from './targetOf.js';
@@ -46,7 +47,7 @@ export interface MeshInterceptorOptions {
 
 /** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
 function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
-  return typeof handler.onRequestStart === 'function' ? handler : (new DecoratorHandler(handler) as Dispatcher.DispatchHandler);
+  return typeof handler.onRequestStart === 'function' ? handler : new LegacyCallerHandler(handler);
 }
 
 /** The handler itself when it only speaks undici's legacy callbacks (raw header lists). */

@@ -1,0 +1,47 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+
+/**
+ * A caller's handler that speaks undici's legacy callbacks (undici.request, Node's fetch, most
+ * handlers written for undici 6), seen through undici's current handler API, which the mesh
+ * uses for local replies, failures and changed response headers. undici's own adapter for this
+ * (DecoratorHandler) is deprecated, wraps a second adapter and checks every callback with
+ * assertions and rest parameters; this one is a direct translation, made once per request.
+ */
+export class LegacyCallerHandler implements Dispatcher.DispatchHandler {
+  constructor(private readonly legacy: Dispatcher.DispatchHandler) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    // undici passes the request's context as a second argument (undici.request hands it to the caller).
+    const onConnect = this.legacy.onConnect as ((abort: (reason?: Error) => void, context: unknown) => void) | undefined;
+    onConnect?.call(this.legacy, (reason) => controller.abort(reason as Error), context);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (this.legacy.onHeaders?.(statusCode, rawHeaderList(headers), () => controller.resume(), statusMessage ?? '') === false) controller.pause();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.legacy.onData?.(chunk) === false) controller.pause();
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.legacy.onComplete?.(rawHeaderList(trailers) as unknown as string[]);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.legacy.onError?.(err);
+  }
+}
+
+/** Parsed headers back to undici's raw list: [name, value, ...] as latin1 Buffers, one pair per value. */
+export function rawHeaderList(headers: IncomingHttpHeaders): Buffer[] {
+  const raw: Buffer[] = [];
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) raw.push(Buffer.from(key, 'latin1'), Buffer.from(v, 'latin1'));
+    else raw.push(Buffer.from(key, 'latin1'), Buffer.from(value, 'latin1'));
+  }
+  return raw;
+}

@@ -52,6 +52,11 @@ export class TargetResolver {
   /** Names before this index were seen resolved: a cluster event rescans from the first one still pending. */
   private resolvedUpTo = 0;
   private closed = false;
+  /**
+   * One listener for every cluster this target holds (not a closure per cluster). The registry keeps
+   * listeners in a Set, so this relies on one acquire per name per target (clusterRefs guards it).
+   */
+  private readonly onClusterChange = (): void => this.rebuild();
 
   constructor(
     readonly target: string,
@@ -109,13 +114,15 @@ export class TargetResolver {
     }
     this.routeConfig = rc;
     this.routeTable = table;
-    const wanted = new Set(referencedClusters(rc));
+    // Sorted and distinct already: one sort per push, not a second over a copy.
+    const names = referencedClusters(rc);
+    const wanted = new Set(names);
     this.routesUseClusterHeader = rc.virtual_hosts.some((vh) => vh.routes.some((r) => r.route?.cluster_header !== undefined));
     if (!this.routesUseClusterHeader) this.headerClusters.clear();
-    this.clusterNames = [...wanted].sort();
+    this.clusterNames = names;
     this.resolvedUpTo = 0;
     for (const name of wanted) {
-      if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, () => this.rebuild()));
+      if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, this.onClusterChange));
     }
     // Clusters no longer referenced are released after the next swap (rebuild), so the
     // snapshot still serving keeps its runtimes alive until it is replaced.
@@ -175,7 +182,7 @@ export class TargetResolver {
   private requestHeaderCluster(name: string): undefined {
     if (this.closed || this.headerClusters.has(name) || this.headerClusters.size >= MAX_HEADER_CLUSTERS) return undefined;
     this.headerClusters.add(name);
-    if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, () => this.rebuild()));
+    if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, this.onClusterChange));
     return undefined;
   }
 

@@ -46,17 +46,22 @@ export class CompiledRoute {
   ) {
     const fieldPath = scope.fieldPath;
     this.matcher = new RouteMatcher(route.match, `${fieldPath}.match`);
-    const actions = [route.route, route.redirect, route.direct_response, route.non_forwarding_action].filter((a) => a !== undefined).length;
+    // Counted without a throwaway array: this runs once per route, 10,000 times for a large table.
+    const actions = defined(route.route) + defined(route.redirect) + defined(route.direct_response) + defined(route.non_forwarding_action);
     if (actions !== 1) throw new ValidationError(fieldPath, actions === 0 ? 'route has no action' : 'route has more than one action');
     this.action = route.route !== undefined ? 'route' : route.redirect !== undefined ? 'redirect' : route.direct_response !== undefined ? 'direct_response' : 'non_forwarding';
 
     const mostSpecificWins = scope.config.most_specific_header_mutations_wins === true;
-    const outer: { level: HeaderMutationLevel; fieldPath: string }[] = [
-      { level: route, fieldPath: `${fieldPath}.` },
-      { level: scope.virtualHost, fieldPath: `${scope.virtualHostFieldPath}.` },
-      { level: scope.config, fieldPath: '' },
-    ];
-    this.headerMutation = HeaderMutation.compile(outer, mostSpecificWins);
+    let outerLevels: { level: HeaderMutationLevel; fieldPath: string }[] | undefined;
+    const outer = (): { level: HeaderMutationLevel; fieldPath: string }[] =>
+      (outerLevels ??= [
+        { level: route, fieldPath: `${fieldPath}.` },
+        { level: scope.virtualHost, fieldPath: `${scope.virtualHostFieldPath}.` },
+        { level: scope.config, fieldPath: '' },
+      ]);
+    // Most routes, virtual hosts and configurations mutate no headers: no levels to merge then.
+    const anyMutation = mutates(route) || mutates(scope.virtualHost) || mutates(scope.config);
+    this.headerMutation = anyMutation ? HeaderMutation.compile(outer(), mostSpecificWins) : HeaderMutation.EMPTY;
 
     let picker: ClusterPicker | undefined;
     let weightedMutations: Map<ClusterWeight, HeaderMutation> | undefined;
@@ -64,7 +69,7 @@ export class CompiledRoute {
     const ra = route.route;
     if (ra !== undefined) {
       const rp = `${fieldPath}.route`;
-      const specifiers = [ra.cluster, ra.cluster_header, ra.weighted_clusters, ra.cluster_specifier_plugin].filter((x) => x !== undefined).length;
+      const specifiers = defined(ra.cluster) + defined(ra.cluster_header) + defined(ra.weighted_clusters) + defined(ra.cluster_specifier_plugin);
       if (specifiers !== 1) throw new ValidationError(rp, specifiers === 0 ? 'RouteAction has no cluster_specifier' : 'RouteAction has more than one cluster_specifier');
       if (ra.cluster !== undefined) {
         if (ra.cluster === '') throw new ValidationError(`${rp}.cluster`, 'cluster name must not be empty');
@@ -79,12 +84,12 @@ export class CompiledRoute {
         picker = weighted;
         weightedMutations = new Map();
         ra.weighted_clusters.clusters.forEach((cw, i) => {
-          weightedMutations!.set(cw, HeaderMutation.compile([{ level: cw, fieldPath: `${wp}.clusters[${i}].` }, ...outer], mostSpecificWins));
+          weightedMutations!.set(cw, HeaderMutation.compile([{ level: cw, fieldPath: `${wp}.clusters[${i}].` }, ...outer()], mostSpecificWins));
           checkHost(cw.host_rewrite_literal, `${wp}.clusters[${i}].host_rewrite_literal`);
         });
       }
       checkHost(ra.host_rewrite_literal, `${rp}.host_rewrite_literal`);
-      const hostRewrites = [ra.host_rewrite_literal, ra.auto_host_rewrite === true ? true : undefined, ra.host_rewrite_header].filter((x) => x !== undefined).length;
+      const hostRewrites = defined(ra.host_rewrite_literal) + (ra.auto_host_rewrite === true ? 1 : 0) + defined(ra.host_rewrite_header);
       if (hostRewrites > 1) throw new ValidationError(rp, 'only one of host_rewrite_literal, auto_host_rewrite, host_rewrite_header may be set');
       rewriter = compilePathRewriter(ra, this.matcher.path, rp);
     }
@@ -138,6 +143,15 @@ export class CompiledRoute {
   redirectLocation(req: RequestView, scheme?: string): Redirect | undefined {
     return this.redirectAction?.redirect(req, scheme);
   }
+}
+
+/** 1 when set: for counting the members of a oneof. */
+function defined(value: unknown): number {
+  return value === undefined ? 0 : 1;
+}
+
+function mutates(level: HeaderMutationLevel): boolean {
+  return level.request_headers_to_add.length > 0 || level.request_headers_to_remove.length > 0 || level.response_headers_to_add.length > 0 || level.response_headers_to_remove.length > 0;
 }
 
 function checkHost(value: string | undefined, fieldPath: string): void {

@@ -43,21 +43,25 @@ export interface XdsClientOptions {
 
 const DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
 
-/** Cached state of one subscribed resource. */
+/**
+ * Cached state of one subscribed resource. Every field is set when the entry is made (absent
+ * ones to undefined) and cleared by assigning undefined, never `delete`: entries then share one
+ * hidden class, and a 20,000-resource push does not grow or re-shape each one as it is accepted.
+ */
 interface Entry {
   readonly type: ResourceType<unknown>;
   readonly name: string;
   readonly watchers: Set<ResourceWatcher<unknown>>;
   readonly stream: AdsStream | undefined;
-  resource?: unknown;
-  raw?: AnyMessage;
+  resource: unknown;
+  raw: AnyMessage | undefined;
   version: string;
-  lastUpdated?: Date;
+  lastUpdated: Date | undefined;
   status: ClientResourceStatus;
-  errorState?: { details: string; version_info: string; last_update_attempt: Date };
-  timer?: NodeJS.Timeout;
+  errorState: { details: string; version_info: string; last_update_attempt: Date } | undefined;
+  timer: NodeJS.Timeout | undefined;
   /** Served from the last-known-good file; no server has confirmed it yet. */
-  stale?: boolean;
+  stale: boolean | undefined;
 }
 
 /**
@@ -81,6 +85,13 @@ export class XdsClient implements ResourceSource {
   /** typeUrl -> name -> entry. */
   private readonly entries = new Map<string, Map<string, Entry>>();
   private readonly streams = new Map<string, AdsStream>();
+  /** The stream of the top-level xds_servers, which serve every name outside an xdstp:// authority. */
+  private topLevelStream: AdsStream | undefined;
+  /**
+   * stream -> typeUrl -> names of its entries, kept as entries come and go, so the stream's
+   * subscriptions() is a lookup, not a walk over every entry (20,000 at config scale) per request.
+   */
+  private readonly subscribed = new Map<AdsStream, Map<string, Set<string>>>();
   /** Streams that have received at least one response (from any of their servers). */
   private readonly answered = new WeakSet<AdsStream>();
   /** Streams whose last attempt failed before any server ever answered. */
@@ -117,8 +128,22 @@ export class XdsClient implements ResourceSource {
     const isNew = !entry;
     if (!entry) {
       const stream = this.streamFor(name);
-      entry = { type: type as ResourceType<unknown>, name, watchers: new Set(), stream: stream instanceof Error ? undefined : stream, version: '', status: 'REQUESTED' };
+      entry = {
+        type: type as ResourceType<unknown>,
+        name,
+        watchers: new Set(),
+        stream: stream instanceof Error ? undefined : stream,
+        resource: undefined,
+        raw: undefined,
+        version: '',
+        lastUpdated: undefined,
+        status: 'REQUESTED',
+        errorState: undefined,
+        timer: undefined,
+        stale: undefined,
+      };
       byName.set(name, entry);
+      if (entry.stream) this.namesOf(entry.stream, type.typeUrl).add(name);
       if (stream instanceof Error) {
         // gRFC A47: a name under an authority the bootstrap does not know cannot be fetched.
         entry.status = 'DOES_NOT_EXIST';
@@ -175,8 +200,10 @@ export class XdsClient implements ResourceSource {
     this.closed = true;
     for (const byName of this.entries.values()) for (const e of byName.values()) clearTimeout(e.timer);
     this.entries.clear();
+    this.subscribed.clear();
     for (const stream of this.streams.values()) stream.close();
     this.streams.clear();
+    this.topLevelStream = undefined;
     this.events.clear();
     await this.lkg?.close();
   }
@@ -187,13 +214,28 @@ export class XdsClient implements ResourceSource {
     if (byName?.get(entry.name) !== entry) return;
     byName.delete(entry.name);
     clearTimeout(entry.timer);
-    entry.stream?.subscriptionChanged(entry.type.typeUrl);
+    if (entry.stream) {
+      this.namesOf(entry.stream, entry.type.typeUrl).delete(entry.name);
+      entry.stream.subscriptionChanged(entry.type.typeUrl);
+    }
+  }
+
+  /** The live set of names `stream` is to subscribe to for `typeUrl`. */
+  private namesOf(stream: AdsStream, typeUrl: string): Set<string> {
+    let byType = this.subscribed.get(stream);
+    if (!byType) this.subscribed.set(stream, (byType = new Map()));
+    let names = byType.get(typeUrl);
+    if (!names) byType.set(typeUrl, (names = new Set()));
+    return names;
   }
 
   /** The stream serving `name`: its authority's servers (gRFC A47) or the top-level ones. */
   private streamFor(name: string): AdsStream | Error {
+    const xdstp = name.startsWith('xdstp://');
+    // Every other name maps to the same stream: its key is not rebuilt per watch.
+    if (!xdstp && this.topLevelStream) return this.topLevelStream;
     let servers = this.bootstrap.xds_servers;
-    if (name.startsWith('xdstp://')) {
+    if (xdstp) {
       const authority = name.slice('xdstp://'.length).split('/')[0] ?? '';
       const config = Object.hasOwn(this.bootstrap.authorities, authority) ? this.bootstrap.authorities[authority] : undefined;
       if (!config) return new Error(`resource "${name}" names authority "${authority}", which the bootstrap's "authorities" does not list`);
@@ -217,6 +259,7 @@ export class XdsClient implements ResourceSource {
       stream = s;
       this.streams.set(key, stream);
     }
+    if (!xdstp) this.topLevelStream = stream;
     return stream;
   }
 
@@ -231,15 +274,8 @@ export class XdsClient implements ResourceSource {
 
   private handlerFor(stream: () => AdsStream): AdsStreamHandler {
     return {
-      subscriptions: () => {
-        const out = new Map<string, Set<string>>();
-        for (const [typeUrl, byName] of this.entries) {
-          const names = new Set<string>();
-          for (const e of byName.values()) if (e.stream === stream()) names.add(e.name);
-          out.set(typeUrl, names);
-        }
-        return out;
-      },
+      // The live sets, kept by watch/unwatch: the stream reads them at once and copies what it keeps.
+      subscriptions: () => this.subscribed.get(stream()) ?? new Map<string, Set<string>>(),
       cachedVersions: (typeUrl, names) => {
         const versions: Record<string, string> = {};
         for (const name of names) {
@@ -325,7 +361,8 @@ export class XdsClient implements ResourceSource {
       return [];
     }
     const errors: string[] = [];
-    const present = new Set<string>();
+    // The names in the response matter only for SotW deletion (LDS, CDS): not collected otherwise.
+    const present = update.stateOfTheWorld && type.allResourcesRequiredInSotW ? new Set<string>() : undefined;
     /** A rejected resource whose name could not be read: it may be any of ours. */
     let unnamedRejection = false;
     const now = new Date();
@@ -338,13 +375,13 @@ export class XdsClient implements ResourceSource {
         }
         const decoded = type.decode(received.any);
         name ??= decoded.name;
-        present.add(name);
+        present?.add(name);
         const e = byName.get(name);
         if (!e || e.stream !== stream) continue; // not subscribed (gRFC A27: ignore, do not cache)
         this.accept(e, decoded.resource, received.any, update.stateOfTheWorld ? update.versionInfo : (received.version ?? update.versionInfo), now);
       } catch (error) {
         name ??= (error instanceof ValidationError ? error.resourceName : undefined) ?? (received.any ? peekResourceName(received.any) : undefined);
-        if (name !== undefined) present.add(name);
+        if (name !== undefined) present?.add(name);
         else unnamedRejection = true;
         const message = rejectionMessage(update.typeUrl, name, error);
         errors.push(message);
@@ -357,7 +394,7 @@ export class XdsClient implements ResourceSource {
     // Nor is anything deleted when a rejected resource has no readable name: it may be the
     // "missing" one, and a NACKed response must not cost a resource that still exists.
     const deleted = update.stateOfTheWorld
-      ? type.allResourcesRequiredInSotW && !unnamedRejection
+      ? present && !unnamedRejection
         ? this.entriesOf(stream, update.typeUrl).filter((e) => e.resource !== undefined && !present.has(e.name)).map((e) => e.name)
         : []
       : update.removed;
@@ -376,8 +413,8 @@ export class XdsClient implements ResourceSource {
     e.version = version;
     e.lastUpdated = now;
     e.status = 'ACKED';
-    delete e.errorState;
-    delete e.stale;
+    e.errorState = undefined;
+    e.stale = undefined;
     this.lkg?.put(e.type.typeUrl, e.name, version, raw, changed ? resource : e.resource);
     if (!changed) return;
     e.resource = resource;
@@ -410,10 +447,10 @@ export class XdsClient implements ResourceSource {
 
   /** Drops a resource from the cache (memory and disk). */
   private forget(e: Entry): void {
-    delete e.resource;
-    delete e.raw;
-    delete e.errorState;
-    delete e.stale;
+    e.resource = undefined;
+    e.raw = undefined;
+    e.errorState = undefined;
+    e.stale = undefined;
     e.version = '';
     this.lkg?.remove(e.type.typeUrl, e.name);
   }

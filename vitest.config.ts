@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const pkg = (name: string, entry = 'index') => fileURLToPath(new URL(`./packages/${name}/src/${entry}.ts`, import.meta.url));
 
 // Tests import workspace packages from source so failures point at src/ lines;
 // the packed-tarball check (test/pack) covers the built dist/ output.
@@ -10,6 +10,8 @@ export default defineConfig({
     alias: {
       '@meshlet/xds-client': pkg('xds-client'),
       '@meshlet/control-plane': pkg('control-plane'),
+      // Before '@meshlet/core', which would otherwise match as a prefix.
+      '@meshlet/core/client': pkg('core', 'client'),
       '@meshlet/core': pkg('core'),
       '@meshlet/http': pkg('http'),
       '@meshlet/grpc': pkg('grpc'),

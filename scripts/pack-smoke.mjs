@@ -16,6 +16,11 @@ for (const n of names) {
   const m = await import('@meshlet/' + n);
   if (Object.keys(m).length === 0) throw new Error('@meshlet/' + n + ' exports nothing');
 }
+// Subpath entries: the client side of the core is the same module instances as the main entry.
+const core = await import('@meshlet/core');
+const coreClient = await import('@meshlet/core/client');
+if (coreClient.Mesh !== core.Mesh || coreClient.CallEngine !== core.CallEngine) throw new Error('@meshlet/core/client does not re-export the core its main entry loads');
+if ('RbacEngine' in coreClient || 'startAdminServer' in coreClient) throw new Error('@meshlet/core/client exports server-side modules');
 // Route a real request through mesh.yaml with the packages as users install them.
 const server = createServer((req, res) => res.end('routed:' + req.headers.host));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));

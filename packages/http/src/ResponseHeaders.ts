@@ -1,45 +1,92 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { util } from 'undici';
+
+/** undici's raw header list: [name, value, ...], Buffers as read (a repeated header's value may be a list). */
+export type RawHeaderList = ReadonlyArray<Buffer | string | ReadonlyArray<Buffer | string>>;
 
 /**
- * undici's response header object seen through the engine's HeaderLookup and
- * the router's MutableHeaders (response_headers_to_add/remove), without copying
- * until a mutation actually happens.
+ * undici's response headers seen through the engine's HeaderLookup and the
+ * router's MutableHeaders (response_headers_to_add/remove). Made from the raw
+ * list an upstream sent, it answers lookups by scanning that list and parses it
+ * into an object only when the object is asked for or a mutation happens: the
+ * retry policy's checks (x-envoy-overloaded, grpc-status...) on every response
+ * cost no parse. Made from an object, it copies only on the first mutation.
  */
 export class ResponseHeaders {
-  constructor(public headers: IncomingHttpHeaders) {}
+  private parsed: IncomingHttpHeaders | undefined;
+  private raw: RawHeaderList | undefined;
+  private owned = false;
 
+  constructor(headers: IncomingHttpHeaders | undefined, raw?: RawHeaderList) {
+    this.parsed = headers;
+    this.raw = headers === undefined ? raw : undefined;
+  }
+
+  /** The headers as undici's object form (parsed from the raw list on first use). */
+  get headers(): IncomingHttpHeaders {
+    if (this.parsed === undefined) {
+      this.parsed = util.parseHeaders(this.raw as Buffer[]);
+      this.raw = undefined;
+      this.owned = true; // a fresh object: ours to change
+    }
+    return this.parsed;
+  }
+
+  /** `name` in lower case, as the engine's lookups pass it. Repeated headers are joined with ','. */
   get(name: string): string | undefined {
-    const v = this.headers[name];
+    const raw = this.raw;
+    if (raw !== undefined) return rawValue(raw, name);
+    const v = this.parsed![name];
     return Array.isArray(v) ? v.join(',') : v;
   }
 
   has(name: string): boolean {
-    return this.headers[name.toLowerCase()] !== undefined;
+    const key = name.toLowerCase();
+    return this.raw !== undefined ? rawValue(this.raw, key) !== undefined : this.parsed![key] !== undefined;
   }
 
   set(name: string, value: string): void {
-    this.own();
-    this.headers[name.toLowerCase()] = value;
+    this.own()[name.toLowerCase()] = value;
   }
 
   append(name: string, value: string): void {
-    this.own();
+    const headers = this.own();
     const key = name.toLowerCase();
-    const prev = this.headers[key];
-    if (prev === undefined) this.headers[key] = value;
-    else this.headers[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+    const prev = headers[key];
+    if (prev === undefined) headers[key] = value;
+    else headers[key] = Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
 
   delete(name: string): void {
-    this.own();
-    delete this.headers[name.toLowerCase()];
+    delete this.own()[name.toLowerCase()];
   }
 
-  private owned = false;
-  private own(): void {
-    if (!this.owned) {
-      this.headers = { ...this.headers };
-      this.owned = true;
-    }
+  private own(): IncomingHttpHeaders {
+    const headers = this.headers;
+    if (this.owned) return headers;
+    this.owned = true;
+    return (this.parsed = { ...headers });
   }
+}
+
+/**
+ * The value of header `name` (lower case) in a raw list, repeated values joined with ',': as
+ * parseHeaders then get() would give, without building the object. Most names differ in length
+ * from the one asked for, so most entries cost one comparison.
+ */
+function rawValue(raw: RawHeaderList, name: string): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as Buffer | string;
+    if (key.length !== name.length) continue;
+    if ((typeof key === 'string' ? key : key.toString('latin1')).toLowerCase() !== name) continue;
+    const v = raw[i + 1]!;
+    const s = typeof v === 'string' ? v : Array.isArray(v) ? v.map(latin1).join(',') : (v as Buffer).toString('latin1');
+    out = out === undefined ? s : `${out},${s}`;
+  }
+  return out;
+}
+
+function latin1(v: Buffer | string): string {
+  return typeof v === 'string' ? v : v.toString('latin1');
 }

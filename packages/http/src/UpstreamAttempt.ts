@@ -69,9 +69,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private sink: Dispatcher.DispatchHandler | undefined;
   /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
   private legacy: Dispatcher.DispatchHandler | undefined;
-  /** The head's raw header list as undici read it; parsed into `headers` on first read. */
+  /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
   private rawHeaders: RawHeaders | undefined;
-  private parsed: ResponseHeaders | undefined;
+  private view: ResponseHeaders | undefined;
   private rawTrailers: RawHeaders = NO_TRAILERS;
   private sinkController: Dispatcher.DispatchController | undefined;
   /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
@@ -106,9 +106,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     }
   }
 
-  /** The response headers (the engine's HeaderLookup and the route's response header mutation), parsed on first read. */
+  /** The response headers: the engine's HeaderLookup and the route's response header mutation. */
   get headers(): ResponseHeaders {
-    return (this.parsed ??= new ResponseHeaders(util.parseHeaders(this.rawHeaders ?? NO_TRAILERS)));
+    return (this.view ??= new ResponseHeaders(undefined, this.rawHeaders ?? NO_TRAILERS));
   }
 
   /** Counts this attempt in its endpoint's in-flight requests until its stream ends. */

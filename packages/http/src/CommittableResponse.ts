@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { AttemptResponse } from '@meshlet/core';
+import type { AttemptResponse } from '@meshlet/core/client';
 import type { ResponseHeaders } from './ResponseHeaders.js';
 
 /**

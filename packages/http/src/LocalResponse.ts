@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { LocalReply } from '@meshlet/core';
+import type { LocalReply } from '@meshlet/core/client';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 

@@ -19,7 +19,7 @@ import {
   type CallSink,
   type LocalReply,
   type TargetSnapshot,
-} from '@meshlet/core';
+} from '@meshlet/core/client';
 import type { TransportSocket } from '@meshlet/xds-client';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { LocalResponse } from './LocalResponse.js';

@@ -1,5 +1,5 @@
 import { Agent, Dispatcher } from 'undici';
-import { CertificateProviderRegistry, Mesh, UpstreamTlsFactory } from '@meshlet/core';
+import { CertificateProviderRegistry, Mesh, UpstreamTlsFactory } from '@meshlet/core/client';
 import { XdsClient, type Bootstrap, type ResourceSource, type XdsClientOptions } from '@meshlet/xds-client';
 import { meshInterceptor, type MeshInterceptorOptions } from './meshInterceptor.js';
 import { UpstreamPools } from './UpstreamPools.js';

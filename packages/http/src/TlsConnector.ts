@@ -1,6 +1,6 @@
 import { connect as tlsConnect } from 'node:tls';
 import { errors, type buildConnector } from 'undici';
-import { explainTlsError, type UpstreamTls } from '@meshlet/core';
+import { explainTlsError, type UpstreamTls } from '@meshlet/core/client';
 
 /**
  * An undici connector for one mTLS endpoint. It asks the compiled

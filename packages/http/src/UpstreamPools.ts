@@ -1,5 +1,5 @@
 import { Agent, H2CClient, Pool, type Dispatcher } from 'undici';
-import type { UpstreamTls } from '@meshlet/core';
+import type { UpstreamTls } from '@meshlet/core/client';
 import type { Cluster } from '@meshlet/xds-client';
 import { tlsConnector } from './TlsConnector.js';
 

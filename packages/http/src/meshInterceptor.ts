@@ -11,7 +11,7 @@ import {
   type TargetState,
   type UpstreamTlsFactory,
   type WorkloadIdentity,
-} from '@meshlet/core';
+} from '@meshlet/core/client';
 import { LegacyCallerHandler } from './LegacyCallerHandler.js';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';

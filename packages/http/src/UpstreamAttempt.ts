@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core';
+import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core/client';
 import type { CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';

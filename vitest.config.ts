@@ -10,10 +10,11 @@ export default defineConfig({
     alias: {
       '@meshlet/xds-client': pkg('xds-client'),
       '@meshlet/control-plane': pkg('control-plane'),
-      // Before '@meshlet/core', which would otherwise match as a prefix.
+      // Subpaths before their package, which would otherwise match as a prefix.
       '@meshlet/core/client': pkg('core', 'client'),
       '@meshlet/core': pkg('core'),
       '@meshlet/http': pkg('http'),
+      '@meshlet/grpc/client': pkg('grpc', 'client'),
       '@meshlet/grpc': pkg('grpc'),
     },
   },

@@ -21,6 +21,9 @@ const core = await import('@meshlet/core');
 const coreClient = await import('@meshlet/core/client');
 if (coreClient.Mesh !== core.Mesh || coreClient.CallEngine !== core.CallEngine) throw new Error('@meshlet/core/client does not re-export the core its main entry loads');
 if ('RbacEngine' in coreClient || 'startAdminServer' in coreClient) throw new Error('@meshlet/core/client exports server-side modules');
+const grpc = await import('@meshlet/grpc');
+const grpcClient = await import('@meshlet/grpc/client');
+if (grpcClient.MeshChannel !== grpc.MeshChannel || 'MeshServer' in grpcClient) throw new Error('@meshlet/grpc/client is not the client side of @meshlet/grpc');
 // Route a real request through mesh.yaml with the packages as users install them.
 const server = createServer((req, res) => res.end('routed:' + req.headers.host));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));

@@ -1,4 +1,4 @@
-import { explainTlsError } from '@meshlet/core';
+import { explainTlsError } from '@meshlet/core/client';
 
 /**
  * OpenSSL verify results and TLS alerts, as their text reaches a call: grpc-js keeps only the

@@ -1,5 +1,5 @@
 import { Channel, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { Host } from '@meshlet/core';
+import type { Host } from '@meshlet/core/client';
 import type { EndpointTransport } from './EndpointCredentials.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { CertificateProviderRegistry, ISTIO_ALPN, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig, type UpstreamTls } from '@meshlet/core';
+import { CertificateProviderRegistry, ISTIO_ALPN, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig, type UpstreamTls } from '@meshlet/core/client';
 import type { Metadata, TransportSocket } from '@meshlet/xds-client';
 import { UpstreamTlsChannelCredentials, hasSecureConnectorHook, type UpstreamTlsConnection } from './UpstreamTlsChannelCredentials.js';
 

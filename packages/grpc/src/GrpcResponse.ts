@@ -1,5 +1,5 @@
 import type { InterceptingListener } from '@grpc/grpc-js';
-import type { AttemptResponse } from '@meshlet/core';
+import type { AttemptResponse } from '@meshlet/core/client';
 
 /** What the call engine returns for a gRPC call: an attempt's response or a local reply, delivered on commit. */
 export interface GrpcResponse extends AttemptResponse {

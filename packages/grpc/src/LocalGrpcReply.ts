@@ -1,5 +1,5 @@
 import type { InterceptingListener, StatusObject } from '@grpc/grpc-js';
-import type { HeaderLookup, LocalReply } from '@meshlet/core';
+import type { HeaderLookup, LocalReply } from '@meshlet/core/client';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { statusForLocalReply } from './MeshCallStatus.js';
 

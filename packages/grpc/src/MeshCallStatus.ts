@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, MeshCallError, ResponseFlag, type LocalReply, type ResponseFlagCode } from '@meshlet/core';
+import { AttemptError, MeshCallError, ResponseFlag, type LocalReply, type ResponseFlagCode } from '@meshlet/core/client';
 import { grpcStatusForHttp } from './HttpToGrpcStatus.js';
 
 /** Trailer naming the Envoy response flags of a call the mesh answered itself. */

@@ -1,7 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
 import { CallCredentials, ChannelCredentials, experimental, type ChannelOptions } from '@grpc/grpc-js';
-import { MeshletTlsError, explainTlsError } from '@meshlet/core';
+import { MeshletTlsError, explainTlsError } from '@meshlet/core/client';
 
 /** How one TLS connection to an endpoint is made: one snapshot of an UpstreamTlsContext's material. */
 export interface UpstreamTlsConnection {

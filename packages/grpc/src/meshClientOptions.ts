@@ -1,5 +1,5 @@
 import type { ClientOptions } from '@grpc/grpc-js';
-import type { Mesh } from '@meshlet/core';
+import type { Mesh } from '@meshlet/core/client';
 import { MeshChannel, type MeshChannelOptions } from './MeshChannel.js';
 
 /**

@@ -1,13 +1,17 @@
 // One side of the gRPC overhead scenario alone (no rotation with the other sides), for a CPU
 // profile, bytes per call, or a same-process A/B of two Meshlet builds:
-//   node --cpu-prof --cpu-prof-dir=/tmp/grpcprof bench/profile-grpc.mjs [plain|meshlet] [inFlight] [seconds]
+//   node --cpu-prof --cpu-prof-dir=/tmp/grpcprof bench/profile-grpc.mjs [plain|meshlet|plain-stub|meshlet-stub] [inFlight] [seconds]
+// The -stub sides send to an in-process AnsweringChannel (no sockets, no backend work): what is left
+// is grpc-js's client surface plus, for meshlet-stub, Meshlet's own per-call work.
 //   node bench/harness/topFrames.mjs /tmp/grpcprof/<file>.cpuprofile
+// BENCH_TREE=<dir> loads the Meshlet packages from another build (see A/B below) instead of this tree's.
 // Bytes per call (no GC during the count):
 //   BENCH_BYTES=1 node --expose-gc --min-semi-space-size=128 --max-semi-space-size=128 bench/profile-grpc.mjs meshlet 64 1
 // A/B of client CPU per call against another build of the packages (a copy of the repo's packages/
 // with their dist, e.g. made with `cp -a packages /tmp/before/ && ln -s $PWD/node_modules /tmp/before/`):
 //   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/profile-grpc.mjs ab 64 2.5 [pairs]
-// runs that build (baseline) and this tree's, or BENCH_AB_CANDIDATE's, (candidate) alternately, each on its own channel to the
+// (or ab-stub, over the answering channel below) runs that build (baseline) and this tree's, or
+// BENCH_AB_CANDIDATE's, (candidate) alternately, each on its own channel to the
 // same backend, with a plain grpc-js round beside each pair for reference. Both builds share one
 // grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
 // counted here is the client's alone.
@@ -18,7 +22,8 @@ import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadGrpcJs } from './harness/pkgs.mjs';
 import { greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
 
-const side = process.argv[2] ?? 'meshlet';
+const side = (process.argv[2] ?? 'meshlet').replace(/-stub$/, '');
+const stub = (process.argv[2] ?? '').endsWith('-stub');
 const inFlight = Number(process.argv[3] ?? 64);
 const seconds = Number(process.argv[4] ?? 5);
 const pairs = Number(process.argv[5] ?? 3);
@@ -35,20 +40,98 @@ const objects = await toObjectForm(greeterMesh(backend.port));
 const payload = Buffer.alloc(64, 7);
 const closers = [];
 
-/** A unary-call function over a Meshlet channel built from the packages under `root` (a repo checkout or copy). */
+/**
+ * A unary-call function over a Meshlet channel built from the packages under `root` (a repo checkout or copy).
+ * With `stub`, every attempt goes to an AnsweringChannel instead of the endpoint's grpc-js channel.
+ */
 async function meshletSide(root) {
   const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, root).href);
   const [x, { Mesh }, { createMeshChannel }] = await Promise.all([pkg('xds-client'), pkg('core'), pkg('grpc')]);
   const mesh = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 5000 });
-  const client = new Echo(TARGET, grpc.credentials.createInsecure(), { channelOverride: await createMeshChannel(TARGET, { mesh }) });
+  const channel = await createMeshChannel(TARGET, { mesh });
+  if (stub) {
+    // Bench-only: the pool hands out the answering channel (one lease object serves all attempts).
+    const lease = { channel: new AnsweringChannel(), release() {} };
+    channel.endpoints.acquire = () => lease;
+  }
+  const client = new Echo(TARGET, grpc.credentials.createInsecure(), { channelOverride: channel });
   closers.push(() => (client.close(), mesh.close()));
   return unary(client);
 }
 
 function plainSide() {
-  const client = new Echo(`127.0.0.1:${backend.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const options = stub ? { channelOverride: new AnsweringChannel() } : { 'grpc.use_local_subchannel_pool': 1 };
+  const client = new Echo(`127.0.0.1:${backend.port}`, grpc.credentials.createInsecure(), options);
   closers.push(() => client.close());
   return unary(client);
+}
+
+/**
+ * A channel whose calls answer in-process on the next macrotask (response headers, the request
+ * echoed once read, then OK): no sockets and no HTTP/2, so the two stub sides differ only by
+ * Meshlet's own per-call work, which their CPU per call then isolates from grpc-js's transport.
+ */
+class AnsweringChannel {
+  createCall() {
+    return new AnsweringCall();
+  }
+  getTarget() {
+    return 'stub';
+  }
+  getConnectivityState() {
+    return grpc.connectivityState.READY;
+  }
+  watchConnectivityState() {}
+  getChannelzRef() {
+    return { kind: 'channel', id: 0, name: 'stub' };
+  }
+  close() {}
+}
+
+class AnsweringCall {
+  listener = undefined;
+  message = undefined;
+  headSent = false;
+  readWanted = false;
+  start(_metadata, listener) {
+    this.listener = listener;
+  }
+  sendMessageWithContext(context, message) {
+    this.message = message;
+    context.callback?.();
+  }
+  halfClose() {
+    setImmediate(() => {
+      this.headSent = true;
+      this.listener.onReceiveMetadata(new grpc.Metadata());
+      if (this.readWanted) this.answer();
+    });
+  }
+  startRead() {
+    this.readWanted = true;
+    if (this.headSent) this.answer();
+  }
+  answer() {
+    const message = this.message;
+    if (message === undefined) return;
+    this.message = undefined;
+    this.listener.onReceiveMessage(message);
+    this.listener.onReceiveStatus({ code: grpc.status.OK, details: 'OK', metadata: new grpc.Metadata() });
+  }
+  cancelWithStatus() {}
+  getPeer() {
+    return 'stub';
+  }
+  getDeadline() {
+    return Infinity;
+  }
+  getCallNumber() {
+    return 0;
+  }
+  setCredentials() {}
+  getAuthContext() {
+    return null;
+  }
 }
 
 function unary(client) {
@@ -64,11 +147,11 @@ async function measure(send, durationMs) {
 }
 
 const thisTree = new URL('../', import.meta.url);
+const rootOf = (dir) => new URL(`file://${dir.replace(/\/?$/, '/')}`);
 if (side === 'ab') {
   const other = process.env.BENCH_AB;
   if (!other) throw new Error('ab needs BENCH_AB=<root of the baseline build>');
   const plain = plainSide();
-  const rootOf = (dir) => new URL(`file://${dir.replace(/\/?$/, '/')}`);
   const candidate = process.env.BENCH_AB_CANDIDATE;
   const sends = { baseline: await meshletSide(rootOf(other)), candidate: await meshletSide(candidate ? rootOf(candidate) : thisTree) };
   const ms = seconds * 1000;
@@ -86,7 +169,7 @@ if (side === 'ab') {
   const d = result.comparisons.cpuUsPerCall;
   console.log(`candidate minus baseline, client CPU per call: median ${d.median.toFixed(1)} us (min..max ${d.min.toFixed(1)}..${d.max.toFixed(1)}, ${d.n} pairs)`);
 } else {
-  const send = side === 'plain' ? plainSide() : await meshletSide(thisTree);
+  const send = side === 'plain' ? plainSide() : await meshletSide(process.env.BENCH_TREE ? rootOf(process.env.BENCH_TREE) : thisTree);
   await closedLoop({ send, inFlight, durationMs: 1000 });
   if (process.env.BENCH_BYTES === '1') {
     // heapUsed grows by what the calls allocated when the young generation is large enough that no GC

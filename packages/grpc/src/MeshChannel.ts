@@ -14,6 +14,7 @@ import {
   type WorkloadIdentity,
 } from '@meshlet/core';
 import type { Logger } from '@meshlet/xds-client';
+import { AttemptMetadata } from './AttemptMetadata.js';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';
 import { EndpointChannelPool } from './EndpointChannelPool.js';
 import { EndpointCredentials } from './EndpointCredentials.js';
@@ -102,6 +103,8 @@ export class MeshChannel implements ChannelInterface {
   /** Per-endpoint transport (plaintext or mTLS) from the cluster's transport socket. */
   readonly transports: EndpointCredentials;
   readonly retryBufferBytes: number;
+  /** @internal Decorates each attempt's metadata in the caller's object and restores it after the start (no copy per attempt). */
+  readonly attemptMetadata = new AttemptMetadata();
   /** What calls send as :authority and route on: the name part of the channel target. */
   readonly authority: string;
   private readonly channelTarget: string;

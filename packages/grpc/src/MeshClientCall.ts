@@ -9,6 +9,7 @@ import {
   type AttemptTransport,
   type BodyByteCounts,
   type CallTrace,
+  type GrpcMetadataCarrier,
   type Cancellation,
   type HeaderLookup,
   type LocalReply,
@@ -21,7 +22,7 @@ import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
 import type { MeshChannel } from './MeshChannel.js';
 import { statusForMeshError } from './MeshCallStatus.js';
-import { MetadataHeaders } from './MetadataHeaders.js';
+import { MetadataHeaders, type MetadataStore } from './MetadataHeaders.js';
 import { RequestMessages } from './RequestMessages.js';
 import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt, type AttemptHeadNote } from './UpstreamAttempt.js';
 
@@ -276,18 +277,6 @@ export class MeshClientCall
       settler.resolved(new LocalGrpcReply({ status: 200, grpcStatus: this.lastStatus.code, body: this.lastStatus.details, flags: [] }, this.core.target));
       return;
     }
-    const metadata = this.metadata.clone();
-    if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
-    if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
-    // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
-    if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
-    if (this.trace === undefined) {
-      // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
-      const id = metadata.get('x-request-id')[0];
-      if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
-    }
-    // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
-    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
     // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
     let deadline = this.deadline;
     const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
@@ -300,13 +289,44 @@ export class MeshClientCall
       settler.rejected(new AttemptError('connect-failure', (err as Error).message, false, { cause: err }));
       return;
     }
-    const lease = this.core.endpoints.acquire(attempt.host, transport);
-    const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
-    if (this.credentials !== undefined) call.setCredentials(this.credentials);
-    const upstream = new UpstreamAttempt(call, lease, settler, this, attempt, routeBound === deadline && Number.isFinite(routeBound));
-    this.current = upstream;
-    upstream.start(metadata);
+    // The attempt's metadata is the caller's, decorated in place and put back as soon as the call
+    // has started (grpc-js copies it then), or a copy if the channel's recorder is in use. Nothing
+    // in between can settle the attempt or run caller code (grpc-js reports statuses on a later tick).
+    const writes = this.core.attemptMetadata;
+    const inPlace = writes.begin(this.metadata);
+    let upstream: UpstreamAttempt;
+    try {
+      const metadata = inPlace ? writes : this.metadata.clone();
+      this.decorate(metadata, attempt);
+      const lease = this.core.endpoints.acquire(attempt.host, transport);
+      const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
+      if (this.credentials !== undefined) call.setCredentials(this.credentials);
+      upstream = new UpstreamAttempt(call, lease, settler, this, attempt, routeBound === deadline && Number.isFinite(routeBound));
+      this.current = upstream;
+      upstream.start(inPlace ? this.metadata : (metadata as Metadata));
+    } catch (err) {
+      // E.g. a header mutation grpc-js refuses, or the channel closed under the call.
+      settler.rejected(err);
+      return;
+    } finally {
+      if (inPlace) writes.end();
+    }
     this.messages.attach(upstream);
+  }
+
+  /** This attempt's additions to the caller's metadata (header mutation, counts, ids, trace context, peer metadata). */
+  private decorate(metadata: MetadataStore & GrpcMetadataCarrier, attempt: AttemptRequest): void {
+    if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(new MetadataHeaders(metadata));
+    if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
+    // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
+    if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
+    if (this.trace === undefined) {
+      // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
+      const id = metadata.get('x-request-id')[0];
+      if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
+    }
+    // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
+    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
   }
 
   localReply(reply: LocalReply): GrpcResponse {

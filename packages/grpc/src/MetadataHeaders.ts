@@ -1,5 +1,8 @@
-import { Metadata } from '@grpc/grpc-js';
-import type { HeaderLookup, MutableHeaders } from '@meshlet/core';
+import type { Metadata } from '@grpc/grpc-js';
+import type { HeaderLookup, MutableHeaders } from '@meshlet/core/client';
+
+/** What a header view reads and writes: grpc-js Metadata, or one attempt's writes to it (AttemptMetadata). */
+export type MetadataStore = Pick<Metadata, 'get' | 'set' | 'add' | 'remove'>;
 
 /**
  * grpc-js Metadata seen as request headers, for route matching, hash policies and
@@ -9,7 +12,7 @@ import type { HeaderLookup, MutableHeaders } from '@meshlet/core';
  */
 export class MetadataHeaders implements HeaderLookup, MutableHeaders {
   constructor(
-    readonly metadata: Metadata,
+    readonly metadata: MetadataStore,
     private readonly pseudo: Readonly<Record<string, string>> = {},
   ) {}
 

@@ -32,19 +32,36 @@ afterEach(async () => {
   otel.exporter.reset();
 });
 
+interface SetupOptions {
+  /** Which calls the backend answers UNAVAILABLE: the first it sees (default), or every first attempt (x-envoy-attempt-count 1). */
+  readonly refuse?: 'first-call' | 'first-attempts';
+  /** Added to the route (e.g. request_headers_to_add) and to its virtual host. */
+  readonly route?: Record<string, unknown>;
+  readonly virtualHost?: Record<string, unknown>;
+}
+
 /** One backend that answers UNAVAILABLE to its first call, behind a route retrying `unavailable` once. */
-async function setup(channelOptions: Omit<MeshChannelOptions, 'mesh'> = {}): Promise<{ backend: GrpcBackend; client: EchoClient }> {
+async function setup(channelOptions: Omit<MeshChannelOptions, 'mesh'> = {}, options: SetupOptions = {}): Promise<{ backend: GrpcBackend; client: EchoClient }> {
   const backend = await startBackend('b0');
   let failuresLeft = 1;
-  backend.behave((_call, callback, name) => {
-    if (failuresLeft-- > 0) callback({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
+  backend.behave((call, callback, name) => {
+    const refuse = options.refuse === 'first-attempts' ? call.metadata.get('x-envoy-attempt-count')[0] === '1' : failuresLeft-- > 0;
+    if (refuse) callback({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
     else callback(null, Buffer.from(name));
   });
   const source = new StaticResourceSource();
   applyMesh(source, {
     target: TARGET,
     clusters: [{ name: 'c0', ports: [backend.port] }],
-    routes: [{ name: 'echo-route', match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } } }],
+    routes: [
+      {
+        name: 'echo-route',
+        match: { prefix: '/' },
+        route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } },
+        ...options.route,
+      },
+    ],
+    ...(options.virtualHost === undefined ? {} : { virtualHost: options.virtualHost }),
   });
   const mesh = await Mesh.create({ source, resolveTimeoutMs: 2000 });
   const client = new EchoClientConstructor(`xds:///${TARGET}`, grpc.credentials.createInsecure(), meshClientOptions(mesh, `xds:///${TARGET}`, channelOptions));
@@ -134,5 +151,101 @@ describe('gRPC tracing through the MeshChannel', () => {
     expect(backend.seen.map((s) => s.metadata.get('grpc-previous-rpc-attempts'))).toEqual([[], ['1']]);
     // The caller may reuse its Metadata: nothing the mesh adds per attempt is left in it.
     expect(md.getMap()).toEqual({ 'x-request-id': 'caller-id-1' });
+  });
+});
+
+/**
+ * Each attempt's metadata is the caller's plus what the mesh adds for that attempt (route header
+ * mutation, x-envoy-attempt-count, grpc-previous-rpc-attempts, x-request-id, trace context). The mesh
+ * writes those into the caller's Metadata only for the instant grpc-js takes its copy, then puts it
+ * back: the caller's object must come out as it went in, and a retry must not carry the first
+ * attempt's additions. (Several values of one key reach the server joined with ", ", as HTTP/2 carries them.)
+ */
+const MUTATING: SetupOptions = {
+  refuse: 'first-attempts',
+  virtualHost: { include_request_attempt_count: true },
+  route: {
+    request_headers_to_add: [
+      { header: { key: 'x-tenant', value: 'mesh' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+      { header: { key: 'x-route', value: 'r1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    ],
+  },
+};
+
+function echo(client: EchoClient, metadata: grpc.Metadata): Promise<string> {
+  return new Promise((resolve, reject) => client.Echo(Buffer.from('hi'), metadata, {}, (err: grpc.ServiceError | null, res?: Buffer) => (err ? reject(err) : resolve(res!.toString()))));
+}
+
+function callerMetadata(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('x-tenant', 'a');
+  md.set('x-keep', 'k');
+  md.set('x-route', 'caller');
+  md.set('ctx-bin', Buffer.from([1, 2, 3]));
+  return md;
+}
+
+const CALLER_MAP = { 'x-tenant': 'a', 'x-keep': 'k', 'x-route': 'caller', 'ctx-bin': Buffer.from([1, 2, 3]) };
+
+describe("attempt metadata: the caller's Metadata is decorated per attempt and left as it was", () => {
+  for (const traced of [false, true]) {
+    it(`${traced ? 'traced' : 'untraced'}: a retried call; each attempt has only its own additions, and the caller's object is unchanged`, async () => {
+      const { backend, client } = await setup(traced ? {} : { tracing: false }, MUTATING);
+      const md = callerMetadata();
+      const tenantValues = md.get('x-tenant');
+
+      expect(await echo(client, md)).toBe('b0');
+      expect(backend.seen).toHaveLength(2);
+      const [first, second] = backend.seen.map((s) => s.metadata);
+      // The route's append and overwrite apply to the caller's values once per attempt, never on top of the last attempt's.
+      for (const attempt of [first!, second!]) {
+        expect(attempt.get('x-tenant')).toEqual(['a, mesh']);
+        expect(attempt.get('x-route')).toEqual(['r1']);
+        expect(attempt.get('x-keep')).toEqual(['k']);
+        expect(attempt.get('ctx-bin')).toEqual([Buffer.from([1, 2, 3])]);
+      }
+      expect([first!.get('x-envoy-attempt-count'), second!.get('x-envoy-attempt-count')]).toEqual([['1'], ['2']]);
+      expect([first!.get('grpc-previous-rpc-attempts'), second!.get('grpc-previous-rpc-attempts')]).toEqual([[], ['1']]);
+      // One generated x-request-id for the call, on both attempts.
+      const id = first!.get('x-request-id');
+      expect(id).toHaveLength(1);
+      expect(second!.get('x-request-id')).toEqual(id);
+      if (traced) {
+        // Each attempt carries its own span as parent: the retry's traceparent is its own, not the first's.
+        expect(first!.get('traceparent')).toHaveLength(1);
+        expect(second!.get('traceparent')).toHaveLength(1);
+        expect(second!.get('traceparent')).not.toEqual(first!.get('traceparent'));
+      }
+
+      // The caller's object: same keys and values, and the value array it held is untouched.
+      expect(md.getMap()).toEqual(CALLER_MAP);
+      expect(md.get('x-tenant')).toEqual(['a']);
+      expect(tenantValues).toEqual(['a']);
+      for (const key of ['x-request-id', 'x-envoy-attempt-count', 'grpc-previous-rpc-attempts', 'traceparent', 'tracestate']) expect(md.get(key)).toEqual([]);
+
+      // Reused for the next call: nothing piled up from the last one.
+      expect(await echo(client, md)).toBe('b0');
+      expect(backend.seen[3]!.metadata.get('x-tenant')).toEqual(['a, mesh']);
+      expect(backend.seen[3]!.metadata.get('x-request-id')).not.toEqual(id);
+      expect(md.getMap()).toEqual(CALLER_MAP);
+    });
+  }
+
+  it('one Metadata object shared by many concurrent calls: every attempt sees the caller values plus its own additions only', async () => {
+    // No retries here: 20 at once would exceed the cluster's default max_retries (3) anyway.
+    const { backend, client } = await setup({ tracing: false }, { ...MUTATING, refuse: 'first-call' });
+    const md = callerMetadata();
+    const bodies = await Promise.all(Array.from({ length: 20 }, () => echo(client, md)));
+    // The first call is refused once and retried: 21 attempts in all.
+    expect(bodies).toEqual(Array(20).fill('b0'));
+    expect(backend.seen).toHaveLength(21);
+    for (const s of backend.seen) {
+      expect(s.metadata.get('x-tenant')).toEqual(['a, mesh']);
+      expect(s.metadata.get('x-request-id')).toHaveLength(1);
+      expect(s.metadata.get('x-envoy-attempt-count')).toHaveLength(1);
+    }
+    // 20 calls, 20 distinct ids.
+    expect(new Set(backend.seen.map((s) => s.metadata.get('x-request-id')[0])).size).toBe(20);
+    expect(md.getMap()).toEqual(CALLER_MAP);
   });
 });

@@ -8,6 +8,15 @@
 export class AttemptHeaderList {
   constructor(readonly flat: string[]) {}
 
+  /** `name` in lower case: names are almost always lower case already, and toLowerCase would copy them. */
+  private static lower(name: string): string {
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if ((c >= 65 && c <= 90) || c > 127) return name.toLowerCase();
+    }
+    return name;
+  }
+
   private indexOf(key: string): number {
     const flat = this.flat;
     for (let i = 0; i < flat.length; i += 2) if (flat[i] === key) return i;
@@ -15,16 +24,16 @@ export class AttemptHeaderList {
   }
 
   get(name: string): string | undefined {
-    const i = this.indexOf(name.toLowerCase());
+    const i = this.indexOf(AttemptHeaderList.lower(name));
     return i < 0 ? undefined : this.flat[i + 1];
   }
 
   has(name: string): boolean {
-    return this.indexOf(name.toLowerCase()) >= 0;
+    return this.indexOf(AttemptHeaderList.lower(name)) >= 0;
   }
 
   set(name: string, value: string): void {
-    const key = name.toLowerCase();
+    const key = AttemptHeaderList.lower(name);
     const i = this.indexOf(key);
     if (i < 0) this.flat.push(key, value);
     else this.flat[i + 1] = value;
@@ -32,14 +41,14 @@ export class AttemptHeaderList {
 
   /** One more value for `name`, joined with ',' as RequestHeaders joins repeated headers. */
   append(name: string, value: string): void {
-    const key = name.toLowerCase();
+    const key = AttemptHeaderList.lower(name);
     const i = this.indexOf(key);
     if (i < 0) this.flat.push(key, value);
     else this.flat[i + 1] = `${this.flat[i + 1]},${value}`;
   }
 
   delete(name: string): void {
-    const i = this.indexOf(name.toLowerCase());
+    const i = this.indexOf(AttemptHeaderList.lower(name));
     if (i >= 0) this.flat.splice(i, 2);
   }
 }

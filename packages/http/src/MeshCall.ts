@@ -220,7 +220,8 @@ export class MeshCall
     const upstream = new UpstreamAttempt(settler, this, attempt, attempt.headerMutation);
     this.current = upstream;
     const host = attempt.host;
-    const endpoint = this.endpointOf(host);
+    const address = addressOf(host);
+    const endpoint = address.endpoint;
     const cluster = this.snapshot.cluster(attempt.cluster)?.cluster;
     let tls;
     if (cluster && (cluster.transport_socket || cluster.transport_socket_matches.length > 0)) {
@@ -239,7 +240,7 @@ export class MeshCall
         return;
       }
     }
-    const origin = tls ? `https://${endpoint}` : plainOrigin(host, endpoint);
+    const origin = tls ? `https://${endpoint}` : address.plainOrigin;
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
       this.dispatch(
@@ -260,17 +261,7 @@ export class MeshCall
   }
 
   wouldQueue(attempt: AttemptRequest): boolean {
-    return this.options.pools?.wouldQueue(this.endpointOf(attempt.host)) === true;
-  }
-
-  /** `address:port` of an endpoint, IPv6 bracketed; made once per host, not per attempt. */
-  private endpointOf(host: AttemptRequest['host']): string {
-    let endpoint = ENDPOINTS.get(host);
-    if (endpoint === undefined) {
-      endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
-      ENDPOINTS.set(host, endpoint);
-    }
-    return endpoint;
+    return this.options.pools?.wouldQueue(addressOf(attempt.host).endpoint) === true;
   }
 
   localReply(reply: LocalReply): CommittableResponse {
@@ -278,20 +269,23 @@ export class MeshCall
   }
 }
 
-/**
- * Per host, made on first use and dropped with the host: its `address:port` and plaintext origin
- * (a Host's address and port are fixed for its life).
- */
-const ENDPOINTS = new WeakMap<AttemptRequest['host'], string>();
-const PLAIN_ORIGINS = new WeakMap<AttemptRequest['host'], string>();
+/** An endpoint's `address:port` (IPv6 bracketed) and its plaintext origin. */
+interface HostAddress {
+  readonly endpoint: string;
+  readonly plainOrigin: string;
+}
 
-function plainOrigin(host: AttemptRequest['host'], endpoint: string): string {
-  let origin = PLAIN_ORIGINS.get(host);
-  if (origin === undefined) {
-    origin = `http://${endpoint}`;
-    PLAIN_ORIGINS.set(host, origin);
+/** Per host, made on first use and dropped with the host (a Host's address and port are fixed for its life). */
+const ADDRESSES = new WeakMap<AttemptRequest['host'], HostAddress>();
+
+function addressOf(host: AttemptRequest['host']): HostAddress {
+  let address = ADDRESSES.get(host);
+  if (address === undefined) {
+    const endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+    address = { endpoint, plainOrigin: `http://${endpoint}` };
+    ADDRESSES.set(host, address);
   }
-  return origin;
+  return address;
 }
 
 /** Whether a selected transport socket is anything but plaintext (absent or raw_buffer). */

@@ -180,9 +180,12 @@ describe('outlier detection over real HTTP servers', () => {
         },
       ],
     });
+    // Taken before the requests that get b1 ejected, so the ejection (at its third 5xx) is no earlier:
+    // b1's return, at least base_ejection_time after the ejection, is at least that long after this.
+    // (Taken after them, a slow machine made the ejection precede it by 100+ ms.)
+    const ejectedAt = performance.now();
     await many(12, 1, () => get(dispatcher));
     expect(backends[1]!.seen).toHaveLength(3);
-    const ejectedAt = performance.now();
     backends[1]!.behave((_q, res) => res.writeHead(200).end('b1'));
     // While ejected, everything goes to b0.
     expect((await many(10, 5, () => get(dispatcher))).every((r) => r.body === 'b0')).toBe(true);

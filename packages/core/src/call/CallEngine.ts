@@ -426,9 +426,16 @@ function outcomeOf(err: unknown): AttemptOutcome {
 
 function attemptResult(outcome: AttemptOutcome): AttemptResult {
   if (outcome.kind !== 'response') return LOCAL_FAILURE;
-  if (outcome.grpcStatus !== undefined) return { kind: 'grpc', code: outcome.grpcStatus };
-  return { kind: 'http', status: outcome.status };
+  const code = outcome.grpcStatus;
+  if (code !== undefined) return (code >= 0 && code < GRPC_RESULTS.length ? GRPC_RESULTS[code] : undefined) ?? { kind: 'grpc', code };
+  const status = outcome.status;
+  if (status < 100 || status > 599) return { kind: 'http', status };
+  // One immutable result per status, made on first use: reporting an attempt allocates nothing.
+  return (HTTP_RESULTS[status - 100] ??= Object.freeze({ kind: 'http', status }));
 }
+
+const HTTP_RESULTS: Array<AttemptResult | undefined> = new Array(500).fill(undefined);
+const GRPC_RESULTS: readonly AttemptResult[] = Array.from({ length: 17 }, (_, code) => Object.freeze({ kind: 'grpc', code }) as AttemptResult);
 
 /**
  * One attempt's request. Its AbortSignal is created only when a transport reads `signal`: one that
@@ -504,6 +511,9 @@ function tellStop(listener: AttemptStopListener, reason: Error): void {
   else listener.attemptStopped(reason);
 }
 
+/** A call's attempts before its first (never written: record() replaces it). */
+const NO_ATTEMPTS = Object.freeze([]) as unknown as AttemptRecord[];
+
 /** What a call is waiting for (at most one thing at a time). */
 const enum Wait {
   None,
@@ -562,7 +572,8 @@ class Call implements DeadlineOwner {
   over = false;
   deadline = Number.POSITIVE_INFINITY;
   readonly flags: ResponseFlagCode[] = [];
-  readonly attempts: AttemptRecord[] = [];
+  /** Starts as the shared empty list; the first record makes a one-element array (push to [] would reserve 17 slots). */
+  attempts: AttemptRecord[] = NO_ATTEMPTS;
   detail: string | undefined;
   /** With an observer: the caller's async context, for the call's later steps and its end (see CallEngine.resume). */
   readonly scope: AsyncResource | undefined;
@@ -628,7 +639,8 @@ class Call implements DeadlineOwner {
 
   record(host: Host, outcome: AttemptOutcome, started: number, ended: number): AttemptRecord {
     const rec: AttemptRecord = { host, outcome, durationMs: ended - started };
-    this.attempts.push(rec);
+    if (this.attempts.length === 0) this.attempts = [rec];
+    else this.attempts.push(rec);
     return rec;
   }
 

@@ -13,6 +13,7 @@ import { LastKnownGoodStore, type LastKnownGoodOptions } from './LastKnownGoodSt
 import { withDebugOutput } from './Debug.js';
 import { consoleLogger, type Logger } from './Logger.js';
 import { peekResourceName, rejectionMessage } from './ResourceRejection.js';
+import { SharedTimeout } from './SharedTimeout.js';
 import type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
 import { XdsClientEvents, type XdsClientEventMap, type XdsClientEventName } from './XdsClientEvents.js';
 
@@ -59,7 +60,8 @@ interface Entry {
   lastUpdated: Date | undefined;
   status: ClientResourceStatus;
   errorState: { details: string; version_info: string; last_update_attempt: Date } | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** Its does-not-exist timer, shared with the names subscribed in the same request. */
+  timer: SharedTimeout | undefined;
   /** Served from the last-known-good file; no server has confirmed it yet. */
   stale: boolean | undefined;
 }
@@ -198,7 +200,7 @@ export class XdsClient implements ResourceSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const byName of this.entries.values()) for (const e of byName.values()) clearTimeout(e.timer);
+    for (const byName of this.entries.values()) for (const e of byName.values()) SharedTimeout.stop(e);
     this.entries.clear();
     this.subscribed.clear();
     for (const stream of this.streams.values()) stream.close();
@@ -213,7 +215,7 @@ export class XdsClient implements ResourceSource {
     const byName = this.entries.get(entry.type.typeUrl);
     if (byName?.get(entry.name) !== entry) return;
     byName.delete(entry.name);
-    clearTimeout(entry.timer);
+    SharedTimeout.stop(entry);
     if (entry.stream) {
       this.namesOf(entry.stream, entry.type.typeUrl).delete(entry.name);
       entry.stream.subscriptionChanged(entry.type.typeUrl);
@@ -301,29 +303,36 @@ export class XdsClient implements ResourceSource {
     };
   }
 
+  /** Arms one does-not-exist timer for the names of one subscription request (SharedTimeout). */
   private startDoesNotExistTimers(typeUrl: string, names: readonly string[]): void {
-    const timeout = this.options.doesNotExistTimeoutMs ?? DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS;
+    const byName = this.entries.get(typeUrl);
+    if (!byName) return;
+    const waiting: Entry[] = [];
     for (const name of names) {
-      const e = this.entries.get(typeUrl)?.get(name);
+      const e = byName.get(name);
       // gRFC A27: only a resource never received is timed; a cached one exists until deleted.
       // A stale (disk-cached) one is timed too: the server must confirm it.
       if (!e || (e.resource !== undefined && !e.stale) || e.status === 'DOES_NOT_EXIST' || e.timer) continue;
-      e.timer = setTimeout(() => {
-        e.timer = undefined;
-        if (this.entries.get(typeUrl)?.get(name) !== e) return;
-        // The server has answered nothing on this stream and another server is listed: fall back
-        // (an extension of gRFC A71, see AdsStream.fallBackFromSilentServer); the timer restarts
-        // when the subscription is re-sent there.
-        if (e.stream?.fallBackFromSilentServer()) return;
-        // Nobody has answered (a hung server): the disk cache, if any, serves instead of a verdict.
-        if (!(e.stream && this.answered.has(e.stream)) && (e.stale || this.serveFromLastKnownGood(e))) return;
-        this.logger.warn('xDS resource not received in time: does not exist', { typeUrl, name, timeoutMs: timeout });
-        if (e.stale) this.forget(e);
-        e.status = 'DOES_NOT_EXIST';
-        this.notifyAll(e, (w) => w.onDoesNotExist?.());
-      }, timeout);
-      e.timer.unref();
+      waiting.push(e);
     }
+    if (waiting.length === 0) return;
+    const timeout = this.options.doesNotExistTimeoutMs ?? DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS;
+    SharedTimeout.start(waiting, timeout, (e) => this.doesNotExistTimeout(e, timeout));
+  }
+
+  /** An entry's does-not-exist timer fired before the server sent it. */
+  private doesNotExistTimeout(e: Entry, timeoutMs: number): void {
+    if (this.entries.get(e.type.typeUrl)?.get(e.name) !== e) return;
+    // The server has answered nothing on this stream and another server is listed: fall back
+    // (an extension of gRFC A71, see AdsStream.fallBackFromSilentServer); the timer restarts
+    // when the subscription is re-sent there.
+    if (e.stream?.fallBackFromSilentServer()) return;
+    // Nobody has answered (a hung server): the disk cache, if any, serves instead of a verdict.
+    if (!(e.stream && this.answered.has(e.stream)) && (e.stale || this.serveFromLastKnownGood(e))) return;
+    this.logger.warn('xDS resource not received in time: does not exist', { typeUrl: e.type.typeUrl, name: e.name, timeoutMs });
+    if (e.stale) this.forget(e);
+    e.status = 'DOES_NOT_EXIST';
+    this.notifyAll(e, (w) => w.onDoesNotExist?.());
   }
 
   private onDisconnected(stream: AdsStream, server: XdsServerConfig, error: Error, hadResponse: boolean): void {
@@ -334,8 +343,7 @@ export class XdsClient implements ResourceSource {
     }
     for (const e of this.entriesOf(stream)) {
       // Timers restart when the subscription is re-sent: an outage is not evidence of absence.
-      clearTimeout(e.timer);
-      e.timer = undefined;
+      SharedTimeout.stop(e);
       // Cached resources are unaffected; only watchers still waiting hear about the failure.
       if (e.resource === undefined && e.status !== 'DOES_NOT_EXIST') this.notifyAll(e, (w) => w.onError?.(error));
     }
@@ -406,8 +414,7 @@ export class XdsClient implements ResourceSource {
   }
 
   private accept(e: Entry, resource: unknown, raw: AnyMessage, version: string, now: Date): void {
-    clearTimeout(e.timer);
-    e.timer = undefined;
+    SharedTimeout.stop(e);
     const changed = e.resource === undefined || !e.type.equal(e.resource, resource);
     e.raw = raw;
     e.version = version;
@@ -423,8 +430,7 @@ export class XdsClient implements ResourceSource {
 
   private reject(e: Entry, message: string, error: unknown, version: string, now: Date): void {
     // The server did send it, so it exists: no does-not-exist verdict for it.
-    clearTimeout(e.timer);
-    e.timer = undefined;
+    SharedTimeout.stop(e);
     e.status = 'NACKED';
     e.errorState = { details: message, version_info: version, last_update_attempt: now };
     const reported = error instanceof Error ? error : new Error(message);
@@ -432,8 +438,7 @@ export class XdsClient implements ResourceSource {
   }
 
   private delete(e: Entry, server: XdsServerConfig): void {
-    clearTimeout(e.timer);
-    e.timer = undefined;
+    SharedTimeout.stop(e);
     if (e.resource !== undefined && server.ignore_resource_deletion) {
       // gRFC A53: keep serving the cached resource; the server may be restarting with partial state.
       this.logger.warn('xDS server deleted a resource; ignoring (ignore_resource_deletion)', { typeUrl: e.type.typeUrl, name: e.name, server: server.server_uri });

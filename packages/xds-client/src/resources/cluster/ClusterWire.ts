@@ -1,4 +1,5 @@
 import type { Cluster } from '../model.js';
+import { NO_ITEMS } from '../common/SharedEmpties.js';
 import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
 
 /**
@@ -48,7 +49,7 @@ function cluster(r: Cursor, end: number): Cluster {
   const model: Record<string, unknown> = { name, type: 'EDS', eds_service_name: serviceName || name };
   if (connectTimeout !== undefined) model['connect_timeout'] = connectTimeout;
   model['lb_policy'] = { policy: lbPolicy };
-  model['transport_socket_matches'] = [];
+  model['transport_socket_matches'] = NO_ITEMS;
   model['protocol'] = 'HTTP1';
   return model as unknown as Cluster;
 }

@@ -1,4 +1,5 @@
 import type { ClusterLoadAssignment, HealthStatus, LbEndpoint, Locality, LocalityLbEndpoints, SocketAddress } from '../model.js';
+import { NO_ITEMS } from '../common/SharedEmpties.js';
 import { LEN, VARINT, giveUp, lengthEnd, string, readWhole, varint, wrappedUint, type Cursor } from '../common/WireCursor.js';
 
 const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
@@ -49,7 +50,7 @@ function cla(r: Cursor, end: number): ClusterLoadAssignment {
   return {
     cluster_name: clusterName,
     endpoints,
-    policy: opf === undefined || opf === 0 ? { drop_overloads: [] } : { overprovisioning_factor: opf, drop_overloads: [] },
+    policy: opf === undefined || opf === 0 ? { drop_overloads: NO_ITEMS } : { overprovisioning_factor: opf, drop_overloads: NO_ITEMS },
   };
 }
 
@@ -113,7 +114,7 @@ function lbEndpoint(r: Cursor, end: number): LbEndpoint {
   }
   // PGV: load_balancing_weight >= 1 when set.
   if (r.pos !== end || address === undefined || weight === 0) giveUp();
-  return { address, additional_addresses: [], health_status: health, load_balancing_weight: weight ?? 1 };
+  return { address, additional_addresses: NO_ITEMS, health_status: health, load_balancing_weight: weight ?? 1 };
 }
 
 /** Endpoint { address (1): Address { socket_address (1) } }. */

@@ -5,6 +5,7 @@
 // safe_regex route, so re2-wasm never loads), meshlet-ads.
 import { getHeapSpaceStatistics } from 'node:v8';
 import { Agent, request } from 'undici';
+import { residentOutsideHeap } from './residentMemory.mjs';
 
 /**
  * Enough requests for V8's young generation to reach its steady-state size in both processes.
@@ -65,6 +66,6 @@ const m = process.memoryUsage();
 // Resident pages of the young generation: empty after GC, but V8 keeps them committed.
 const youngGeneration = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ variant, failures, requests: REQUESTS, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, youngGeneration })}\n`,
+  `${JSON.stringify({ variant, failures, requests: REQUESTS, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, youngGeneration, outsideHeap: residentOutsideHeap() })}\n`,
 );
 process.exit(0);

@@ -2,21 +2,34 @@
 // (imports, envoyRoot(), config applied, dispatcher created, first requests, 20,000 requests),
 // so a footprint change can be attributed. `node --expose-gc bench/harness/footprint-steps.mjs [--regex]`
 // Backends run in this process too; their share is in the "backends" row and in every row after it.
+// heapResident: V8 heap pages resident (young: of which new space); outsideHeap: anonymous resident memory that is not V8 heap (malloc, JIT zones, wasm), see residentMemory.mjs.
 import { request } from 'undici';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { heapResident, residentOutsideHeap } from './residentMemory.mjs';
 import { startBackends } from './backend.mjs';
 import { applyToStatic, realisticMesh, TARGET, DEFAULT_PATH } from './meshConfig.mjs';
 import { loadHttp, loadXdsClient } from './pkgs.mjs';
 
 const MB = 2 ** 20;
 const rows = [];
-let prev = process.memoryUsage();
+const youngResident = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
+const snapshot = () => ({ ...process.memoryUsage(), heap: heapResident(), young: youngResident(), outside: residentOutsideHeap() });
+let prev = snapshot();
 async function step(name) {
   for (let i = 0; i < 3; i++) {
     globalThis.gc();
     await new Promise((r) => setImmediate(r));
   }
-  const m = process.memoryUsage();
-  rows.push({ step: name, rss: ((m.rss - prev.rss) / MB).toFixed(1), heapUsed: ((m.heapUsed - prev.heapUsed) / MB).toFixed(1), external: ((m.external - prev.external) / MB).toFixed(1) });
+  const m = snapshot();
+  rows.push({
+    step: name,
+    rss: ((m.rss - prev.rss) / MB).toFixed(1),
+    heapUsed: ((m.heapUsed - prev.heapUsed) / MB).toFixed(1),
+    external: ((m.external - prev.external) / MB).toFixed(1),
+    heapResident: ((m.heap - prev.heap) / MB).toFixed(1),
+    young: ((m.young - prev.young) / MB).toFixed(1),
+    outsideHeap: ((m.outside - prev.outside) / MB).toFixed(1),
+  });
   prev = m;
 }
 

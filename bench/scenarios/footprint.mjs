@@ -49,7 +49,7 @@ export const scenario = {
       }
       samples.push(round);
       log(
-        `  round ${r + 1}: rss bare ${(round.bare.rss / MB).toFixed(1)} MB, static ${(round['meshlet-static'].rss / MB).toFixed(1)} MB, static without regex ${(round['meshlet-static-noregex'].rss / MB).toFixed(1)} MB, ads ${(round['meshlet-ads'].rss / MB).toFixed(1)} MB; young generation ${variants.map((v) => (round[v].youngGeneration / MB).toFixed(0)).join('/')} MB`,
+        `  round ${r + 1}: rss bare ${(round.bare.rss / MB).toFixed(1)} MB, static ${(round['meshlet-static'].rss / MB).toFixed(1)} MB, static without regex ${(round['meshlet-static-noregex'].rss / MB).toFixed(1)} MB, ads ${(round['meshlet-ads'].rss / MB).toFixed(1)} MB; young generation ${variants.map((v) => (round[v].youngGeneration / MB).toFixed(0)).join('/')} MB, outside the V8 heap ${variants.map((v) => (round[v].outsideHeap / MB).toFixed(0)).join('/')} MB`,
       );
     }
     await ads.close();
@@ -62,6 +62,7 @@ export const scenario = {
       metric('meshlet (static config) - bare: rss', 'MB', diff('meshlet-static', 'rss'), { op: '<=', value: 15 }),
       metric('meshlet (static config) - bare: heapUsed', 'MB', diff('meshlet-static', 'heapUsed')),
       metric('meshlet (static config) - bare: young generation', 'MB', diff('meshlet-static', 'youngGeneration')),
+      metric('meshlet (static config) - bare: resident outside the V8 heap', 'MB', diff('meshlet-static', 'outsideHeap')),
       metric('meshlet (static, no regex route) - bare: rss', 'MB', diff('meshlet-static-noregex', 'rss'), { op: '<=', value: 15 }),
       metric('meshlet (static, no regex route) - bare: heapUsed', 'MB', diff('meshlet-static-noregex', 'heapUsed')),
       metric('meshlet (ADS, XdsClient) - bare: rss', 'MB', diff('meshlet-ads', 'rss'), { op: '<=', value: 15 }),
@@ -74,6 +75,7 @@ export const scenario = {
       notes: [
         'each sample is a fresh child process (node --expose-gc); memory read after 3x global.gc(). The ADS variant talks to an AdsServer in the parent process.',
         'youngGeneration is the resident size of V8 new space; the sample runs long enough for it to reach its steady-state size in every variant, so the difference is not an artifact of run length.',
+        'outsideHeap is resident anonymous memory (/proc/self/status RssAnon) less the resident V8 heap spaces: malloc, compiler zones, wasm memory.',
       ],
       raw: samples,
     };

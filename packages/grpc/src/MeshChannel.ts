@@ -12,7 +12,7 @@ import {
   type Mesh,
   type TargetSnapshot,
   type WorkloadIdentity,
-} from '@meshlet/core';
+} from '@meshlet/core/client';
 import type { Logger } from '@meshlet/xds-client';
 import { AttemptMetadata } from './AttemptMetadata.js';
 import { MAX_TIMER_MS, deadlineMs, type ChannelCall, type Deadline } from './ChannelCall.js';

@@ -16,7 +16,7 @@ import {
   type LogicalRequest,
   type RequestView,
   type TargetSnapshot,
-} from '@meshlet/core';
+} from '@meshlet/core/client';
 import { MAX_TIMER_MS, type ChannelCall, type MessageContext } from './ChannelCall.js';
 import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';

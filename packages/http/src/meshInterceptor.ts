@@ -93,13 +93,13 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       if (opts.path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${opts.path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
-        new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, hostHeader(t));
+        new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, t.authority);
         return true;
       }
       if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
-        if (s.kind === 'ready') new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, hostHeader(t));
+        if (s.kind === 'ready') new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, t.authority);
         else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;
@@ -159,9 +159,4 @@ function invalidValue(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (Array.isArray(value)) return value.some((v) => INVALID_HEADER_VALUE.test(String(v)));
   return INVALID_HEADER_VALUE.test(typeof value === 'string' ? value : String(value));
-}
-
-/** The :authority Envoy would see: the host, with the port unless it is the scheme's default. */
-function hostHeader(t: { host: string; port: number; secure: boolean }): string {
-  return (t.secure && t.port === 443) || (!t.secure && t.port === 80) ? t.host : `${t.host}:${t.port}`;
 }

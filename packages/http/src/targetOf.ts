@@ -6,6 +6,8 @@
  */
 export interface RequestTarget {
   readonly target: string;
+  /** The :authority Envoy would see: the host, with the port unless it is the scheme's default. */
+  readonly authority: string;
   readonly host: string;
   readonly port: number;
   readonly secure: boolean;
@@ -39,5 +41,6 @@ function parse(origin: string | URL): RequestTarget | undefined {
   if (!secure && url.protocol !== 'http:') return undefined;
   const host = url.hostname.toLowerCase();
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
-  return Object.freeze({ target: `${host}:${port}`, host, port, secure });
+  const authority = (secure && port === 443) || (!secure && port === 80) ? host : `${host}:${port}`;
+  return Object.freeze({ target: `${host}:${port}`, authority, host, port, secure });
 }

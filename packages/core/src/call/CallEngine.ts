@@ -1,6 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
 import type { AttemptResult } from '../cluster/AttemptResult.js';
+import type { PickContext } from '../cluster/PickContext.js';
 import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
 import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
 import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
@@ -61,12 +62,15 @@ export class CallEngine {
   readonly observed: boolean;
   /** @internal the engine's clock, for its calls. */
   readonly clock: () => number;
+  /** @internal the engine's random source, for its calls' host picks. */
+  readonly randomSource: () => number;
 
   constructor(options: CallEngineOptions) {
     this.kind = options.kind;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? performance.now.bind(performance);
     this.clock = this.now;
+    this.randomSource = this.random;
     this.observer = options.observer;
     this.observed = options.observer !== undefined;
     this.timers = new DeadlineTimers(this.now);
@@ -264,12 +268,10 @@ export class CallEngine {
     call.attemptNo++;
     // previous_hosts: the hosts tried so far. The Set is made when a retry needs it, not per call.
     if (retry.avoidPreviousHosts && call.host !== undefined) (call.tried ??= new Set()).add(call.host);
-    const host = cluster.pick({
-      hash: call.hash,
-      avoid: retry.avoidPreviousHosts ? call.tried : undefined,
-      maxSelectionAttempts: retry.maxSelectionAttempts,
-      random: this.random,
-    });
+    // The call is its own PickContext: no object per pick.
+    call.avoid = retry.avoidPreviousHosts ? call.tried : undefined;
+    call.maxSelectionAttempts = retry.maxSelectionAttempts;
+    const host = cluster.pick(call);
     if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
     call.host = host;
 
@@ -538,7 +540,7 @@ export interface CallSink<R> {
  * deadline and the per-try timeout are two reusable Deadlines on the engine's shared timers, and
  * the caller's cancellation is subscribed once per call, not once per attempt.
  */
-class Call implements DeadlineOwner {
+class Call implements DeadlineOwner, PickContext {
   routeName: string | undefined;
   clusterName: string | undefined;
   fault: FaultDecision | undefined;
@@ -549,7 +551,11 @@ class Call implements DeadlineOwner {
   policy: RouteCallPolicy | undefined;
   // ---- what every attempt shares (set once routed)
   canRetry = false;
+  /** PickContext: the route's hash_policy hash, previous_hosts to avoid, the selection retries and the engine's random. */
   hash: bigint | undefined;
+  avoid: ReadonlySet<Host> | undefined;
+  maxSelectionAttempts: number | undefined;
+  readonly random: () => number;
   path = '';
   authority = '';
   headerMutation: HeaderMutation | undefined;
@@ -592,6 +598,7 @@ class Call implements DeadlineOwner {
     readonly sink: CallSink<AttemptResponse>,
     readonly start: number,
   ) {
+    this.random = engine.randomSource;
     // One AsyncResource per call only when an observer needs the caller's context (no SDK, no observer: none).
     this.scope = engine.observed ? new AsyncResource('meshlet.call') : undefined;
   }

@@ -353,3 +353,80 @@ describe('CallEngine: a call lasts until its response stream ends (Envoy active 
     expect(cluster.breakers.activeRequests).toBe(0);
   });
 });
+
+/** A transport that settles through startAttempt, at once (inside startAttempt) or by throwing. */
+class SyncTransport implements AttemptTransport<FakeResponse> {
+  readonly sent: AttemptRequest[] = [];
+  constructor(private readonly steps: Array<number | 'throw' | 'connect-failure'>) {}
+  send(): Promise<FakeResponse> {
+    throw new Error('startAttempt is used');
+  }
+  startAttempt(a: AttemptRequest, settler: { resolved(r: FakeResponse): void; rejected(e: unknown): void }): void {
+    this.sent.push(a);
+    const step = this.steps[Math.min(this.sent.length - 1, this.steps.length - 1)]!;
+    if (step === 'throw') throw new Error('transport bug');
+    if (step === 'connect-failure') return settler.rejected(new AttemptError('connect-failure', 'refused', false));
+    settler.resolved({ status: step, headers: headers(), discarded: false, discard() { this.discarded = true; } });
+  }
+  localReply(reply: LocalReply): FakeResponse {
+    return { status: reply.status, headers: headers(), discarded: false, discard() {}, local: reply };
+  }
+}
+
+describe('CallEngine.start: the call as callbacks (CallSink)', () => {
+  function sink() {
+    const told: Array<{ response?: FakeResponse; error?: unknown }> = [];
+    return { told, callResponded: (response: FakeResponse) => void told.push({ response }), callFailed: (error: unknown) => void told.push({ error }) };
+  }
+
+  it('tells the sink exactly once, before start returns when the attempt settles at once', () => {
+    const { engine, snapshot, cluster, ends } = setup(config(route()));
+    const s = sink();
+    engine.start(snapshot, req(), new SyncTransport([200]), s);
+    expect(s.told).toHaveLength(1);
+    expect(s.told[0]!.response!.status).toBe(200);
+    expect(ends.map((e) => e.status)).toEqual([200]);
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(cluster.hosts.every((h) => h.activeRequests === 0)).toBe(true);
+  });
+
+  it('a local reply (no route) is told at once as a MeshCallError', () => {
+    const { engine, snapshot } = setup(config(route({}, { match: { path: '/only', case_sensitive: true, headers: [], query_parameters: [] } })));
+    const s = sink();
+    engine.start(snapshot, req(), new SyncTransport([200]), s);
+    expect(s.told).toHaveLength(1);
+    expect((s.told[0]!.error as MeshCallError).flags).toEqual(['NR']);
+  });
+
+  it('a transport that throws fails that attempt as a reset: retried, and nothing leaks', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy('reset', { num_retries: 2 }) })));
+    const t = new SyncTransport(['throw', 200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.sent).toHaveLength(2);
+    expect(cluster.reports.map(([, res]) => res.kind)).toEqual(['local-origin-failure', 'http']);
+    expect(cluster.hosts.every((h) => h.activeRequests === 0)).toBe(true);
+    expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it('without a retry policy the thrown error is the call\'s cause (UR 503), and every slot is released', async () => {
+    const { engine, snapshot, cluster } = setup(config(route()));
+    const err = await rejection(engine.execute(snapshot, req(), new SyncTransport(['throw'])));
+    expect(err.flags).toEqual(['UR']);
+    expect((err.cause as Error).message).toBe('transport bug');
+    expect(cluster.hosts.every((h) => h.activeRequests === 0)).toBe(true);
+    expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it('synchronous connect failures retry through the backoff timer and end with UF,URX once', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ retry_policy: retryPolicy('connect-failure', { num_retries: 3 }) })));
+    const s = sink();
+    const t = new SyncTransport(['connect-failure']);
+    engine.start(snapshot, req(), t, s);
+    await expect.poll(() => s.told.length).toBe(1);
+    expect(t.sent).toHaveLength(4);
+    expect((s.told[0]!.error as MeshCallError).flags).toEqual(['UF', 'URX']);
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect(cluster.hosts.every((h) => h.activeRequests === 0)).toBe(true);
+  });
+});

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { request, setGlobalDispatcher, getGlobalDispatcher, type Dispatcher } from 'undici';
+import { fetch as undiciFetch, request, setGlobalDispatcher, getGlobalDispatcher, type Dispatcher } from 'undici';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { createMeshDispatcher, type MeshDispatcher } from '@meshlet/http';
 import { deadPort, startBackend, type Backend } from './helpers/backends.js';
@@ -267,5 +267,33 @@ describe('MeshDispatcher over real HTTP servers', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('b1');
     expect(backends[1]!.seen[0]).toMatchObject({ path: '/hello', body: 'hi' });
+  });
+
+  it('local replies made before any attempt (NR, direct_response, UH) reach fetch, undici.fetch and undici.request whole', async () => {
+    // These replies are delivered while dispatch() is still running: the callers' handlers must take them as undici's own errors.
+    const { source, dispatcher } = await setup(0);
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'empty', ports: [] }],
+      routes: [
+        { match: { path: '/teapot' }, direct_response: { status: 418, body: { inline_string: 'short and stout' } } },
+        { match: { path: '/nohost' }, route: { cluster: 'empty' } },
+      ],
+    });
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(dispatcher);
+    cleanups.push(() => setGlobalDispatcher(previous));
+    for (const f of [fetch, (u: string) => undiciFetch(u, { dispatcher })]) {
+      const tea = await f(`${URL_}/teapot`);
+      expect([tea.status, await tea.text()]).toEqual([418, 'short and stout']);
+      const nr = await f(`${URL_}/missing`);
+      expect([nr.status, nr.headers.get('x-meshlet-response-flags')]).toEqual([404, 'NR']);
+      await nr.text();
+      const uh = await f(`${URL_}/nohost`);
+      expect([uh.status, uh.headers.get('x-meshlet-response-flags')]).toEqual([503, 'UH']);
+      expect(await uh.text()).toMatch(/no healthy upstream/);
+    }
+    const viaRequest = await get(dispatcher, '/teapot');
+    expect(viaRequest).toMatchObject({ status: 418, body: 'short and stout' });
   });
 });

@@ -1,5 +1,6 @@
 import type protobuf from 'protobufjs';
 import { envoyRoot, TO_OBJECT } from './EnvoyProtos.js';
+import { decodeDeltaDiscoveryResponseWire } from './DeltaDiscoveryResponseWire.js';
 
 /** grpc-js serializer pair for one message type of the shared Envoy root. */
 export interface MessageCodec<T> {
@@ -8,17 +9,24 @@ export interface MessageCodec<T> {
 }
 
 /**
+ * One-pass decoders for the common shape of the messages a client receives in bulk, giving the
+ * same object form as the general path; undefined sends a message to the general path.
+ */
+const WIRE_DECODERS: ReadonlyMap<string, (bytes: Buffer) => unknown> = new Map([['envoy.service.discovery.v3.DeltaDiscoveryResponse', decodeDeltaDiscoveryResponseWire]]);
+
+/**
  * Serializers over the message types already in `envoyRoot()`, so gRPC services (ADS, CSDS)
  * need no second proto-loader pass over the same files. The type is looked up on first use.
  */
 export function messageCodec<T>(typeName: string): MessageCodec<T> {
   let type: protobuf.Type | undefined;
   const lookup = (): protobuf.Type => (type ??= envoyRoot().lookupType(typeName));
+  const fast = WIRE_DECODERS.get(typeName);
   return {
     // fromObject rather than encode-as-is, so enum names and string longs are accepted.
     serialize: (value) => Buffer.from(lookup().encode(lookup().fromObject(value as Record<string, unknown>)).finish()),
     // TO_OBJECT keeps `bytes` as Buffers: Any payloads stay encoded, and each ResourceType (or
     // a server that only relays them) decides whether to decode them.
-    deserialize: (bytes) => lookup().toObject(lookup().decode(bytes), TO_OBJECT) as T,
+    deserialize: (bytes) => (fast?.(bytes) ?? lookup().toObject(lookup().decode(bytes), TO_OBJECT)) as T,
   };
 }

@@ -33,7 +33,8 @@ export class OutgoingMessage {
  * write in flight at a time, one context and one callback serve every message of the attempt.
  */
 export class MessageWriter implements MessageContext {
-  private readonly queue: OutgoingMessage[] = [];
+  /** Messages waiting for the one in flight; made only when a second message comes while one is (not for a unary call). */
+  private queue: OutgoingMessage[] | undefined;
   private inFlight: OutgoingMessage | undefined;
   private closing = false;
   private closed = false;
@@ -54,8 +55,8 @@ export class MessageWriter implements MessageContext {
 
   write(message: OutgoingMessage): void {
     if (this.detached) return;
-    this.queue.push(message);
-    this.pump();
+    if (this.inFlight === undefined && (this.queue === undefined || this.queue.length === 0)) this.send(message);
+    else (this.queue ??= []).push(message);
   }
 
   halfClose(): void {
@@ -69,23 +70,24 @@ export class MessageWriter implements MessageContext {
    */
   detach(): void {
     this.detached = true;
-    this.queue.length = 0;
+    this.queue = undefined;
     this.inFlight?.complete();
     this.inFlight = undefined;
   }
 
   private pump(): void {
     if (this.detached || this.inFlight !== undefined) return;
-    const next = this.queue.shift();
-    if (next !== undefined) {
-      this.inFlight = next;
-      this.flags = next.flags;
-      this.sink.sendMessageWithContext(this, next.message);
-      return;
-    }
+    const next = this.queue?.shift();
+    if (next !== undefined) return this.send(next);
     if (this.closing && !this.closed) {
       this.closed = true;
       this.sink.halfClose();
     }
+  }
+
+  private send(message: OutgoingMessage): void {
+    this.inFlight = message;
+    this.flags = message.flags;
+    this.sink.sendMessageWithContext(this, message.message);
   }
 }

@@ -8,7 +8,8 @@ import { MessageWriter, OutgoingMessage, type MessageSink } from './MessageWrite
  * longer replayable. Messages reach the current attempt through a MessageWriter.
  */
 export class RequestMessages {
-  private log: OutgoingMessage[] = [];
+  /** Made with the first message, sized for it (a unary call sends one). */
+  private log: OutgoingMessage[] | undefined;
   private bytes = 0;
   private halfClosed = false;
   private overflowed = false;
@@ -27,7 +28,9 @@ export class RequestMessages {
       this.bytes += message.length;
       if (this.bytes > this.limitBytes) {
         this.overflowed = true;
-        this.log = [];
+        this.log = undefined;
+      } else if (this.log === undefined) {
+        this.log = [entry];
       } else {
         this.log.push(entry);
       }
@@ -45,13 +48,13 @@ export class RequestMessages {
     this.writer?.detach();
     const writer = new MessageWriter(sink);
     this.writer = writer;
-    for (const entry of this.log) writer.write(entry);
+    if (this.log !== undefined) for (const entry of this.log) writer.write(entry);
     if (this.halfClosed) writer.halfClose();
   }
 
   /** The call committed to one attempt (or ended): nothing will be replayed again. */
   release(): void {
-    this.log = [];
+    this.log = undefined;
     this.overflowed = true;
   }
 }

@@ -46,8 +46,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   private metadata: Metadata | undefined;
   private finalStatus: StatusObject | undefined;
   private sink: InterceptingListener | undefined;
-  /** Messages that arrived between the head and the engine's decision. */
-  private held: Buffer[] = [];
+  /** Messages that arrived between the head and the engine's decision (made only if one does). */
+  private held: Buffer[] | undefined;
   /**
    * The call's end (its status). A server stream is one request for the circuit breaker
    * until then (Envoy's active request; gRFC A32 counts the RPC until it completes).
@@ -116,7 +116,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   onReceiveMessage(message: Buffer): void {
     this.receivedBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
     if (this.state === State.Committed) this.sink!.onReceiveMessage(message);
-    else if (this.state === State.Held) this.held.push(message);
+    else if (this.state === State.Held) (this.held ??= []).push(message);
   }
 
   onReceiveMetadata(md: Metadata): void {
@@ -178,7 +178,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   discard(): void {
     if (this.state !== State.Held && this.state !== State.Waiting) return;
     this.state = State.Discarded;
-    this.held = [];
+    this.held = undefined;
     if (this.finalStatus === undefined) this.call.cancelWithStatus(Status.CANCELLED, 'meshlet: attempt discarded for a retry');
     this.completion.complete();
   }
@@ -193,8 +193,8 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.unsubscribe();
     if (this.metadata !== undefined) listener.onReceiveMetadata(this.metadata);
     const held = this.held;
-    this.held = [];
-    for (const message of held) listener.onReceiveMessage(message);
+    this.held = undefined;
+    if (held !== undefined) for (const message of held) listener.onReceiveMessage(message);
     if (this.finalStatus !== undefined) listener.onReceiveStatus(this.finalStatus);
   }
 

@@ -51,15 +51,25 @@ export const scenario = {
     const raw = {};
     for (const inFlight of params.inFlight) {
       const load = (side, durationMs) => closedLoop({ send: send[side], inFlight, durationMs });
+      // Client CPU per request: this process's CPU time over the round's requests. The backend runs in a
+      // child, so this is what each side costs the caller; at 64 in flight the bare side is often bound by
+      // the backend (its client idles), so the CPU figure shows Meshlet's cost where throughput cannot.
+      const measured = async (side) => {
+        const cpu0 = process.cpuUsage();
+        const r = await load(side, params.runMs);
+        const cpu = process.cpuUsage(cpu0);
+        return { ...r, cpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, r.requests) };
+      };
       const result = await alternate({
         pairs: params.pairs,
         warmup: (side) => load(side, params.warmupMs),
-        run: (side) => load(side, params.runMs),
-        compare: { rps: 'ratio', p50us: 'diff', p99us: 'diff' },
+        run: measured,
+        compare: { rps: 'ratio', p50us: 'diff', p99us: 'diff', cpuUsPerReq: 'diff' },
         onPair: (i, p) =>
           log(
             `  ${inFlight} in flight, pair ${i + 1}: bare ${p.baseline.rps.toFixed(0)} rps p50 ${p.baseline.p50us.toFixed(0)}us | ` +
-              `meshlet ${p.candidate.rps.toFixed(0)} rps p50 ${p.candidate.p50us.toFixed(0)}us  ratio ${(p.candidate.rps / p.baseline.rps).toFixed(3)}`,
+              `meshlet ${p.candidate.rps.toFixed(0)} rps p50 ${p.candidate.p50us.toFixed(0)}us  ratio ${(p.candidate.rps / p.baseline.rps).toFixed(3)}; ` +
+              `client cpu ${p.baseline.cpuUsPerReq.toFixed(1)} | ${p.candidate.cpuUsPerReq.toFixed(1)} us/request`,
           ),
       });
       raw[inFlight] = result;
@@ -70,6 +80,9 @@ export const scenario = {
       metrics.push(metric(`${inFlight} in flight: bare p50 / p99`, 'us', result.sides.baseline.p50us));
       metrics.push(metric(`${inFlight} in flight: added p50`, 'us', c.p50us, inFlight === 1 ? { op: '<=', value: 50 } : undefined));
       metrics.push(metric(`${inFlight} in flight: added p99`, 'us', c.p99us, inFlight === 1 ? { op: '<=', value: 200 } : undefined));
+      metrics.push(metric(`${inFlight} in flight: client CPU per request: bare`, 'us', result.sides.baseline.cpuUsPerReq));
+      metrics.push(metric(`${inFlight} in flight: client CPU per request: meshlet`, 'us', result.sides.candidate.cpuUsPerReq));
+      metrics.push(metric(`${inFlight} in flight: client CPU added per request`, 'us', c.cpuUsPerReq));
     }
     // Keep the "bare p50 / p99" row honest: it reports p50; p99 is in raw.
     for (const m of metrics) if (m.name.endsWith('bare p50 / p99')) m.name = m.name.replace('bare p50 / p99', 'bare p50');
@@ -84,6 +97,7 @@ export const scenario = {
         'added latency = Meshlet minus bare, per alternated pair; latency targets apply at 1 in flight (unloaded). At 16/64 in flight a closed loop\'s latency is in-flight / throughput, so it restates the throughput ratio.',
         'config: 10 routes (header match, regex, 7 prefixes, weighted 90/10 default with retry policy + timeout), 2 subsets x 2 endpoints, outlier detection, circuit breakers; @opentelemetry/api loaded, no SDK.',
         'backend: node:http in a child process on 127.0.0.1; load from the bench process.',
+        'client CPU per request = process.cpuUsage() of the bench process over a round / its requests (user + system).',
       ],
       raw,
     };

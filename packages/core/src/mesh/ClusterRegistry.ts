@@ -5,6 +5,7 @@ import {
   type ClusterLoadAssignment,
   type Disposable,
   type ResourceSource,
+  type ResourceWatcher,
 } from '@meshlet/xds-client';
 import { ClusterRuntime, type ClusterRuntimeOptions } from '../cluster/index.js';
 
@@ -14,12 +15,18 @@ export type ClusterState =
   | { readonly kind: 'missing'; readonly reason: string };
 
 const PENDING: ClusterState = { kind: 'pending' };
+const NO_LISTENERS: readonly (() => void)[] = Object.freeze([]);
 
-/** One cluster's CDS + EDS watches and its runtime, shared by every target that routes to it. */
-class ClusterEntry {
+/**
+ * One cluster's CDS + EDS watches and its runtime, shared by every target that routes to it.
+ * The entry is its own CDS watcher, and its EDS watcher is one small object: a 10,000-cluster
+ * push makes no closures per cluster.
+ */
+class ClusterEntry implements ResourceWatcher<Cluster> {
   state: ClusterState = PENDING;
   refs = 0;
-  readonly listeners = new Set<() => void>();
+  /** Copy-on-write (a change replaces the array), so notify() walks it without a copy; usually one. */
+  listeners: readonly (() => void)[] = NO_LISTENERS;
   private runtime: ClusterRuntime | undefined;
   private cluster: Cluster | undefined;
   private edsName: string | undefined;
@@ -31,14 +38,12 @@ class ClusterEntry {
     private readonly source: ResourceSource,
     private readonly runtimeOptions: ClusterRuntimeOptions | undefined,
   ) {
-    this.cdsWatch = source.watch(ClusterResource, name, {
-      onResource: (cluster) => this.onCluster(cluster),
-      onDoesNotExist: () => this.setMissing(`cluster "${name}" does not exist (CDS)`),
-      // A NACKed update keeps the last good cluster: nothing to do (gRFC A27).
-    });
+    // A NACKed update keeps the last good cluster: no onError (gRFC A27).
+    this.cdsWatch = source.watch(ClusterResource, name, this);
   }
 
-  private onCluster(cluster: Cluster): void {
+  /** CDS: the cluster arrived or changed. */
+  onResource(cluster: Cluster): void {
     this.cluster = cluster;
     if (this.runtime) this.runtime.updateCluster(cluster);
     else this.runtime = new ClusterRuntime(cluster, this.runtimeOptions);
@@ -48,11 +53,7 @@ class ClusterEntry {
         if (edsName !== this.edsName) {
           this.edsWatch?.dispose();
           this.edsName = edsName;
-          this.edsWatch = this.source.watch(ClusterLoadAssignmentResource, edsName, {
-            onResource: (cla) => this.onEndpoints(cla),
-            // No endpoints is a usable state: requests fail fast with UH, as in Envoy.
-            onDoesNotExist: () => this.onEndpoints({ cluster_name: edsName, endpoints: [], policy: { drop_overloads: [] } }),
-          });
+          this.edsWatch = this.source.watch(ClusterLoadAssignmentResource, edsName, new EndpointsWatcher(this, edsName));
         }
         // Same EDS name: the new config (LB policy, breakers) applied in place to the runtime the
         // published snapshots hold; nothing to republish.
@@ -73,7 +74,12 @@ class ClusterEntry {
     }
   }
 
-  private onEndpoints(cla: ClusterLoadAssignment): void {
+  /** CDS: the cluster does not exist. */
+  onDoesNotExist(): void {
+    this.setMissing(`cluster "${this.name}" does not exist (CDS)`);
+  }
+
+  onEndpoints(cla: ClusterLoadAssignment): void {
     if (!this.runtime || !this.cluster) return;
     this.runtime.updateEndpoints(cla);
     // Endpoints update in place in the runtime the snapshots hold, so only a change of state
@@ -96,14 +102,59 @@ class ClusterEntry {
   }
 
   private notify(): void {
-    for (const l of [...this.listeners]) l();
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!();
+  }
+
+  addListener(listener: () => void): void {
+    this.listeners = [...this.listeners, listener];
+  }
+
+  removeListener(listener: () => void): void {
+    const at = this.listeners.indexOf(listener);
+    if (at >= 0) this.listeners = this.listeners.length === 1 ? NO_LISTENERS : this.listeners.filter((_, i) => i !== at);
   }
 
   close(): void {
     this.cdsWatch.dispose();
     this.edsWatch?.dispose();
     this.runtime?.close();
-    this.listeners.clear();
+    this.listeners = NO_LISTENERS;
+  }
+}
+
+/** EDS watcher of one entry: the endpoints of `edsName`. */
+class EndpointsWatcher implements ResourceWatcher<ClusterLoadAssignment> {
+  constructor(
+    private readonly entry: ClusterEntry,
+    private readonly edsName: string,
+  ) {}
+
+  onResource(cla: ClusterLoadAssignment): void {
+    this.entry.onEndpoints(cla);
+  }
+
+  /** No endpoints is a usable state: requests fail fast with UH, as in Envoy. */
+  onDoesNotExist(): void {
+    this.entry.onEndpoints({ cluster_name: this.edsName, endpoints: [], policy: { drop_overloads: [] } });
+  }
+}
+
+/** One acquire's hold on an entry: one object, not a dispose closure with its own state. */
+class ClusterRef implements Disposable {
+  private released = false;
+
+  constructor(
+    private readonly release: (entry: ClusterEntry) => void,
+    private readonly entry: ClusterEntry,
+    private readonly onChange: () => void,
+  ) {}
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.entry.removeListener(this.onChange);
+    if (--this.entry.refs === 0) this.release(this.entry);
   }
 }
 
@@ -127,21 +178,15 @@ export class ClusterRegistry {
       this.entries.set(name, entry);
     }
     entry.refs++;
-    entry.listeners.add(onChange);
-    const e = entry;
-    let released = false;
-    return {
-      dispose: () => {
-        if (released) return;
-        released = true;
-        e.listeners.delete(onChange);
-        if (--e.refs === 0) {
-          e.close();
-          this.entries.delete(name);
-        }
-      },
-    };
+    entry.addListener(onChange);
+    return new ClusterRef(this.release, entry, onChange);
   }
+
+  /** What a ClusterRef calls when the last reference to its entry goes (one function per registry). */
+  private readonly release = (entry: ClusterEntry): void => {
+    entry.close();
+    if (this.entries.get(entry.name) === entry) this.entries.delete(entry.name);
+  };
 
   state(name: string): ClusterState {
     return this.entries.get(name)?.state ?? PENDING;

@@ -19,14 +19,21 @@ import { nodeMessage } from './NodeMessage.js';
 
 const RESOURCE_WRAPPER_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
-/** One resource as received, before validation. */
+/**
+ * One resource as received, before validation: the shape of an envoy.service.discovery.v3.Resource
+ * as the codec gives it, so a delta response's resources are used as they are, not copied.
+ */
 export interface ReceivedResource {
   /** Known for delta responses and for Resource-wrapped SotW entries; otherwise read from the body. */
   readonly name?: string;
   /** Delta (and wrapped SotW) per-resource version. */
   readonly version?: string;
-  readonly any?: AnyMessage;
+  /** The resource itself, still encoded. */
+  readonly resource?: AnyMessage;
 }
+
+const NO_RESOURCES: readonly ReceivedResource[] = Object.freeze([]);
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** One DiscoveryResponse or DeltaDiscoveryResponse, normalised. */
 export interface ResourceUpdate {
@@ -431,8 +438,9 @@ export class AdsStream {
         typeUrl,
         versionInfo: m.system_version_info ?? '',
         nonce,
-        resources: (m.resources ?? []).map((r) => fromResourceWrapper(r)),
-        removed: m.removed_resources ?? [],
+        // A DiscoveryResource is a ReceivedResource: no per-resource copy of 20,000 wrappers.
+        resources: m.resources ?? NO_RESOURCES,
+        removed: m.removed_resources ?? NO_NAMES,
         stateOfTheWorld: false,
       };
     } else {
@@ -442,8 +450,8 @@ export class AdsStream {
         typeUrl,
         versionInfo: m.version_info ?? '',
         nonce,
-        resources: (m.resources ?? []).map(unwrapSotwResource),
-        removed: [],
+        resources: (m.resources ?? NO_RESOURCES_ANY).map(unwrapSotwResource),
+        removed: NO_NAMES,
         stateOfTheWorld: true,
       };
     }
@@ -476,21 +484,15 @@ export class AdsStream {
   }
 }
 
-function fromResourceWrapper(r: DiscoveryResource): ReceivedResource {
-  return {
-    ...(r.name !== undefined ? { name: r.name } : {}),
-    ...(r.version !== undefined ? { version: r.version } : {}),
-    ...(r.resource ? { any: r.resource } : {}),
-  };
-}
+const NO_RESOURCES_ANY: readonly AnyMessage[] = Object.freeze([]);
 
 /** SotW entries may be wrapped in envoy.service.discovery.v3.Resource (client feature xds.config.resource-in-sotw). */
 function unwrapSotwResource(any: AnyMessage): ReceivedResource {
-  if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return { any };
+  if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return { resource: any };
   try {
     const type = envoyRoot().lookupType('envoy.service.discovery.v3.Resource');
-    return fromResourceWrapper(type.toObject(type.decode(any.value), TO_OBJECT) as DiscoveryResource);
+    return type.toObject(type.decode(any.value), TO_OBJECT) as DiscoveryResource;
   } catch {
-    return { any }; // undecodable wrapper: validation reports the type mismatch and it is NACKed
+    return { resource: any }; // undecodable wrapper: validation reports the type mismatch and it is NACKed
   }
 }

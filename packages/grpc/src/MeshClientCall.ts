@@ -8,6 +8,7 @@ import {
   type AttemptSettler,
   type AttemptTransport,
   type BodyByteCounts,
+  type CallSink,
   type CallTrace,
   type GrpcMetadataCarrier,
   type Cancellation,
@@ -39,7 +40,16 @@ const NO_METADATA = new Metadata();
  * BodyByteCounts): no request and view records per call.
  */
 export class MeshClientCall
-  implements ChannelCall, AttemptTransport<GrpcResponse>, LogicalRequest, RequestView, Cancellation, BodyByteCounts, InterceptingListener, AttemptHeadNote
+  implements
+    ChannelCall,
+    AttemptTransport<GrpcResponse>,
+    CallSink<GrpcResponse>,
+    LogicalRequest,
+    RequestView,
+    Cancellation,
+    BodyByteCounts,
+    InterceptingListener,
+    AttemptHeadNote
 {
   // ---- RequestView (routing's view of the call); `path` is the method's, e.g. /pkg.Service/Method
   readonly method = 'POST';
@@ -59,6 +69,8 @@ export class MeshClientCall
   private readPending = false;
   /** The logical call has been routed (launch() ran): at the half-close, or a microtask after start. */
   private launched = false;
+  /** Inside the engine's start(): what it reports now is delivered on the next tick. */
+  private starting = false;
   private finished = false;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private credentials: CallCredentials | undefined;
@@ -200,28 +212,61 @@ export class MeshClientCall
     this.snapshot = snapshot;
     this.core.sawSnapshot(snapshot);
     this.headers = new MetadataHeaders(this.metadata, this.core.pseudoHeaders(this.path));
-    const request: LogicalRequest = this;
     const tracing = this.core.tracing;
-    let response: Promise<GrpcResponse>;
+    this.starting = true;
     try {
       if (tracing !== undefined && tracing.recording) {
         const trace = tracing.startCall({ kind: 'grpc', method: this.path, target: this.core.target });
         this.trace = trace;
-        response = trace.run(() => this.core.engine.execute(snapshot, request, this));
+        // The engine runs in the call's context: its observer hooks (spans) find the call there.
+        trace.enter(() => this.core.engine.start(snapshot, this, this, this));
       } else {
-        // No span would record (no OpenTelemetry SDK): no call wrapper, context switch or span hooks,
-        // and no CallTrace (its context and attempt-span map cost a few allocations per call):
-        // send() keeps the one x-request-id all attempts send.
-        response = this.core.untracedEngine.execute(snapshot, request, this);
+        // No span would record (no OpenTelemetry SDK): no context switch or span hooks, and no
+        // CallTrace (its context and attempt-span map cost a few allocations per call):
+        // startAttempt() keeps the one x-request-id all attempts send.
+        this.core.untracedEngine.start(snapshot, this, this, this);
       }
     } catch (err) {
-      return this.failed(err);
+      this.callFailed(err);
+    } finally {
+      this.starting = false;
     }
-    // then() rather than an async function: no extra promise and hop per call.
-    response.then(
-      (r) => this.deliver(r),
-      (err: unknown) => this.failed(err),
-    );
+  }
+
+  // ---- CallSink: how the engine's call ended (no execute() Promise and then-closures per call)
+
+  callResponded(response: GrpcResponse): void {
+    if (this.starting) {
+      // Told while the engine starts (a local reply): the caller hears of it on the next tick, never
+      // inside the grpc-js call that launched it (its callback would run before the call is returned).
+      process.nextTick(MeshClientCall.respondLater, this, response);
+      return;
+    }
+    const trace = this.trace;
+    // The observer ends the call span when the stream ends; this is the backstop for a call the
+    // observer could not find (no context manager), as CallTrace.run does.
+    if (trace !== undefined) {
+      if (response.onStreamEnd !== undefined) response.onStreamEnd(() => trace.end());
+      else trace.end();
+    }
+    this.deliver(response);
+  }
+
+  callFailed(err: unknown): void {
+    if (this.starting) {
+      process.nextTick(MeshClientCall.failLater, this, err);
+      return;
+    }
+    this.trace?.end();
+    this.failed(err);
+  }
+
+  private static respondLater(call: MeshClientCall, response: GrpcResponse): void {
+    call.callResponded(response);
+  }
+
+  private static failLater(call: MeshClientCall, err: unknown): void {
+    call.callFailed(err);
   }
 
   private failed(err: unknown): void {
@@ -352,9 +397,11 @@ export class MeshClientCall
     this.cancelled = new Error(details);
     const listener = this.cancelListener;
     this.cancelListener = undefined;
-    listener?.();
     (this.committed ?? this.current)?.cancel(code, details);
+    // The caller's status first: the engine, told next, ends the call at once and reports that
+    // here (callFailed), which must then find the call finished with the caller's own status.
     this.finish({ code, details, metadata: new Metadata() });
+    listener?.();
   }
 
   private finish(status: StatusObject): void {

@@ -90,6 +90,15 @@ describe('MeshChannel over real grpc-js servers', () => {
     expect(nr.code).toBe(grpc.status.UNAVAILABLE);
     expect(nr.details).toContain(TARGET);
     expect(nr.details).toContain('(NR)');
+
+    // The engine settles a call it answers itself while the call starts; the caller's callback still
+    // runs after client.Echo() has returned the call object, as for any grpc-js call.
+    let returned = false;
+    const calledBack = await new Promise<boolean>((resolve) => {
+      client.Echo(Buffer.from('x'), new grpc.Metadata(), {}, () => resolve(returned));
+      returned = true;
+    });
+    expect(calledBack).toBe(true);
   });
 
   it('retries UNAVAILABLE with retry_on unavailable, counting attempts in metadata', async () => {

@@ -25,6 +25,11 @@ export class LocalResponse implements CommittableResponse {
     this.headers = new ResponseHeaders(headers);
   }
 
+  /** The reply body's size (Istio's response_bytes for a local reply). */
+  get bodyBytes(): number {
+    return this.body.length;
+  }
+
   discard(): void {}
 
   commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void {

@@ -80,6 +80,8 @@ export class MeshCall
   /** x-request-id generated for an untraced call, shared by its attempts. */
   private requestId: string | undefined;
   private _paused = false;
+  /** The local reply this call answered with, if any (its size is the call's response bytes). */
+  private local: LocalResponse | undefined;
 
   constructor(
     private readonly opts: Dispatcher.DispatchOptions,
@@ -135,9 +137,12 @@ export class MeshCall
   get requestBodyBytes(): number | undefined {
     return this.body?.bytes;
   }
-  /** The last attempt's: the engine returns the last attempt's response, and a failed call's last attempt got none. */
+  /**
+   * A local reply's body (direct_response, redirect, fault abort, or the reply to a failure), else the last
+   * attempt's: the engine returns the last attempt's response, and a failed call's last attempt got none.
+   */
   get responseBodyBytes(): number {
-    return this.current?.receivedBytes ?? 0;
+    return this.local?.bodyBytes ?? this.current?.receivedBytes ?? 0;
   }
 
   // ---- the logical call
@@ -188,10 +193,14 @@ export class MeshCall
   }
 
   callFailed(err: unknown): void {
-    this.trace?.end();
+    const trace = this.trace;
+    // The backstop ends the span after the engine reports the call (it does so once this returns),
+    // so the observer can still record the failure on it.
+    if (trace !== undefined) queueMicrotask(() => trace.end());
     if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
       const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
-      new LocalResponse(err.localReply, `${err.message}${why}\n`).commit(this.handler, this);
+      const reply = (this.local = new LocalResponse(err.localReply, `${err.message}${why}\n`));
+      reply.commit(this.handler, this);
     } else {
       this.handler.onResponseError?.(this, err as Error);
     }
@@ -265,7 +274,7 @@ export class MeshCall
   }
 
   localReply(reply: LocalReply): CommittableResponse {
-    return new LocalResponse(reply);
+    return (this.local = new LocalResponse(reply));
   }
 }
 

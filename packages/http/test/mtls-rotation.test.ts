@@ -88,12 +88,16 @@ describe('certificate rotation under steady load', () => {
       }
     };
     const workers = Array.from({ length: 4 }, worker);
-    await new Promise((r) => setTimeout(r, 500));
+    // Counted in requests, not time: a loaded machine makes fewer requests per second (bounded waits).
+    const until = async (done: () => boolean, maxMs: number) => {
+      for (const end = Date.now() + maxMs; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(() => sent >= 50, 8_000);
     const before = new Set(serials);
     // Rotate: istio-agent rewrites the files with a new certificate for the same identity.
     writeWorkloadCertificates({ dir, namespace: 'default', serviceAccount: 'productpage', ca });
     const rotatedAt = sent;
-    await new Promise((r) => setTimeout(r, 1000));
+    await until(() => sent - rotatedAt >= 100 && serials.size >= 2, 15_000);
     running = false;
     await Promise.all(workers);
 
@@ -102,5 +106,5 @@ describe('certificate rotation under steady load', () => {
     expect(failed).toBe(0);
     expect(before.size).toBe(1);
     expect(serials.size).toBe(2); // connections made after the rotation present the new certificate
-  });
+  }, 40_000);
 });

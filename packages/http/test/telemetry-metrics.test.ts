@@ -38,7 +38,7 @@ async function meshWithMetrics(n: number, cluster: Record<string, unknown> = {},
     clusters: [{ name: V1, ports: backends.map((b) => b.port), cluster: { lb_policy: 'ROUND_ROBIN', ...cluster } }],
     routes: [{ match: { prefix: '/' }, route: { cluster: V1, ...route } }],
   });
-  return { backends, dispatcher, reader: meter.reader };
+  return { backends, source, dispatcher, reader: meter.reader };
 }
 
 const requestsTotal = (reader: CollectingReader) => collectPoints(reader, 'istio_requests_total');
@@ -219,5 +219,26 @@ describe('istio_request_bytes / istio_response_bytes through the real dispatcher
     await eventually(async () => (await collectPoints(reader, 'istio_request_bytes')).length === 1);
     const { request } = await sizes(reader);
     expect(request.map((p) => [p.value, p.sum])).toEqual([[1, total]]);
+  });
+
+  it('local replies count the bytes the caller got: a route timeout (504 UT) and a direct_response', async () => {
+    const timedOut = await meshWithMetrics(1, {}, { timeout: '0.1s' });
+    timedOut.backends[0]!.behave(() => {}); // never answers
+    const ut = await get(timedOut.dispatcher);
+    expect(ut.status).toBe(504);
+    expect(ut.body.length).toBeGreaterThan(0);
+    await eventually(async () => (await collectPoints(timedOut.reader, 'istio_response_bytes')).length === 1);
+    expect((await sizes(timedOut.reader)).response.map((p) => [p.value, p.sum])).toEqual([[1, Buffer.byteLength(ut.body)]]);
+
+    const direct = await meshWithMetrics(1);
+    applyMesh(direct.source, {
+      target: TARGET,
+      clusters: [{ name: V1, ports: direct.backends.map((b) => b.port) }],
+      routes: [{ match: { prefix: '/' }, direct_response: { status: 418, body: { inline_string: 'short and stout' } } }],
+    });
+    await eventually(async () => (await get(direct.dispatcher)).status === 418);
+    await eventually(async () => (await collectPoints(direct.reader, 'istio_response_bytes')).some((p) => p.attributes['response_code'] === '418'));
+    const teapots = (await sizes(direct.reader)).response.filter((p) => p.attributes['response_code'] === '418');
+    expect(teapots.map((p) => p.sum / p.value)).toEqual(['short and stout'.length]);
   });
 });

@@ -131,8 +131,15 @@ export class CallEngine {
     if (call.over) throw err;
     call.releaseRetry();
     call.settle();
-    call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
-    call.sink.callFailed(err);
+    // The slots go first (a caller that retries from its error callback finds them free), the
+    // observer last: the transport's local reply for the failure is made by the sink, so its size
+    // is known when the call is reported (Istio's response_bytes of a 503 UH, as Envoy counts it).
+    call.releaseSlots();
+    try {
+      call.sink.callFailed(err);
+    } finally {
+      call.end(this.observer, err instanceof MeshCallError ? err.localReply.status : undefined, err);
+    }
   }
 
   /**
@@ -574,6 +581,7 @@ class Call implements DeadlineOwner, PickContext {
   /** The breakers whose max_requests slot this call holds, until end(). */
   private requestSlot: CallCluster['breakers'] | undefined;
   private ended = false;
+  private faultReleased = false;
   /** The sink was told (responded or failed): later callbacks are ignored. */
   over = false;
   deadline = Number.POSITIVE_INFINITY;
@@ -788,12 +796,23 @@ class Call implements DeadlineOwner, PickContext {
     attempt.stop(new Error(stop === Stop.PerTry ? 'per-try timeout' : stop === Stop.Route ? 'route timeout' : 'cancelled'));
   }
 
+  /** Releases the max_requests and max_active_faults slots the call holds (once). */
+  releaseSlots(): void {
+    const slot = this.requestSlot;
+    this.requestSlot = undefined;
+    slot?.releaseRequest();
+    const fault = this.fault;
+    if (fault !== undefined && !this.faultReleased) {
+      this.faultReleased = true;
+      fault.release();
+    }
+  }
+
   /** The call is over (failed, or its response stream completed): release its slots, then report it. Once only. */
   end(observer: CallObserver | undefined, status: number | undefined, error: unknown, grpcStatus?: number): void {
     if (this.ended) return;
     this.ended = true;
-    this.requestSlot?.releaseRequest();
-    this.fault?.release();
+    this.releaseSlots();
     observer?.onCallEnd?.({
       target: this.snapshot.target,
       route: this.routeName,

@@ -28,8 +28,11 @@ export const scenario = {
   name: 'footprint',
   title: 'Footprint: RSS and heap of a process using Meshlet minus the same process without it',
   async run({ full, log }) {
-    // Each round is four child processes of 20,000 requests (about 40 s on a loaded 2-core VM).
-    const rounds = full ? 7 : 2;
+    // Each round is four child processes of 20,000 requests (about 25 to 30 s on a loaded 2-core VM).
+    // Bare undici's RSS is bimodal (about 92 or 101 MB, outside the V8 heap: see BENCHMARKS.md),
+    // so a difference from one round moves 9 MB with it; 3 rounds give a median that one round in
+    // the other mode does not move. Setting MALLOC_ARENA_MAX for every child did not remove the modes.
+    const rounds = full ? 7 : 3;
     const backends = await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
     const { ports } = backends;
     const cp = await loadControlPlane();
@@ -49,25 +52,34 @@ export const scenario = {
       }
       samples.push(round);
       log(
-        `  round ${r + 1}: rss bare ${(round.bare.rss / MB).toFixed(1)} MB, static ${(round['meshlet-static'].rss / MB).toFixed(1)} MB, static without regex ${(round['meshlet-static-noregex'].rss / MB).toFixed(1)} MB, ads ${(round['meshlet-ads'].rss / MB).toFixed(1)} MB; young generation ${variants.map((v) => (round[v].youngGeneration / MB).toFixed(0)).join('/')} MB, outside the V8 heap ${variants.map((v) => (round[v].outsideHeap / MB).toFixed(0)).join('/')} MB`,
+        `  round ${r + 1}: rss bare ${(round.bare.rss / MB).toFixed(1)} MB, static ${(round['meshlet-static'].rss / MB).toFixed(1)} MB, static without regex ${(round['meshlet-static-noregex'].rss / MB).toFixed(1)} MB, ads ${(round['meshlet-ads'].rss / MB).toFixed(1)} MB; young generation ${variants.map((v) => (round[v].youngGeneration / MB).toFixed(0)).join('/')} MB, outside the V8 heap ${variants.map((v) => (round[v].outsideHeap / MB).toFixed(0)).join('/')} MB, promoted per request ${variants.map((v) => (round[v].promotedPerRequest / 1024).toFixed(1)).join('/')} KB`,
       );
     }
     await ads.close();
     await backends.close();
 
     const diff = (v, field) => summarize(samples.map((s) => (s[v][field] - s.bare[field]) / MB));
+    // Against bare's lowest RSS of the run: what Meshlet costs when bare lands in its lower mode
+    // (Meshlet's own RSS has not shown the two modes), so a run where bare sat in its upper mode
+    // cannot meet the target by that alone.
+    const lowestBare = Math.min(...samples.map((s) => s.bare.rss));
+    const overLowestBare = (v) => summarize(samples.map((s) => (s[v].rss - lowestBare) / MB));
     const metrics = [
       metric('bare undici: rss', 'MB', summarize(samples.map((s) => s.bare.rss / MB))),
       metric('bare undici: heapUsed', 'MB', summarize(samples.map((s) => s.bare.heapUsed / MB))),
       metric('meshlet (static config) - bare: rss', 'MB', diff('meshlet-static', 'rss'), { op: '<=', value: 15 }),
+      metric('meshlet (static config) - lowest bare: rss', 'MB', overLowestBare('meshlet-static'), { op: '<=', value: 15 }),
       metric('meshlet (static config) - bare: heapUsed', 'MB', diff('meshlet-static', 'heapUsed')),
       metric('meshlet (static config) - bare: young generation', 'MB', diff('meshlet-static', 'youngGeneration')),
       metric('meshlet (static config) - bare: resident outside the V8 heap', 'MB', diff('meshlet-static', 'outsideHeap')),
       metric('meshlet (static, no regex route) - bare: rss', 'MB', diff('meshlet-static-noregex', 'rss'), { op: '<=', value: 15 }),
+      metric('meshlet (static, no regex route) - lowest bare: rss', 'MB', overLowestBare('meshlet-static-noregex'), { op: '<=', value: 15 }),
       metric('meshlet (static, no regex route) - bare: heapUsed', 'MB', diff('meshlet-static-noregex', 'heapUsed')),
       metric('meshlet (ADS, XdsClient) - bare: rss', 'MB', diff('meshlet-ads', 'rss'), { op: '<=', value: 15 }),
+      metric('meshlet (ADS, XdsClient) - lowest bare: rss', 'MB', overLowestBare('meshlet-ads'), { op: '<=', value: 15 }),
       metric('meshlet (ADS, XdsClient) - bare: heapUsed', 'MB', diff('meshlet-ads', 'heapUsed')),
       metric('meshlet (ADS, XdsClient) - bare: external', 'MB', diff('meshlet-ads', 'external')),
+      ...variants.map((v) => metric(`${v}: promoted by scavenges per request`, 'KB', summarize(samples.map((s) => s[v].promotedPerRequest / 1024)))),
     ];
     return {
       params: { rounds, requestsPerSample: samples[0].bare.requests, inFlight: 16 },
@@ -75,6 +87,8 @@ export const scenario = {
       notes: [
         'each sample is a fresh child process (node --expose-gc); memory read after 3x global.gc(). The ADS variant talks to an AdsServer in the parent process.',
         'youngGeneration is the resident size of V8 new space; the sample runs long enough for it to reach its steady-state size in every variant, so the difference is not an artifact of run length.',
+        'promoted by scavenges per request: old-space growth across the scavenges while the requests run (v8.GCProfiler), over the request count; what each request keeps reachable past two scavenges.',
+        'quick mode runs 3 rounds (was 2) so that one bare sample in its other RSS mode does not set the median difference. Bare undici RSS is bimodal (about 92 or 101 MB, outside the V8 heap); "lowest bare" compares every Meshlet sample with the lowest bare RSS of the run, so a run where bare sat in its upper mode does not meet the target by that alone. MALLOC_ARENA_MAX=2 for every child was tried and did not remove the modes.',
         'outsideHeap is resident anonymous memory (/proc/self/status RssAnon) less the resident V8 heap spaces: malloc, compiler zones, wasm memory.',
       ],
       raw: samples,

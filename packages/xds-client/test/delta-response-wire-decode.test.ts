@@ -62,6 +62,17 @@ describe('DeltaDiscoveryResponse one-pass wire decode', () => {
     expect(decodeDeltaDiscoveryResponseWire(new Uint8Array(encode(push)) as Buffer)).toBeUndefined();
   });
 
+  it('reads each resource\'s own type URL when it repeats, changes at the same length or is not ASCII', () => {
+    const url = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
+    const urls = [url, url, url.replace('Cluster', 'Clustes'), url, 'é'.repeat(url.length / 2), 'é'.repeat(url.length / 2), 'Ã©'.repeat(url.length / 4), url.slice(1), url];
+    const bytes = encode({ type_url: url, resources: urls.map((type_url, i) => ({ name: `r${i}`, resource: { type_url, value: Buffer.from([i]) } })) });
+    expect(expectAgreement(bytes)).toBe('fast');
+    // Each is its own text, though a repeat is the same string as the resource's before it.
+    expect(decodeDeltaDiscoveryResponseWire(bytes)!.resources.map((r) => r.resource!.type_url)).toStrictEqual(urls);
+    // No aliases: the shared frozen empty list (still equal to the general path's []).
+    expect(Object.isFrozen(decodeDeltaDiscoveryResponseWire(bytes)!.resources[0]!.aliases)).toBe(true);
+  });
+
   it('leaves fields the client does not read to the general path', () => {
     const outside = [
       { ...push, control_plane: { identifier: 'cp' } },

@@ -116,12 +116,15 @@ export class TargetResolver {
     this.routeTable = table;
     // Sorted and distinct already: one sort per push, not a second over a copy.
     const names = referencedClusters(rc);
-    const wanted = new Set(names);
+    // The set of names is needed only to release clusters an earlier config held: on the first
+    // route config (10,000 clusters at config scale) there is nothing to release.
+    const wanted = this.clusterRefs.size > 0 ? new Set(names) : undefined;
     this.routesUseClusterHeader = rc.virtual_hosts.some((vh) => vh.routes.some((r) => r.route?.cluster_header !== undefined));
     if (!this.routesUseClusterHeader) this.headerClusters.clear();
     this.clusterNames = names;
     this.resolvedUpTo = 0;
-    for (const name of wanted) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, this.onClusterChange));
     }
     // Clusters no longer referenced are released after the next swap (rebuild), so the

@@ -1,4 +1,5 @@
-import { LEN, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../resources/common/WireCursor.js';
+import { LEN, giveUp, lengthEnd, string, stringLike, readWhole, varint, type Cursor } from '../resources/common/WireCursor.js';
+import { NO_ITEMS } from '../resources/common/SharedEmpties.js';
 import type { AnyMessage } from './EnvoyProtos.js';
 
 /** The object form (protobufjs toObject with TO_OBJECT) of the DeltaDiscoveryResponse fields read here. */
@@ -12,7 +13,8 @@ interface DeltaResponseObject {
 }
 
 interface ResourceObject {
-  aliases: string[];
+  /** The shared frozen empty list when there are none (nearly always): no array per resource. */
+  aliases: readonly string[];
   version?: string;
   resource?: AnyMessage | { type_url?: string; value?: Buffer };
   name?: string;
@@ -59,7 +61,7 @@ function response(r: Cursor, end: number): DeltaResponseObject {
 
 /** envoy.service.discovery.v3.Resource: version (1), resource (2), name (3), aliases (4). */
 function resource(r: Cursor, end: number): ResourceObject {
-  const aliases: string[] = [];
+  let aliases: string[] | undefined;
   let version: string | undefined;
   let any: ResourceObject['resource'];
   let name: string | undefined;
@@ -68,16 +70,23 @@ function resource(r: Cursor, end: number): ResourceObject {
     if (tag === ((1 << 3) | LEN)) version = string(r, end);
     else if (tag === ((2 << 3) | LEN) && any === undefined) any = anyOf(r, lengthEnd(r, end));
     else if (tag === ((3 << 3) | LEN)) name = string(r, end);
-    else if (tag === ((4 << 3) | LEN)) aliases.push(string(r, end));
+    else if (tag === ((4 << 3) | LEN)) (aliases ??= []).push(string(r, end));
     else giveUp();
   }
   if (r.pos !== end) giveUp();
-  const out: ResourceObject = { aliases };
+  const out: ResourceObject = { aliases: aliases ?? NO_ITEMS };
   if (version !== undefined) out.version = version;
   if (any !== undefined) out.resource = any;
   if (name !== undefined) out.name = name;
   return out;
 }
+
+/**
+ * The type URL read last. Every resource of a response has the same one: reusing the string
+ * saves one 60-byte string per resource, which the client keeps (configDump's raw Any) for each
+ * of a push's 20,000 resources.
+ */
+let lastTypeUrl: string | undefined;
 
 /** google.protobuf.Any: type_url (1), value (2) as a view over the message, like protobufjs's. */
 function anyOf(r: Cursor, end: number): ResourceObject['resource'] {
@@ -85,7 +94,7 @@ function anyOf(r: Cursor, end: number): ResourceObject['resource'] {
   let value: Buffer | undefined;
   while (r.pos < end) {
     const tag = varint(r);
-    if (tag === ((1 << 3) | LEN)) typeUrl = string(r, end);
+    if (tag === ((1 << 3) | LEN)) typeUrl = lastTypeUrl = stringLike(r, end, lastTypeUrl);
     else if (tag === ((2 << 3) | LEN)) {
       const e = lengthEnd(r, end);
       value = (r.buf as Buffer).subarray(r.pos, e);

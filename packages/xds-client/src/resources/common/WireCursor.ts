@@ -43,6 +43,28 @@ export function lengthEnd(r: Cursor, end: number): number {
   return e;
 }
 
+/**
+ * string(), but `previous` itself when the field holds the same ASCII text: for a field that
+ * repeats across a message's items (a type URL per resource), no new string per item.
+ */
+export function stringLike(r: Cursor, end: number, previous: string | undefined): string {
+  if (previous === undefined) return string(r, end);
+  const start = r.pos;
+  const e = lengthEnd(r, end);
+  const buf = r.buf;
+  if (e - r.pos === previous.length) {
+    let i = 0;
+    // A char code below 0x80 equal to the byte: the bytes are that ASCII text.
+    while (i < previous.length && previous.charCodeAt(i) < 0x80 && buf[r.pos + i] === previous.charCodeAt(i)) i++;
+    if (i === previous.length) {
+      r.pos = e;
+      return previous;
+    }
+  }
+  r.pos = start;
+  return string(r, end);
+}
+
 export function string(r: Cursor, end: number): string {
   const e = lengthEnd(r, end);
   const buf = r.buf;

@@ -133,6 +133,50 @@ for (const delta of [false, true]) {
       expect(client.configDump().generic_xds_configs.map((x) => x.name)).toEqual(['c1']);
     });
 
+    it('notifies each watcher once per change, skips one disposed meanwhile by another, and counts a watcher watching twice once', async () => {
+      const { server, port } = await startServer();
+      server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1') });
+      const client = newClient({ bootstrap: bootstrapFor([port]), delta });
+      const calls: string[] = [];
+      const twice = new RecordingWatcher<Cluster>();
+      const later = new RecordingWatcher<Cluster>();
+      let laterHandle: { dispose(): void } | undefined;
+      let disposeLaterOnNext = false;
+      // The first watcher disposes the third while the second change is being delivered.
+      client.watch(ClusterResource, 'c1', {
+        onResource: (r) => {
+          calls.push(`first ${r.connect_timeout}`);
+          if (disposeLaterOnNext) laterHandle!.dispose();
+        },
+      });
+      const h1 = client.watch(ClusterResource, 'c1', twice);
+      const h2 = client.watch(ClusterResource, 'c1', twice);
+      laterHandle = client.watch(ClusterResource, 'c1', later);
+      await later.nextOf('resource');
+      await twice.nextOf('resource');
+      await settle();
+      expect(calls).toEqual(['first 1000']);
+      expect(twice.events.filter((e) => e.kind === 'resource')).toHaveLength(1);
+
+      disposeLaterOnNext = true;
+      server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', { connect_timeout: { seconds: 2 } }) });
+      expect((await twice.nextOf('resource')).resource.connect_timeout).toBe(2000);
+      await settle();
+      expect(calls).toEqual(['first 1000', 'first 2000']);
+      expect(twice.events.filter((e) => e.kind === 'resource')).toHaveLength(2);
+      expect(later.events.filter((e) => e.kind === 'resource')).toHaveLength(1);
+
+      // One registration of `twice` is gone after the first dispose; a second dispose is harmless.
+      h1.dispose();
+      h1.dispose();
+      server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', { connect_timeout: { seconds: 3 } }) });
+      await waitFor(() => calls.length === 3, 5000, 'third change');
+      await settle();
+      expect(twice.events.filter((e) => e.kind === 'resource')).toHaveLength(2);
+      h2.dispose();
+      expect(client.configDump().generic_xds_configs.map((x) => x.name)).toEqual(['c1']);
+    });
+
     it('NACKs a malformed resource with its field path, keeps its last good version and accepts the rest (gRFC A46)', async () => {
       const { server, port } = await startServer();
       const nacks = record<AdsAckEvent>(server, 'nack');

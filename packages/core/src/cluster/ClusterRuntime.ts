@@ -20,6 +20,10 @@ function thresholdsFor(cluster: Cluster, priority: Thresholds['priority']): Thre
   return cluster.circuit_breakers?.thresholds.find((t) => t.priority === priority);
 }
 
+const NO_HOSTS: ReadonlyMap<string, Host> = new Map();
+const NO_HOST_LIST: readonly Host[] = Object.freeze([]);
+const NO_SUBSCRIPTIONS: readonly Disposable[] = Object.freeze([]);
+
 /**
  * Everything a call needs about one upstream cluster: its hosts and their
  * health, the compiled load balancer, circuit breakers and outlier detection.
@@ -40,14 +44,16 @@ export class ClusterRuntime {
 
   #cluster: Cluster;
   #overprovisioningFactor = 140;
-  #hostMap = new Map<string, Host>();
-  #hostList: Host[] = [];
+  // Shared empties until the first endpoints are applied (they are replaced, never changed):
+  // a 10,000-cluster push makes no empty Map and lists per runtime.
+  #hostMap: ReadonlyMap<string, Host> = NO_HOSTS;
+  #hostList: readonly Host[] = NO_HOST_LIST;
   /** The last EDS assignment not yet turned into Host objects. */
   #pendingEndpoints: ClusterLoadAssignment | undefined;
   #levels: LocalityHosts[][] = [];
   #prioritySet: PrioritySet | undefined;
   #outlier: OutlierDetector | undefined;
-  #outlierSubscriptions: Disposable[] = [];
+  #outlierSubscriptions: readonly Disposable[] = NO_SUBSCRIPTIONS;
   readonly #options: ClusterRuntimeOptions;
   readonly #random: () => number;
 
@@ -191,7 +197,7 @@ export class ClusterRuntime {
 
   #closeOutlier(): void {
     for (const s of this.#outlierSubscriptions) s.dispose();
-    this.#outlierSubscriptions = [];
+    this.#outlierSubscriptions = NO_SUBSCRIPTIONS;
     this.#outlier?.close();
     this.#outlier = undefined;
   }

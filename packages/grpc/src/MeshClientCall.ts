@@ -257,7 +257,10 @@ export class MeshClientCall
       process.nextTick(MeshClientCall.failLater, this, err);
       return;
     }
-    this.trace?.end();
+    const trace = this.trace;
+    // The backstop ends the span after the engine reports the call (it does so once this returns),
+    // so the observer can still record the failure (status, response flags) on it.
+    if (trace !== undefined) queueMicrotask(() => trace.end());
     this.failed(err);
   }
 

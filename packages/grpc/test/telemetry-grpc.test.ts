@@ -129,6 +129,19 @@ describe('gRPC tracing through the MeshChannel', () => {
     expect(attempts).toHaveLength(1);
   });
 
+  it('a call the mesh fails after it started (UT, max_stream_duration) is an error span with its response flags', async () => {
+    const { backend, client } = await setup({}, { route: { route: { cluster: 'c0', max_stream_duration: { max_stream_duration: '0.2s' } } } });
+    const held: Array<grpc.sendUnaryData<Buffer>> = [];
+    backend.behave((_call, callback) => held.push(callback)); // answers only at cleanup
+    cleanups.push(() => held.forEach((cb) => cb(null, Buffer.from('late'))));
+    const r = await unary(client);
+    expect(r).toMatchObject({ ok: false, code: grpc.status.DEADLINE_EXCEEDED });
+    await eventually(() => callSpans(otel.exporter.getFinishedSpans()).length === 1);
+    const { call } = callSpans(otel.exporter.getFinishedSpans())[0]!;
+    expect(call.attributes).toMatchObject({ 'meshlet.response_flags': 'UT' });
+    expect(call.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
   it('tracing: false makes no spans and sends no trace context; the retry keeps the x-request-id', async () => {
     const { backend, client } = await setup({ tracing: false });
     expect(await unary(client)).toMatchObject({ ok: true });

@@ -239,6 +239,6 @@ describe('istio_request_bytes / istio_response_bytes through the real dispatcher
     await eventually(async () => (await get(direct.dispatcher)).status === 418);
     await eventually(async () => (await collectPoints(direct.reader, 'istio_response_bytes')).some((p) => p.attributes['response_code'] === '418'));
     const teapots = (await sizes(direct.reader)).response.filter((p) => p.attributes['response_code'] === '418');
-    expect(teapots.map((p) => p.sum / p.value)).toEqual(['short and stout'.length]);
+    expect(teapots.map((p) => (p.sum ?? 0) / p.value)).toEqual(['short and stout'.length]);
   });
 });

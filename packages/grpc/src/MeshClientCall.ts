@@ -242,13 +242,8 @@ export class MeshClientCall
       process.nextTick(MeshClientCall.respondLater, this, response);
       return;
     }
-    const trace = this.trace;
-    // The observer ends the call span when the stream ends; this is the backstop for a call the
-    // observer could not find (no context manager), as CallTrace.run does.
-    if (trace !== undefined) {
-      if (response.onStreamEnd !== undefined) response.onStreamEnd(() => trace.end());
-      else trace.end();
-    }
+    // The span's backstop, for a call the observer could not find (no context manager).
+    this.trace?.endWhenDone(response);
     this.deliver(response);
   }
 
@@ -257,10 +252,7 @@ export class MeshClientCall
       process.nextTick(MeshClientCall.failLater, this, err);
       return;
     }
-    const trace = this.trace;
-    // The backstop ends the span after the engine reports the call (it does so once this returns),
-    // so the observer can still record the failure (status, response flags) on it.
-    if (trace !== undefined) queueMicrotask(() => trace.end());
+    this.trace?.endAfterFailure();
     this.failed(err);
   }
 

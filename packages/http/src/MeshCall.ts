@@ -182,21 +182,13 @@ export class MeshCall
   // ---- CallSink: how the engine's call ended
 
   callResponded(response: CommittableResponse): void {
-    const trace = this.trace;
-    // The observer ends the call span when the stream ends; this is the backstop for a call the
-    // observer could not find (no context manager), as CallTrace.run does.
-    if (trace !== undefined) {
-      if (response.onStreamEnd !== undefined) response.onStreamEnd(() => trace.end());
-      else trace.end();
-    }
+    // The span's backstop, for a call the observer could not find (no context manager).
+    this.trace?.endWhenDone(response);
     response.commit(this.handler, this, this.legacyHandler);
   }
 
   callFailed(err: unknown): void {
-    const trace = this.trace;
-    // The backstop ends the span after the engine reports the call (it does so once this returns),
-    // so the observer can still record the failure on it.
-    if (trace !== undefined) queueMicrotask(() => trace.end());
+    this.trace?.endAfterFailure();
     if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
       const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
       const reply = (this.local = new LocalResponse(err.localReply, `${err.message}${why}\n`));

@@ -53,24 +53,20 @@ const enum Stop {
  */
 export class CallEngine {
   readonly kind: 'http' | 'grpc';
-  private readonly random: Random;
-  private readonly now: () => number;
+  /** @internal the random source, read by the engine's calls for host picks. */
+  readonly random: Random;
+  /** @internal monotonic ms clock, read by the engine's calls. */
+  readonly now: () => number;
   private readonly observer: CallObserver | undefined;
   private readonly faults = new FaultConfigResolver();
   private readonly timers: DeadlineTimers;
   /** @internal whether calls keep their caller's async context for later steps (an observer may read it). */
   readonly observed: boolean;
-  /** @internal the engine's clock, for its calls. */
-  readonly clock: () => number;
-  /** @internal the engine's random source, for its calls' host picks. */
-  readonly randomSource: () => number;
 
   constructor(options: CallEngineOptions) {
     this.kind = options.kind;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? performance.now.bind(performance);
-    this.clock = this.now;
-    this.randomSource = this.random;
     this.observer = options.observer;
     this.observed = options.observer !== undefined;
     this.timers = new DeadlineTimers(this.now);
@@ -606,13 +602,13 @@ class Call implements DeadlineOwner, PickContext {
     readonly sink: CallSink<AttemptResponse>,
     readonly start: number,
   ) {
-    this.random = engine.randomSource;
+    this.random = engine.random;
     // One AsyncResource per call only when an observer needs the caller's context (no SDK, no observer: none).
     this.scope = engine.observed ? new AsyncResource('meshlet.call') : undefined;
   }
 
   private get now(): number {
-    return this.engine.clock();
+    return this.engine.now();
   }
 
   /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */

@@ -57,9 +57,7 @@ export class CallTrace {
     if (result instanceof Promise) {
       return result.then(
         (value: unknown) => {
-          const completion = (value as Partial<AttemptResponse> | undefined)?.onStreamEnd;
-          if (typeof completion === 'function') completion.call(value, () => this.end());
-          else this.end();
+          this.endWhenDone(value as AttemptResponse);
           return value;
         },
         (err: unknown) => {
@@ -74,10 +72,27 @@ export class CallTrace {
 
   /**
    * Runs `fn` (a transport starting the engine with `CallEngine.start`) with this call active. Unlike
-   * `run`, it ends nothing: the transport ends the call (`end`) when the engine tells it the call ended.
+   * `run`, it ends nothing: the transport's CallSink calls `endWhenDone` or `endAfterFailure`.
    */
   enter<T>(fn: () => T): T {
     return context.with(this.context, fn);
+  }
+
+  /**
+   * The backstop for a call that responded: ends the span when the response stream ends (at once for a
+   * response without a stream), after the engine's own onCallEnd, which normally ended it already.
+   */
+  endWhenDone(response: AttemptResponse | undefined): void {
+    if (typeof response?.onStreamEnd === 'function') response.onStreamEnd(() => this.end());
+    else this.end();
+  }
+
+  /**
+   * The backstop for a call that failed, told from the CallSink: the engine reports the failure to its
+   * observer after the sink returns, so the span is ended a microtask later, with the failure on it.
+   */
+  endAfterFailure(): void {
+    queueMicrotask(() => this.end());
   }
 
   /** Ends the call span if the engine has not (idempotent). */

@@ -25,7 +25,7 @@ export { ISTIO_ALPN, isIstioAlpn, alpnFor, type HttpProtocol } from './identity/
 export { CallTrace, type CallStart } from './telemetry/CallTrace.js';
 export { MeshTracing, type MeshTracingOptions } from './telemetry/MeshTracing.js';
 export { injectTraceContext, type HeaderSetter } from './telemetry/TraceContextInjection.js';
-export { decorateAttemptHeaders, decorateAttemptMetadata, type AttemptHeaderOptions, type GrpcMetadataCarrier, type HeaderCarrier } from './telemetry/AttemptHeaders.js';
+export { decorateAttemptHeaders, decorateAttemptMetadata, type AttemptHeaderOptions, type GrpcMetadataCarrier, type HeaderCarrier, type RequestIdHolder } from './telemetry/AttemptHeaders.js';
 export { istioPeerMetadataHeaders, type PeerMetadataHeaders, type WorkloadIdentity } from './telemetry/PeerMetadata.js';
 export { combineObservers } from './telemetry/CompositeObserver.js';
 export { RoutingDebugObserver, routingDebugObserver, formatRoutingDecision, type RoutingDecision, type RoutingDecisionAttempt, type RoutingDebugObserverOptions } from './telemetry/RoutingDebugObserver.js';

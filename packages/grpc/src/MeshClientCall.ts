@@ -3,7 +3,6 @@ import {
   AttemptError,
   MeshCallError,
   decorateAttemptMetadata,
-  newRequestId,
   type AttemptRequest,
   type AttemptSettler,
   type AttemptTransport,
@@ -79,8 +78,8 @@ export class MeshClientCall
   private readonly deadline: number;
   /** This call's span and x-request-id while tracing records (read as each attempt's metadata is built); undefined otherwise. */
   private trace: CallTrace | undefined;
-  /** An untraced call's generated x-request-id, sent on every attempt (a traced call keeps it on its CallTrace). */
-  private requestId: string | undefined;
+  /** RequestIdHolder: an untraced call's x-request-id, sent on every attempt (a traced call keeps it on its CallTrace). */
+  requestId: string | undefined;
   /** The snapshot the engine routes this call with (for each attempt's cluster transport socket). */
   private snapshot: TargetSnapshot | undefined;
   /** Request message bytes the caller sent, framed as on the wire (BodyByteCounts, for istio_request_bytes). */
@@ -334,18 +333,21 @@ export class MeshClientCall
     // in between can settle the attempt or run caller code (grpc-js reports statuses on a later tick).
     const writes = this.core.attemptMetadata;
     const inPlace = writes.begin(this.metadata);
-    let upstream: UpstreamAttempt;
+    let upstream: UpstreamAttempt | undefined;
+    let lease: ReturnType<MeshChannel['endpoints']['acquire']> | undefined;
     try {
       const metadata = inPlace ? writes : this.metadata.clone();
       this.decorate(metadata, attempt);
-      const lease = this.core.endpoints.acquire(attempt.host, transport);
+      lease = this.core.endpoints.acquire(attempt.host, transport);
       const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
       if (this.credentials !== undefined) call.setCredentials(this.credentials);
       upstream = new UpstreamAttempt(call, lease, settler, this, attempt, routeBound === deadline && Number.isFinite(routeBound));
       this.current = upstream;
       upstream.start(inPlace ? this.metadata : (metadata as Metadata));
     } catch (err) {
-      // E.g. a header mutation grpc-js refuses, or the channel closed under the call.
+      // E.g. a header mutation grpc-js refuses, or the channel closed under the call. A lease taken
+      // before an UpstreamAttempt (which releases it with the call's status) existed is given back here.
+      if (upstream === undefined) lease?.release();
       settler.rejected(err);
       return;
     } finally {
@@ -360,13 +362,8 @@ export class MeshClientCall
     if (attempt.includeAttemptCount) metadata.set('x-envoy-attempt-count', String(attempt.attemptCount));
     // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
     if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
-    if (this.trace === undefined) {
-      // Untraced call: one generated x-request-id for all its attempts, as Envoy does; the caller's wins.
-      const id = metadata.get('x-request-id')[0];
-      if (typeof id !== 'string' || id === '') metadata.set('x-request-id', (this.requestId ??= newRequestId()));
-    }
-    // As for HTTP: this attempt's trace context (its own span as parent) and the call's x-request-id.
-    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders);
+    // As for HTTP: this attempt's trace context (its own span as parent) and the call's one x-request-id.
+    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders, this.trace ?? this);
   }
 
   localReply(reply: LocalReply): GrpcResponse {

@@ -3,7 +3,6 @@ import {
   AttemptError,
   MeshCallError,
   decorateAttemptHeaders,
-  newRequestId,
   type AttemptHeaderOptions,
   CallTrace,
   type MeshTracing,
@@ -77,8 +76,8 @@ export class MeshCall
   private lastAttemptError: Error | undefined;
   /** The call's trace while tracing records; undefined otherwise (then requestId is kept here). */
   private trace: CallTrace | undefined;
-  /** x-request-id generated for an untraced call, shared by its attempts. */
-  private requestId: string | undefined;
+  /** RequestIdHolder: an untraced call's x-request-id, shared by its attempts (a traced call keeps it on its CallTrace). */
+  requestId: string | undefined;
   private _paused = false;
   /** The local reply this call answered with, if any (its size is the call's response bytes). */
   private local: LocalResponse | undefined;
@@ -210,11 +209,8 @@ export class MeshCall
   startAttempt(attempt: AttemptRequest, settler: AttemptSettler<CommittableResponse>): void {
     const headers = new AttemptHeaderList(this.headers.toFlat());
     if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
-    if (this.trace === undefined && !headers.get('x-request-id')) {
-      // Untraced call: one generated x-request-id for all its attempts, as Envoy does (a traced call keeps it on its CallTrace).
-      headers.set('x-request-id', (this.requestId ??= newRequestId()));
-    }
-    decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders);
+    // One x-request-id for all the call's attempts, as Envoy does (the caller's wins).
+    decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders, this.trace ?? this);
     headers.set('host', attempt.authority);
     if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
     if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));

@@ -15,6 +15,14 @@ export interface GrpcMetadataCarrier {
   set(key: string, value: string): void;
 }
 
+/**
+ * Where a call keeps its one x-request-id across attempts: its CallTrace when traced, else the
+ * transport's own call object.
+ */
+export interface RequestIdHolder {
+  requestId: string | undefined;
+}
+
 export interface AttemptHeaderOptions {
   /** Istio metadata exchange headers (see istioPeerMetadataHeaders); sent when given. */
   readonly peerMetadata?: PeerMetadataHeaders | undefined;
@@ -28,9 +36,15 @@ export interface AttemptHeaderOptions {
  *   on every attempt, as Envoy does (retries share the request id);
  * - Istio peer metadata headers when configured.
  */
-export function decorateAttemptHeaders(headers: HeaderCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options?: AttemptHeaderOptions): void {
+export function decorateAttemptHeaders(
+  headers: HeaderCarrier,
+  attempt: AttemptRequest,
+  call: CallTrace | undefined,
+  options?: AttemptHeaderOptions,
+  ids: RequestIdHolder | undefined = call,
+): void {
   const existing = headers.get('x-request-id');
-  setRequestId(headers, existing === null || existing === undefined ? '' : existing, call);
+  setRequestId(headers, existing === null || existing === undefined ? '' : existing, ids);
   decorateRest(headers, attempt, call, options);
 }
 
@@ -39,23 +53,32 @@ export function decorateAttemptHeaders(headers: HeaderCarrier, attempt: AttemptR
  * Metadata is written directly: no adapter object or closures per attempt (this runs once per
  * attempt on the unary hot path).
  */
-export function decorateAttemptMetadata(metadata: GrpcMetadataCarrier, attempt: AttemptRequest, call: CallTrace | undefined, options?: AttemptHeaderOptions): void {
+export function decorateAttemptMetadata(
+  metadata: GrpcMetadataCarrier,
+  attempt: AttemptRequest,
+  call: CallTrace | undefined,
+  options?: AttemptHeaderOptions,
+  ids: RequestIdHolder | undefined = call,
+): void {
   const existing = metadata.get('x-request-id')[0];
-  setRequestId(metadata, typeof existing === 'string' ? existing : '', call);
+  setRequestId(metadata, typeof existing === 'string' ? existing : '', ids);
   decorateRest(metadata, attempt, call, options);
 }
 
-/** Keeps the caller's x-request-id (`existing`, '' when absent), else sends the call's one generated id. */
-function setRequestId(headers: HeaderSetter, existing: string, call: CallTrace | undefined): void {
+/**
+ * Keeps the caller's x-request-id (`existing`, '' when absent), else sends the call's one generated id,
+ * kept on `ids` for its other attempts (without a holder, each attempt gets its own).
+ */
+function setRequestId(headers: HeaderSetter, existing: string, ids: RequestIdHolder | undefined): void {
   if (existing === '') {
-    let id = call?.requestId;
+    let id = ids?.requestId;
     if (id === undefined) {
       id = newRequestId();
-      if (call !== undefined) call.requestId = id;
+      if (ids !== undefined) ids.requestId = id;
     }
     headers.set('x-request-id', id);
-  } else if (call !== undefined) {
-    call.requestId ??= existing;
+  } else if (ids !== undefined) {
+    ids.requestId ??= existing;
   }
 }
 

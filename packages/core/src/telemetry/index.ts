@@ -1,7 +1,7 @@
 export { CallTrace, type CallStart } from './CallTrace.js';
 export { MeshTracing, type MeshTracingOptions } from './MeshTracing.js';
 export { injectTraceContext, type HeaderSetter } from './TraceContextInjection.js';
-export { decorateAttemptHeaders, decorateAttemptMetadata, type AttemptHeaderOptions, type GrpcMetadataCarrier, type HeaderCarrier } from './AttemptHeaders.js';
+export { decorateAttemptHeaders, decorateAttemptMetadata, type AttemptHeaderOptions, type GrpcMetadataCarrier, type HeaderCarrier, type RequestIdHolder } from './AttemptHeaders.js';
 export { istioPeerMetadataHeaders, type PeerMetadataHeaders, type WorkloadIdentity } from './PeerMetadata.js';
 export { IstioMetrics, type IstioMetricsOptions } from './IstioMetrics.js';
 export { parseIstioClusterName, type IstioClusterName } from './IstioClusterName.js';

@@ -54,7 +54,8 @@ export class TargetResolver {
   private closed = false;
   /**
    * One listener for every cluster this target holds (not a closure per cluster). The registry keeps
-   * listeners in a Set, so this relies on one acquire per name per target (clusterRefs guards it).
+   * listeners in an array (a listener added twice is called twice), so this relies on one acquire per
+   * name per target (clusterRefs guards it).
    */
   private readonly onClusterChange = (): void => this.rebuild();
 

@@ -5,6 +5,7 @@ import { loadBootstrapFromEnv, resolveBootstrap } from '../bootstrap/loadBootstr
 import type { AnyMessage } from '../proto/EnvoyProtos.js';
 import type { ResourceType } from '../resources/ResourceType.js';
 import { ValidationError } from '../resources/ValidationError.js';
+import { NO_ITEMS } from '../resources/common/SharedEmpties.js';
 import { AdsStream, type AdsStreamHandler, type ResourceUpdate, type ResponseOutcome } from '../transport/AdsStream.js';
 import type { BackoffOptions } from '../transport/Backoff.js';
 import { nodeMessage } from '../transport/NodeMessage.js';
@@ -44,7 +45,7 @@ export interface XdsClientOptions {
 
 const DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
 const NO_OPTIONS: WatchOptions = Object.freeze({});
-const NO_WATCHERS: readonly ResourceWatcher<unknown>[] = Object.freeze([]);
+const NO_WATCHERS: readonly ResourceWatcher<unknown>[] = NO_ITEMS;
 
 /**
  * Cached state of one subscribed resource. Every field is set when the entry is made (absent
@@ -429,7 +430,8 @@ export class XdsClient implements ResourceSource {
     this.lkg?.put(e.type.typeUrl, e.name, version, raw, changed ? resource : e.resource);
     if (!changed) return;
     e.resource = resource;
-    this.notifyResource(e, resource, version);
+    const info = { version };
+    this.notifyAll(e, (w) => w.onResource(resource, info));
   }
 
   private reject(e: Entry, message: string, error: unknown, version: string, now: Date): void {
@@ -500,24 +502,6 @@ export class XdsClient implements ResourceSource {
     // The array is never changed in place (copy-on-write), so no copy is needed to walk it.
     const watchers = e.watchers;
     for (let i = 0; i < watchers.length; i++) this.notify(e, watchers[i]!, call);
-  }
-
-  /**
-   * notifyAll for a new resource, without a closure per accepted resource (20,000 per
-   * config-scale push): one info object, shared by the entry's watchers.
-   */
-  private notifyResource(e: Entry, resource: unknown, version: string): void {
-    const watchers = e.watchers;
-    const info = { version };
-    for (let i = 0; i < watchers.length; i++) {
-      const w = watchers[i]!;
-      if (this.closed || !e.watchers.includes(w)) continue;
-      try {
-        w.onResource(resource, info);
-      } catch (error) {
-        this.logger.error('xDS watcher threw', { typeUrl: e.type.typeUrl, name: e.name, error });
-      }
-    }
   }
 
   /** Calls one watcher if it is still watching; a throwing watcher is logged, not propagated. */

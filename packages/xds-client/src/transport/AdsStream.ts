@@ -16,6 +16,7 @@ import {
   type DiscoveryResource,
 } from './DiscoveryMessages.js';
 import { nodeMessage } from './NodeMessage.js';
+import { NO_ITEMS } from '../resources/common/SharedEmpties.js';
 
 const RESOURCE_WRAPPER_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';
 
@@ -32,8 +33,8 @@ export interface ReceivedResource {
   readonly resource?: AnyMessage;
 }
 
-const NO_RESOURCES: readonly ReceivedResource[] = Object.freeze([]);
-const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_RESOURCES: readonly ReceivedResource[] = NO_ITEMS;
+const NO_NAMES: readonly string[] = NO_ITEMS;
 
 /** One DiscoveryResponse or DeltaDiscoveryResponse, normalised. */
 export interface ResourceUpdate {
@@ -484,7 +485,7 @@ export class AdsStream {
   }
 }
 
-const NO_RESOURCES_ANY: readonly AnyMessage[] = Object.freeze([]);
+const NO_RESOURCES_ANY: readonly AnyMessage[] = NO_ITEMS;
 
 /** SotW entries may be wrapped in envoy.service.discovery.v3.Resource (client feature xds.config.resource-in-sotw). */
 function unwrapSotwResource(any: AnyMessage): ReceivedResource {

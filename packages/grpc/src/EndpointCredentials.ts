@@ -105,9 +105,7 @@ export class EndpointCredentials {
    */
   forEndpoint(cluster: EndpointClusterConfig | undefined, endpointMetadata: Metadata | undefined): EndpointTransport {
     if (cluster === undefined) return this.plaintext;
-    // Without transport_socket_matches the cluster's socket is the selection: no selection
-    // record (and empty label object) per attempt on the common path.
-    const socket = cluster.transport_socket_matches.length === 0 ? cluster.transport_socket : selectTransportSocket(cluster, endpointMetadata).socket;
+    const { socket } = selectTransportSocket(cluster, endpointMetadata);
     if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
     let options;
     let tls: UpstreamTls;

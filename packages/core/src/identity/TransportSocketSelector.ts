@@ -24,11 +24,26 @@ export interface SelectedTransportSocket {
  * endpoints labelled `tlsMode: istio` (sidecar or proxyless peers) and plaintext to the rest.
  */
 export function selectTransportSocket(cluster: ClusterTransportConfig, endpointMetadata: Metadata | undefined): SelectedTransportSocket {
-  const labels = endpointMetadata?.[TRANSPORT_SOCKET_MATCH_NAMESPACE] ?? {};
+  // Called per attempt: without transport_socket_matches the selection is the cluster's socket, one
+  // record per (immutable) cluster model instead of one per attempt.
+  if (cluster.transport_socket_matches.length === 0) return clusterSocketOf(cluster);
+  const labels = endpointMetadata?.[TRANSPORT_SOCKET_MATCH_NAMESPACE] ?? NO_LABELS;
   for (const m of cluster.transport_socket_matches) {
     if (Object.entries(m.match).every(([k, v]) => Object.hasOwn(labels, k) && isDeepStrictEqual(labels[k], v))) {
       return { socket: m.transport_socket, match: m };
     }
   }
   return { socket: cluster.transport_socket, match: undefined };
+}
+
+const NO_LABELS: Readonly<Record<string, unknown>> = Object.freeze({});
+const CLUSTER_SOCKETS = new WeakMap<ClusterTransportConfig, SelectedTransportSocket>();
+
+function clusterSocketOf(cluster: ClusterTransportConfig): SelectedTransportSocket {
+  let selected = CLUSTER_SOCKETS.get(cluster);
+  if (selected === undefined) {
+    selected = Object.freeze({ socket: cluster.transport_socket, match: undefined });
+    CLUSTER_SOCKETS.set(cluster, selected);
+  }
+  return selected;
 }

@@ -15,7 +15,7 @@
 // same backend, with a plain grpc-js round beside each pair for reference. Both builds share one
 // grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
 // counted here is the client's alone.
-import { PerformanceObserver } from 'node:perf_hooks';
+import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { alternate } from './harness/alternate.mjs';
 import { closedLoop } from './harness/load.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
@@ -172,19 +172,10 @@ if (side === 'ab') {
   const send = side === 'plain' ? plainSide() : await meshletSide(process.env.BENCH_TREE ? rootOf(process.env.BENCH_TREE) : thisTree);
   await closedLoop({ send, inFlight, durationMs: 1000 });
   if (process.env.BENCH_BYTES === '1') {
-    // heapUsed grows by what the calls allocated when the young generation is large enough that no GC
-    // runs meanwhile (--min/--max-semi-space-size=128); a GC in between would hide some, so it is reported.
+    // Bytes allocated per call (no GC during the count): see harness/bytesPerRequest.mjs for the node flags.
     const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);
-    let gcsDuring = 0;
-    const watch = new PerformanceObserver((list) => void (gcsDuring += list.getEntries().length));
-    globalThis.gc();
-    watch.observe({ entryTypes: ['gc'] });
-    const before = process.memoryUsage().heapUsed;
-    await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: calls });
-    const after = process.memoryUsage().heapUsed;
-    await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver GC entries
-    watch.disconnect();
-    console.log(side, inFlight, `${((after - before) / calls).toFixed(0)} B allocated per call over ${calls} calls (GCs during: ${gcsDuring})`);
+    const { bytes, gcsDuring } = await bytesPerRequest({ send, inFlight, requests: calls });
+    console.log(side, inFlight, `${bytes.toFixed(0)} B allocated per call over ${calls} calls (GCs during: ${gcsDuring})`);
   }
   const r = await measure(send, seconds * 1000);
   console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us, client CPU ${r.cpuUsPerCall.toFixed(1)} us/call, errors ${r.errors}`);

@@ -9,6 +9,7 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Dispatcher, Pool, request } from 'undici';
 import { startBackends } from './harness/backend.mjs';
+import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { closedLoop } from './harness/load.mjs';
 import { applyToStatic, DEFAULT_PATH, realisticMesh, TARGET } from './harness/meshConfig.mjs';
 import { loadCore, loadHttp, loadXdsClient } from './harness/pkgs.mjs';
@@ -66,20 +67,10 @@ if (side.startsWith('bare')) {
 }
 await closedLoop({ send, inFlight, durationMs: 1000 });
 if (process.env.BENCH_BYTES === '1') {
-  // Bytes allocated per request, with the young generation large enough that no GC runs during
-  // the measured requests: run with --expose-gc --min-semi-space-size=128 --max-semi-space-size=128.
-  // heapUsed grows by what the requests allocated; a GC in between would hide some, so it is reported.
+  // Bytes allocated per request (no GC during the count): see harness/bytesPerRequest.mjs for the node flags.
   const requests = Number(process.env.BENCH_BYTES_REQUESTS ?? 5000);
-  let gcsDuring = 0;
-  const watch = new PerformanceObserver((list) => void (gcsDuring += list.getEntries().length));
-  globalThis.gc();
-  watch.observe({ entryTypes: ['gc'] });
-  const before = process.memoryUsage().heapUsed;
-  await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: requests });
-  const after = process.memoryUsage().heapUsed;
-  await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver GC entries
-  watch.disconnect();
-  console.log(side, inFlight, `${((after - before) / requests).toFixed(0)} B allocated per request over ${requests} requests (GCs during: ${gcsDuring})`);
+  const { bytes, gcsDuring } = await bytesPerRequest({ send, inFlight, requests });
+  console.log(side, inFlight, `${bytes.toFixed(0)} B allocated per request over ${requests} requests (GCs during: ${gcsDuring})`);
 }
 // Young-generation GCs during the measured loop, per 1,000 requests: with a fixed semi-space
 // (e.g. --max-semi-space-size=16) a proxy for bytes allocated per request.

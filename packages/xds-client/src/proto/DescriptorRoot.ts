@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 
 /** Written by the build (scripts/build-envoy-descriptor.mjs) next to the compiled EnvoyProtos.js. */
@@ -51,9 +52,9 @@ function qualifyReferences(obj: protobuf.ReflectionObject): void {
 }
 
 /**
- * protobufjs internals the lazy root relies on (7.x; `trimmed-descriptor.test.ts` checks the
- * behaviour): every lookup that reaches the root, absolute or walking up from a nested
- * namespace, goes through its `_lookupImpl`.
+ * protobufjs internals the lazy root relies on: every lookup that reaches the root, absolute or
+ * walking up from a nested namespace, goes through its `_lookupImpl`; a newly added object gets
+ * its features (proto2/proto3 defaults) from `_resolveFeaturesRecursive(_edition)`.
  */
 interface RootInternals {
   _lookupImpl(path: string[], flatPath: string): protobuf.ReflectionObject | null;
@@ -61,18 +62,14 @@ interface RootInternals {
 }
 
 /**
- * A Root that builds each top-level object of `split` on its first lookup, whether by name
- * (`lookupType`) or while a type it reaches is set up for decoding. Types are built, never
- * resolved up front: protobufjs resolves a type's fields when the type is first used (setup), so
- * a process holds the types it decodes and those their fields name, not the whole descriptor.
- *
- * `lookupType` falls back, on a miss, to a Root parsed from the `.proto` sources, but only for a
- * name those sources define. Config from real control planes carries many type URLs no Envoy
- * proto defines (Istio's `stats.PluginConfig`, `istio.*`); a miss on those must not pay for
- * parsing the whole tree.
+ * The protobufjs releases those internals are tested with: the range package.json declares
+ * (protobufjs-internals.test.ts keeps the two equal). A tilde range, not a caret: internals can
+ * change in any minor release, and an install that picked such a release must fail loudly.
  */
-export function rootFromDescriptor(split: SplitDescriptor, otherTypes: () => ReadonlySet<string>, parseFull: () => protobuf.Root): protobuf.Root {
-  const root = new protobuf.Root();
+export const SUPPORTED_PROTOBUFJS = '~7.6.6';
+
+/** Builds each top-level object of `split` the first time a lookup reaches `root` for it or a name inside it. */
+function buildOnLookup(root: protobuf.Root, split: SplitDescriptor): void {
   const internals = root as unknown as RootInternals;
   const pending = new Map(Object.entries(split));
   const build = (name: string, json: string): void => {
@@ -101,6 +98,75 @@ export function rootFromDescriptor(split: SplitDescriptor, otherTypes: () => Rea
     }
     return lookupImpl.call(this, path, flatPath);
   };
+}
+
+/** Two messages, one naming the other fully qualified, as splitDescriptor writes them. */
+const PROBE: SplitDescriptor = {
+  'meshlet.probe.Outer': JSON.stringify({ fields: { inner: { type: '.meshlet.probe.Inner', id: 1 } } }),
+  'meshlet.probe.Inner': JSON.stringify({ fields: { text: { type: 'string', id: 1 } } }),
+};
+
+/**
+ * What is wrong with `Root` for the lazy root, or undefined when nothing is: the internals are
+ * there, and a lazy root built on them builds a type on lookup and resolves its field's type
+ * (built on that lookup too) through the root. Costs one small Root, built once per process.
+ */
+export function protobufjsInternalsProblem(Root: new () => protobuf.Root): string | undefined {
+  const root = new Root();
+  const internals = root as unknown as Partial<RootInternals> & { _resolveFeaturesRecursive?: unknown };
+  if (typeof internals._lookupImpl !== 'function') return 'Root has no _lookupImpl method';
+  if (typeof internals._edition !== 'string') return 'Root has no _edition string';
+  if (typeof internals._resolveFeaturesRecursive !== 'function') return 'Root has no _resolveFeaturesRecursive method';
+  try {
+    buildOnLookup(root, PROBE);
+    const outer = root.lookupType('meshlet.probe.Outer');
+    outer.resolveAll();
+    const field = outer.fields.inner;
+    if (field?.resolvedType?.fullName !== '.meshlet.probe.Inner') return "a field's type was not resolved through Root._lookupImpl";
+  } catch (err) {
+    return `a type was not built through Root._lookupImpl (${err instanceof Error ? err.message : String(err)})`;
+  }
+  return undefined;
+}
+
+function loadedProtobufjsVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('protobufjs/package.json') as { version: string }).version;
+  } catch {
+    return 'of unknown version';
+  }
+}
+
+/**
+ * Throws, naming the protobufjs version loaded and the range supported, when `Root` lacks what
+ * the lazy root relies on. Run when this module loads, so a protobufjs release that changed
+ * them fails at import with this message instead of decoding wrongly or failing deep in a lookup.
+ */
+export function assertProtobufjsInternals(Root: new () => protobuf.Root = protobuf.Root, version: () => string = loadedProtobufjsVersion): void {
+  const problem = protobufjsInternalsProblem(Root);
+  if (problem === undefined) return;
+  throw new Error(
+    `@meshlet/xds-client supports protobufjs ${SUPPORTED_PROTOBUFJS}, but protobufjs ${version()} is loaded: ${problem}. ` +
+      `Install a protobufjs version in ${SUPPORTED_PROTOBUFJS} (e.g. with your package manager's overrides).`,
+  );
+}
+
+assertProtobufjsInternals();
+
+/**
+ * A Root that builds each top-level object of `split` on its first lookup, whether by name
+ * (`lookupType`) or while a type it reaches is set up for decoding. Types are built, never
+ * resolved up front: protobufjs resolves a type's fields when the type is first used (setup), so
+ * a process holds the types it decodes and those their fields name, not the whole descriptor.
+ *
+ * `lookupType` falls back, on a miss, to a Root parsed from the `.proto` sources, but only for a
+ * name those sources define. Config from real control planes carries many type URLs no Envoy
+ * proto defines (Istio's `stats.PluginConfig`, `istio.*`); a miss on those must not pay for
+ * parsing the whole tree.
+ */
+export function rootFromDescriptor(split: SplitDescriptor, otherTypes: () => ReadonlySet<string>, parseFull: () => protobuf.Root): protobuf.Root {
+  const root = new protobuf.Root();
+  buildOnLookup(root, split);
 
   let full: protobuf.Root | undefined;
   const lookupType = root.lookupType.bind(root);

@@ -51,6 +51,13 @@ export class TargetResolver {
   private clusterNames: string[] = [];
   /** Names before this index were seen resolved: a cluster event rescans from the first one still pending. */
   private resolvedUpTo = 0;
+  /**
+   * A route config replaced one whose clusters this target still holds: the ones it no longer
+   * references are released by the next complete rebuild, whichever cluster event brings it (not
+   * only a rebuild called from onRouteConfig), so a route change whose new cluster resolves later
+   * does not keep the old cluster's watches and runtime for good.
+   */
+  private releaseOwed = false;
   private closed = false;
   /**
    * One listener for every cluster this target holds (not a closure per cluster). The registry keeps
@@ -117,9 +124,8 @@ export class TargetResolver {
     this.routeTable = table;
     // Sorted and distinct already: one sort per push, not a second over a copy.
     const names = referencedClusters(rc);
-    // The set of names is needed only to release clusters an earlier config held: on the first
-    // route config (10,000 clusters at config scale) there is nothing to release.
-    const wanted = this.clusterRefs.size > 0 ? new Set(names) : undefined;
+    // On the first route config (10,000 clusters at config scale) there is nothing to release.
+    if (this.clusterRefs.size > 0) this.releaseOwed = true;
     this.routesUseClusterHeader = rc.virtual_hosts.some((vh) => vh.routes.some((r) => r.route?.cluster_header !== undefined));
     if (!this.routesUseClusterHeader) this.headerClusters.clear();
     this.clusterNames = names;
@@ -128,12 +134,12 @@ export class TargetResolver {
       const name = names[i]!;
       if (!this.clusterRefs.has(name)) this.clusterRefs.set(name, this.clusters.acquire(name, this.onClusterChange));
     }
-    // Clusters no longer referenced are released after the next swap (rebuild), so the
-    // snapshot still serving keeps its runtimes alive until it is replaced.
-    this.rebuild(wanted);
+    // Clusters no longer referenced are released by the rebuild that publishes this config, so
+    // the snapshot still serving keeps its runtimes alive until it is replaced.
+    this.rebuild();
   }
 
-  private rebuild(wanted?: Set<string>): void {
+  private rebuild(): void {
     if (this.closed || !this.listener || !this.hcm || !this.routeConfig || !this.routeTable) return;
     const names = this.clusterNames;
     // Wait until every referenced cluster is resolved: publish only complete snapshots. Clusters
@@ -156,14 +162,7 @@ export class TargetResolver {
       if (s.kind === 'ready') runtimes.set(name, s.runtime);
     }
     const onDemand = this.routesUseClusterHeader ? (name: string) => this.requestHeaderCluster(name) : undefined;
-    if (wanted) {
-      for (const [name, ref] of this.clusterRefs) {
-        if (!wanted.has(name) && !this.headerClusters.has(name)) {
-          ref.dispose();
-          this.clusterRefs.delete(name);
-        }
-      }
-    }
+    if (this.releaseOwed) this.releaseUnreferenced(names);
     const hcm = this.hcm;
     const faultFilter = hcm.http_filters.find((f) => f.config.kind === 'fault');
     const snapshot: TargetSnapshot = Object.freeze({
@@ -180,6 +179,22 @@ export class TargetResolver {
       cluster: (name: string) => runtimes.get(name) ?? onDemand?.(name),
     });
     this.setState({ kind: 'ready', snapshot });
+  }
+
+  /**
+   * Drops the holds on clusters the route config being published (`names`, whatever config it is
+   * by now) and its `cluster_header` requests no longer name. The snapshot about to replace the
+   * serving one holds none of them.
+   */
+  private releaseUnreferenced(names: readonly string[]): void {
+    this.releaseOwed = false;
+    const wanted = new Set(names);
+    for (const [name, ref] of this.clusterRefs) {
+      if (!wanted.has(name) && !this.headerClusters.has(name)) {
+        ref.dispose();
+        this.clusterRefs.delete(name);
+      }
+    }
   }
 
   /** A cluster a `cluster_header` route named: start resolving it; this request sees none (NC). */
@@ -200,6 +215,7 @@ export class TargetResolver {
     this.rdsName = undefined;
     for (const ref of this.clusterRefs.values()) ref.dispose();
     this.clusterRefs.clear();
+    this.releaseOwed = false;
     this.setState({ kind: 'missing', reason });
   }
 

@@ -77,14 +77,15 @@ describe('CSDS service', () => {
       },
     ]);
     const stream = client.StreamClientStatus();
-    const responses: ClientStatusResponse[] = [];
-    const got = (n: number) => new Promise<void>((resolve) => stream.on('data', (r: ClientStatusResponse) => (responses.push(r), responses.length === n && resolve())));
-    const two = got(2);
+    const next = () => new Promise<ClientStatusResponse>((resolve) => stream.once('data', resolve));
+    // Each request is answered before the dump changes (no sleep: a loaded machine may answer late).
+    const firstResponse = next();
     stream.write({});
-    await new Promise((r) => setTimeout(r, 20));
+    const responses = [await firstResponse];
     version = 2;
+    const secondResponse = next();
     stream.write({ exclude_resource_contents: true });
-    await two;
+    responses.push(await secondResponse);
     const closed = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
     stream.on('end', () => undefined);
     stream.end();

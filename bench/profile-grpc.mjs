@@ -7,6 +7,8 @@
 // BENCH_TREE=<dir> loads the Meshlet packages from another build (see A/B below) instead of this tree's.
 // Bytes per call (no GC during the count):
 //   BENCH_BYTES=1 node --expose-gc --min-semi-space-size=128 --max-semi-space-size=128 bench/profile-grpc.mjs meshlet 64 1
+// Bytes per call by allocating function (sampled, so read the small ones as approximate):
+//   BENCH_HEAP=1 node bench/profile-grpc.mjs meshlet-stub 64 1
 // A/B of client CPU per call against another build of the packages (a copy of the repo's packages/
 // with their dist, e.g. made with `cp -a packages /tmp/before/ && ln -s $PWD/node_modules /tmp/before/`):
 //   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/profile-grpc.mjs ab 64 2.5 [pairs]
@@ -146,6 +148,27 @@ async function measure(send, durationMs) {
   return { rps: r.rps, p50us: r.p50us, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests), errors: r.errors };
 }
 
+/** Bytes allocated per call by each allocating function (self), largest first, over `calls` calls. */
+async function allocationSites({ send, inFlight, calls }) {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  const samplingInterval = 128;
+  await session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: calls });
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  session.disconnect();
+  const bySite = new Map();
+  const walk = (node) => {
+    const f = node.callFrame;
+    const where = `${f.functionName || '(anonymous)'} ${f.url.replace(/^file:\/\//, '').replace(/.*\/(packages|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+    if (node.selfSize > 0) bySite.set(where, (bySite.get(where) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  return [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([frame, bytes]) => ({ frame, bytesPerCall: bytes / calls }));
+}
+
 const thisTree = new URL('../', import.meta.url);
 const rootOf = (dir) => new URL(`file://${dir.replace(/\/?$/, '/')}`);
 if (side === 'ab') {
@@ -160,14 +183,18 @@ if (side === 'ab') {
     warmup: (s) => measure(sends[s], 1500),
     // The plain round rides with the baseline's run (alternate() does not await onPair).
     run: async (s) => ({ ...(await measure(sends[s], ms)), plain: s === 'baseline' ? await measure(plain, ms) : undefined }),
-    compare: { cpuUsPerCall: 'diff', rps: 'ratio' },
+    compare: { cpuUsPerCall: 'diff', p50us: 'diff', rps: 'ratio' },
     onPair: (i, pair) => {
-      const fmt = (r) => `${r.cpuUsPerCall.toFixed(1)} us/call ${r.rps.toFixed(0)} rps${r.errors ? ` (${r.errors} errors)` : ''}`;
+      const fmt = (r) => `${r.cpuUsPerCall.toFixed(1)} us/call ${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us${r.errors ? ` (${r.errors} errors)` : ''}`;
       console.log(`pair ${i + 1}, ${inFlight} in flight: baseline ${fmt(pair.baseline)} | candidate ${fmt(pair.candidate)} | plain ${fmt(pair.baseline.plain)}`);
     },
   });
   const d = result.comparisons.cpuUsPerCall;
   console.log(`candidate minus baseline, client CPU per call: median ${d.median.toFixed(1)} us (min..max ${d.min.toFixed(1)}..${d.max.toFixed(1)}, ${d.n} pairs)`);
+  // At 1 in flight a call's latency is what the caller waits for; the plain round (with the baseline's) is the floor.
+  const l = result.comparisons.p50us;
+  const overPlain = result.runs.map((r) => r.baseline.p50us - r.baseline.plain.p50us);
+  console.log(`candidate minus baseline, p50 latency: median ${l.median.toFixed(1)} us (min..max ${l.min.toFixed(1)}..${l.max.toFixed(1)}); baseline minus plain p50 per pair: ${overPlain.map((v) => v.toFixed(0)).join(', ')} us`);
 } else {
   const send = side === 'plain' ? plainSide() : await meshletSide(process.env.BENCH_TREE ? rootOf(process.env.BENCH_TREE) : thisTree);
   await closedLoop({ send, inFlight, durationMs: 1000 });
@@ -176,6 +203,12 @@ if (side === 'ab') {
     const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);
     const { bytes, gcsDuring } = await bytesPerRequest({ send, inFlight, requests: calls });
     console.log(side, inFlight, `${bytes.toFixed(0)} B allocated per call over ${calls} calls (GCs during: ${gcsDuring})`);
+  }
+  if (process.env.BENCH_HEAP === '1') {
+    // Where the bytes go: V8's sampling heap profiler over the calls, objects the GC already freed included.
+    const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);
+    const top = await allocationSites({ send, inFlight, calls });
+    for (const { bytesPerCall, frame } of top) console.log(`${bytesPerCall.toFixed(0).padStart(6)} B/call  ${frame}`);
   }
   const r = await measure(send, seconds * 1000);
   console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us, client CPU ${r.cpuUsPerCall.toFixed(1)} us/call, errors ${r.errors}`);

@@ -66,8 +66,6 @@ export class MeshClientCall
   private current: UpstreamAttempt | undefined;
   private committed: UpstreamAttempt | undefined;
   private readPending = false;
-  /** The logical call has been routed (launch() ran): at the half-close, or a microtask after start. */
-  private launched = false;
   /** Inside the engine's start(): what it reports now is delivered on the next tick. */
   private starting = false;
   private finished = false;
@@ -104,11 +102,11 @@ export class MeshClientCall
     if (ms <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, `Deadline exceeded (meshlet: ${this.core.target})`), ms);
     }
-    // A unary or server-streaming call is launched by its half-close, which grpc-js sends in the
-    // same tick as start and the one message: the whole request is then known (and replayable)
-    // before the first attempt goes out, with no microtask hop. A call that streams its requests
-    // is launched a microtask after start, as before.
-    queueMicrotask(() => this.launch());
+    // Routed and its first attempt started here, as grpc-js's own channel starts its call at start():
+    // the messages and the half-close that follow (in the same tick for a unary call) go straight
+    // to the attempt, and are kept for a replay. No microtask per call (queueMicrotask made an
+    // AsyncResource, a bound function and a closure for each) and no extra turn before the attempt.
+    this.launch();
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
@@ -123,7 +121,6 @@ export class MeshClientCall
 
   halfClose(): void {
     this.messages.halfClose();
-    this.launch();
   }
 
   cancelWithStatus(code: Status, details: string): void {
@@ -177,8 +174,6 @@ export class MeshClientCall
   // ---- the logical call
 
   private launch(): void {
-    if (this.launched || this.listener === undefined) return;
-    this.launched = true;
     try {
       const mesh = this.core.mesh;
       const state = mesh.state(this.core.target);

@@ -27,7 +27,8 @@ export class OutgoingMessage {
 /**
  * Writes messages to one attempt's call one at a time. A grpc-js channel-level call takes
  * the next message only after the previous write's callback (a call still connecting keeps
- * a single pending message), so a replay must not send its backlog all at once.
+ * a single pending message), so a replay must not send its backlog all at once. The
+ * half-close is not held back that way: it goes as soon as no message waits in the queue.
  *
  * The writer is itself the write context it hands the call (`flags`, `callback`): with one
  * write in flight at a time, one context and one callback serve every message of the attempt.
@@ -76,10 +77,16 @@ export class MessageWriter implements MessageContext {
   }
 
   private pump(): void {
-    if (this.detached || this.inFlight !== undefined) return;
-    const next = this.queue?.shift();
-    if (next !== undefined) return this.send(next);
-    if (this.closing && !this.closed) {
+    if (this.detached) return;
+    if (this.inFlight === undefined) {
+      const next = this.queue?.shift();
+      if (next !== undefined) this.send(next);
+    }
+    // The half-close follows the last message at once, while its write may still be in flight, as
+    // grpc-js's own client sends it (its channel-level calls hold a half-close behind a pending
+    // write). Waiting for the write callback put END_STREAM in a later DATA frame, one event-loop
+    // turn on: a unary server answers only after it, so each call waited for that turn.
+    if (this.closing && !this.closed && !this.detached && (this.queue === undefined || this.queue.length === 0)) {
       this.closed = true;
       this.sink.halfClose();
     }

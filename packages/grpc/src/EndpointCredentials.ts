@@ -53,9 +53,9 @@ let warnedNoHook = false;
  *   server's SANs against `match_subject_alt_names` (Envoy semantics, not hostnames), and Istio
  *   contexts (`tlsMode: istio` match, or `istio` in alpn_protocols; the rule @meshlet/http uses)
  *   offer `istio-h2, istio, h2` so PERMISSIVE sidecars select mTLS. The material is read at every
- *   attempt; when a provider rotates it, the credentials (and so the endpoint's channel, see
- *   EndpointChannelPool) are new, while calls already running finish on the old channel, as Envoy
- *   drains connections made with the old secret.
+ *   attempt, the connection options only when it changed; when a provider rotates it, the
+ *   credentials (and so the endpoint's channel, see EndpointChannelPool) are new, while calls
+ *   already running finish on the old channel, as Envoy drains connections made with the old secret.
  * - TLS whose certificate provider has not loaded its first material yet (a file_watcher right
  *   after start-up): credentials whose connector waits for it before connecting, bounded by the
  *   cluster's connect_timeout (the same wait as @meshlet/http's, TlsMaterialSource.whenReady);
@@ -107,22 +107,28 @@ export class EndpointCredentials {
     if (cluster === undefined) return this.plaintext;
     const { socket } = selectTransportSocket(cluster, endpointMetadata);
     if (socket === undefined || isRawBuffer(socket)) return this.plaintext;
-    let options;
     let tls: UpstreamTls;
+    let identity: ReturnType<UpstreamTls['material']['identity']>;
+    let ca: string | undefined;
     try {
       const transport = this.factory.forEndpoint(cluster, endpointMetadata);
       if (transport.kind === 'plaintext') return this.plaintext;
       tls = transport;
       // One check per attempt; true except right after start-up.
       if (!tls.material.hasMaterial() && this.tlsConnector === 'meshlet') return this.awaitingFirstMaterial(this.slotOf(socket), tls, cluster.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
-      options = transport.connectionOptions('h2');
+      // The material as a new connection would get it; these throw as connectionOptions would (none
+      // yet, an expired certificate).
+      identity = tls.material.identity();
+      ca = tls.material.trust();
     } catch (err) {
       if (this.hasProviders || !(err instanceof MeshletTlsError)) throw err;
       throw new MeshletTlsError('config', `cluster ${cluster.name} requires TLS (${socket.name}) but no certificate providers are configured (the certificateProviders option); ${err.message.replace(/^meshlet mTLS: /, '')}`, { cause: err });
     }
     const slot = this.slotOf(socket);
     const current = this.built.get(slot);
-    if (current !== undefined && current.cert === options.cert && current.key === options.key && current.ca === options.ca) return current;
+    // Connection options and credentials are built when the material changed (a rotation), not per attempt.
+    if (current !== undefined && current.cert === identity?.cert && current.key === identity?.key && current.ca === ca) return current;
+    const options = tls.connectionOptions('h2');
     const next: TlsTransport = this.tlsConnector === 'meshlet' ? meshletTransport(slot, options, tls.istio) : createSslTransport(slot, options);
     this.built.set(slot, next);
     return next;

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CertificateProviderRegistry, DevCertificateAuthority, Mesh, StaticCertificateProvider, spiffeIdOfCertificate } from '@meshlet/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CertificateProviderRegistry, DevCertificateAuthority, Mesh, StaticCertificateProvider, UpstreamTls, spiffeIdOfCertificate } from '@meshlet/core';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { meshClientOptions, type MeshChannel } from '@meshlet/grpc';
 import { ECHO_SERVICE, EchoClientConstructor, unary, type EchoClient } from './helpers/echoService.js';
@@ -210,9 +210,27 @@ describe('gRPC client mTLS from CDS (UpstreamTlsContext, gRFC A29)', () => {
     });
     await expect.poll(() => got.length).toBe(1);
 
+    // Every attempt reads the material, but the credentials (and their connection options) are made
+    // again only when it changes: the same transport object until the rotation, a new one after it.
+    const transportNow = () => {
+      const state = channel.mesh.state(channel.target);
+      if (state.kind !== 'ready') throw new Error(`target not ready: ${state.kind}`);
+      return channel.transports.forEndpoint(state.snapshot.cluster('outbound|9080||reviews.default.svc.cluster.local')!.cluster, undefined);
+    };
+    const optionsBuilt = vi.spyOn(UpstreamTls.prototype, 'connectionOptions');
+    cleanups.push(() => optionsBuilt.mockRestore());
+    const before = transportNow();
+    expect(transportNow()).toBe(before);
+    expect(optionsBuilt).not.toHaveBeenCalled();
+
     // The provider rotates (istio-agent rewrote the files; here a new service account makes it visible).
     const rotated = 'spiffe://cluster.local/ns/default/sa/productpage-v2';
     provider.update(DevCertificateAuthority.toMaterial(ca.issueWorkload({ namespace: 'default', serviceAccount: 'productpage-v2' })));
+    const after = transportNow();
+    expect(after).not.toBe(before);
+    expect(after.slot).toBe(before.slot);
+    expect(transportNow()).toBe(after);
+    expect(optionsBuilt).toHaveBeenCalledTimes(1);
     expect(await unary(c)).toMatchObject({ ok: true, body: 'secure' });
     expect(server.peers).toEqual([CLIENT_ID, CLIENT_ID, rotated]);
 

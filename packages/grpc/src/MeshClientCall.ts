@@ -11,6 +11,7 @@ import {
   type CallTrace,
   type GrpcMetadataCarrier,
   type Cancellation,
+  type CancelListener,
   type HeaderLookup,
   type LocalReply,
   type LogicalRequest,
@@ -62,7 +63,7 @@ export class MeshClientCall
   private readonly messages: RequestMessages;
   /** Cancellation (LogicalRequest.cancellation): a flag and one listener, no AbortController per call. */
   private cancelled: Error | undefined;
-  private cancelListener: (() => void) | undefined;
+  private cancelListener: CancelListener | undefined;
   private current: UpstreamAttempt | undefined;
   private committed: UpstreamAttempt | undefined;
   private readPending = false;
@@ -375,7 +376,7 @@ export class MeshClientCall
     return this.cancelled;
   }
 
-  setCancelListener(listener: (() => void) | undefined): void {
+  setCancelListener(listener: CancelListener | undefined): void {
     this.cancelListener = listener;
   }
 
@@ -388,7 +389,7 @@ export class MeshClientCall
     // The caller's status first: the engine, told next, ends the call at once and reports that
     // here (callFailed), which must then find the call finished with the caller's own status.
     this.finish({ code, details, metadata: new Metadata() });
-    listener?.();
+    listener?.callerCancelled();
   }
 
   private finish(status: StatusObject): void {

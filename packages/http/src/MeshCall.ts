@@ -14,6 +14,7 @@ import {
   type LogicalRequest,
   type RequestView,
   type Cancellation,
+  type CancelListener,
   type CallEngine,
   type CallSink,
   type LocalReply,
@@ -101,7 +102,7 @@ export class MeshCall
   // subscribing to it per attempt) showed up in the profile. The call is its own Cancellation.
   private _aborted = false;
   private _reason: Error | null = null;
-  private cancelListener: (() => void) | undefined;
+  private cancelListener: CancelListener | undefined;
   get aborted(): boolean {
     return this._aborted;
   }
@@ -117,9 +118,9 @@ export class MeshCall
     this._reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
     const listener = this.cancelListener;
     this.cancelListener = undefined;
-    listener?.();
+    listener?.callerCancelled();
   }
-  setCancelListener(listener: (() => void) | undefined): void {
+  setCancelListener(listener: CancelListener | undefined): void {
     this.cancelListener = listener;
   }
   pause(): void {

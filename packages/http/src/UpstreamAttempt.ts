@@ -78,8 +78,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private readonly completion = new StreamCompletion();
   /** Why the engine stopped this attempt (per-try/route timeout, caller cancel), once it has. */
   private stopped: Error | undefined;
+  /** The attempt's AbortSignal, when its request has no onStop (this object is then its listener: handleEvent). */
   private readonly signal: AbortSignal | undefined;
-  private readonly onAbort: (() => void) | undefined;
   /** The endpoint load this attempt counts in until its stream ends (UpstreamPools.wouldQueue). */
   private load: EndpointLoad | undefined;
   /** Response body bytes received (Istio's response_bytes when this attempt's response is the caller's). */
@@ -100,9 +100,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     } else {
       const signal = attempt.signal;
       this.signal = signal;
-      this.onAbort = () => this.stop(signal.reason as Error);
       if (signal.aborted) this.stopped = signal.reason as Error;
-      else signal.addEventListener('abort', this.onAbort, { once: true });
+      else signal.addEventListener('abort', this, { once: true });
     }
   }
 
@@ -129,6 +128,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   fail(err: Error): void {
     this.note.noteAttemptError(err);
     this.settler.rejected(err);
+  }
+
+  /** The attempt's AbortSignal fired (an EventListener object, not a closure: see CallEngine's Call.subscribed). */
+  handleEvent(): void {
+    this.stop(this.signal!.reason as Error);
   }
 
   /** AttemptStopListener: the engine stopped this attempt (per-try/route timeout, caller cancel). */
@@ -182,7 +186,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   onComplete(rawTrailers: string[] | null): void {
-    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    this.signal?.removeEventListener('abort', this);
     this.leave();
     this.completion.complete();
     // (undici types the legacy trailers as string[]; it passes the Buffers it read.)
@@ -192,7 +196,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   onError(err: Error): void {
-    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    this.signal?.removeEventListener('abort', this);
     this.leave();
     this.completion.complete();
     if (this.state === State.Waiting) this.fail(classify(err));

@@ -14,6 +14,7 @@ import {
   type AttemptSettler,
   type AttemptStopListener,
   type AttemptTransport,
+  type CancelListener,
   type LogicalRequest,
 } from './AttemptTransport.js';
 import type { CallObserver } from './CallObserver.js';
@@ -543,7 +544,7 @@ export interface CallSink<R> {
  * deadline and the per-try timeout are two reusable Deadlines on the engine's shared timers, and
  * the caller's cancellation is subscribed once per call, not once per attempt.
  */
-class Call implements DeadlineOwner, PickContext {
+class Call implements DeadlineOwner, PickContext, CancelListener {
   routeName: string | undefined;
   clusterName: string | undefined;
   fault: FaultDecision | undefined;
@@ -591,7 +592,8 @@ class Call implements DeadlineOwner, PickContext {
   private perTryDeadline: Deadline | undefined;
   private wait = Wait.None;
   private sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  private onCaller: (() => void) | undefined;
+  /** Subscribed to the caller's cancellation (its signal and/or the transport's Cancellation), as itself. */
+  private subscribed = false;
 
   constructor(
     private readonly engine: CallEngine,
@@ -627,10 +629,10 @@ class Call implements DeadlineOwner, PickContext {
       clearTimeout(this.sleepTimer);
       this.sleepTimer = undefined;
     }
-    if (this.onCaller !== undefined) {
-      this.request.signal?.removeEventListener('abort', this.onCaller);
+    if (this.subscribed) {
+      this.subscribed = false;
+      this.request.signal?.removeEventListener('abort', this);
       this.request.cancellation?.setCancelListener(undefined);
-      this.onCaller = undefined;
     }
   }
 
@@ -759,10 +761,15 @@ class Call implements DeadlineOwner, PickContext {
   private stopBeforeWait(now: number): Stop {
     if (this.deadline - now <= 0) return Stop.Route;
     if (this.callerAborted()) return Stop.Caller;
-    if (this.onCaller === undefined && (this.request.signal !== undefined || this.request.cancellation !== undefined)) {
-      this.onCaller = () => this.finish(Stop.Caller);
-      this.request.signal?.addEventListener('abort', this.onCaller, { once: true });
-      this.request.cancellation?.setCancelListener(this.onCaller);
+    if (!this.subscribed && (this.request.signal !== undefined || this.request.cancellation !== undefined)) {
+      // The call itself listens (handleEvent, callerCancelled), not a closure: V8's parser pretenures a
+      // function literal assigned to a property (`this.x = () => ...`), so such a closure per call is
+      // born in the old generation and keeps its call's whole graph alive through every scavenge until
+      // the next mark-compact. On the request path that made V8 tenure the request's allocation sites
+      // and allocate every request in old space (see BENCHMARKS.md, "V8 pretenuring").
+      this.subscribed = true;
+      this.request.signal?.addEventListener('abort', this, { once: true });
+      this.request.cancellation?.setCancelListener(this);
     }
     return Stop.None;
   }
@@ -785,6 +792,16 @@ class Call implements DeadlineOwner, PickContext {
       this.sleepTimer = undefined;
     }
     this.engine.resume(this, wait, stop);
+  }
+
+  /** The caller's AbortSignal fired (the call is its EventListener object). */
+  handleEvent(): void {
+    this.finish(Stop.Caller);
+  }
+
+  /** CancelListener: the transport's Cancellation fired. */
+  callerCancelled(): void {
+    this.finish(Stop.Caller);
   }
 
   private stopAttempt(attempt: EngineAttempt, stop: Stop): void {

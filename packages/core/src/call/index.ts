@@ -2,7 +2,7 @@ export type { HeaderLookup, Random } from './HeaderLookup.js';
 export { HeaderMatcherSet } from './HeaderMatcherSet.js';
 export { ResponseFlag, describeFlag, type ResponseFlagCode } from './ResponseFlags.js';
 export { MeshCallError, type AttemptRecord, type LocalReply, type MeshCallErrorInit } from './MeshCallError.js';
-export { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptSettler, type AttemptStopListener, type AttemptTransport, type Cancellation, type LogicalRequest } from './AttemptTransport.js';
+export { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptSettler, type AttemptStopListener, type AttemptTransport, type Cancellation, type CancelListener, type LogicalRequest } from './AttemptTransport.js';
 export { StreamCompletion, type StreamEnd } from './StreamCompletion.js';
 export type { BodyByteCounts, CallObserver, CallSummary } from './CallObserver.js';
 export type { CallCluster, CallSnapshot } from './CallSnapshot.js';

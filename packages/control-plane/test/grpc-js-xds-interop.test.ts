@@ -1,57 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import * as grpcJsXds from '@grpc/grpc-js-xds';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAny } from '@meshlet/xds-client';
 import { AdsServer, type AdsAckEvent } from '../src/server/index.js';
 import { edsCluster, loadAssignment } from './helpers/adsFixtures.js';
+import { CLUSTER_A, CLUSTER_ALL, CLUSTER_B, LISTENER, ROUTE, apiListener, greeterRouteConfig as routeConfig, grpcXdsBootstrap } from './helpers/grpcXdsResources.js';
 import { GreeterClientConstructor, callMethod, startEchoBackend, type EchoBackend, type GreeterClient } from './helpers/echoBackend.js';
 
-/**
- * An unmodified @grpc/grpc-js-xds client, driven by AdsServer with resources shaped like
- * istiod's grpc generator output: listener `host:port` (api_listener HCM, RDS over ADS,
- * router filter), route config `outbound|PORT||HOST`, EDS clusters `outbound|PORT|SUBSET|HOST`.
- */
-const HOST = 'greeter.test';
-const PORT = 50051;
-const LISTENER = `${HOST}:${PORT}`;
-const ROUTE = `outbound|${PORT}||${HOST}`;
-const CLUSTER_ALL = `outbound|${PORT}||${HOST}`;
-const CLUSTER_A = `outbound|${PORT}|a|${HOST}`;
-const CLUSTER_B = `outbound|${PORT}|b|${HOST}`;
-const PINNED_PATH = '/meshlet.test.Greeter/Pinned';
-
-function apiListener(): Record<string, unknown> {
-  const hcm = {
-    stat_prefix: LISTENER,
-    rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: ROUTE },
-    // grpc-js-xds rejects an HCM whose last filter is not the router (gRFC A39).
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: encodeAny('envoy.extensions.filters.http.router.v3.Router', {}) }],
-  };
-  return {
-    name: LISTENER,
-    address: { socket_address: { address: '0.0.0.0', port_value: PORT } },
-    api_listener: { api_listener: encodeAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', hcm) },
-  };
-}
-
-type RouteAction = { cluster: string } | { weighted_clusters: { clusters: { name: string; weight: { value: number } }[] } };
-
-function routeConfig(pinned: string, defaultAction: RouteAction): Record<string, unknown> {
-  return {
-    name: ROUTE,
-    virtual_hosts: [
-      {
-        name: LISTENER,
-        domains: [HOST, LISTENER],
-        routes: [
-          { name: 'pinned', match: { path: PINNED_PATH }, route: { cluster: pinned } },
-          { name: 'default', match: { prefix: '/' }, route: defaultAction },
-        ],
-      },
-    ],
-  };
-}
-
+/** An unmodified @grpc/grpc-js-xds client, driven by AdsServer (resources: helpers/grpcXdsResources.ts). */
 describe('grpc-js-xds client against AdsServer', () => {
   let ads: AdsServer;
   let a: EchoBackend;
@@ -95,10 +50,7 @@ describe('grpc-js-xds client against AdsServer', () => {
     });
     // grpc-js-xds reads the bootstrap once, when the first xds: channel resolves, so it
     // only has to be in place before the client below is created.
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'sidecar~127.0.0.1~client.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
-    });
+    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcXdsBootstrap(port, 'sidecar~127.0.0.1~client.default~default.svc.cluster.local');
     grpcJsXds.register();
     client = new GreeterClientConstructor(`xds:///${LISTENER}`, grpc.credentials.createInsecure());
   });

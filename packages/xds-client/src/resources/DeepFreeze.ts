@@ -25,6 +25,15 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * For one-pass decoders that freeze as they build: freezes one new model object outside
+ * production (see FREEZE_MODELS), its members being frozen already, so that freezeModel then
+ * finds the whole model frozen at its root and does not walk it again.
+ */
+export function frozen<T extends object>(o: T): T {
+  return FREEZE_MODELS ? Object.freeze(o) : o;
+}
+
 /** deepFreeze outside production (see FREEZE_MODELS); the model as it is in production. */
 export function freezeModel<T>(value: T): T {
   return FREEZE_MODELS ? deepFreeze(value) : value;

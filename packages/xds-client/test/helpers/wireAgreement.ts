@@ -2,8 +2,17 @@ import { expect } from 'vitest';
 import fc from 'fast-check';
 import { decodeAny, encodeAny, type AnyMessage } from '../../src/proto/EnvoyProtos.js';
 import type { ResourceType } from '../../src/resources/ResourceType.js';
+import { FREEZE_MODELS } from '../../src/resources/DeepFreeze.js';
 
 type Outcome = { ok: true; resource: unknown } | { ok: false; message: string };
+
+/** Objects reachable from `value` that are not frozen (paths), for the deep-freeze contract. */
+function unfrozenPaths(value: unknown, path = '', out: string[] = []): string[] {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return out;
+  if (!Object.isFrozen(value)) out.push(path || '(root)');
+  for (const [k, v] of Object.entries(value)) unfrozenPaths(v, `${path}.${k}`, out);
+  return out;
+}
 
 /**
  * The contract of a one-pass wire decoder (ClusterLoadAssignmentWire, ClusterWire,
@@ -31,6 +40,9 @@ export function wireAgreement<T>(type: ResourceType<T>, fast: (bytes: Uint8Array
       const resource = (g as { resource: object }).resource;
       expect(model).toStrictEqual(resource);
       expect(Object.keys(model as object)).toStrictEqual(Object.keys(resource));
+      // Deep-frozen as the general path's model is (tests run outside production), whether the
+      // fast path froze it as it built it or the resource type's freezeModel walks it.
+      if (FREEZE_MODELS) expect(unfrozenPaths(type.decode(any).resource)).toStrictEqual([]);
     }
     let viaType: Outcome;
     try {

@@ -1,4 +1,5 @@
 import type { Cluster } from '../model.js';
+import { frozen } from '../DeepFreeze.js';
 import { NO_ITEMS } from '../common/SharedEmpties.js';
 import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
 
@@ -14,7 +15,8 @@ import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, 
  * options, metadata, unknown fields...) and anything invalid returns undefined, and the caller
  * takes the general path, which owns every validation message. So for any input this returns
  * either undefined or exactly the model the general path would build (test:
- * cluster-wire-decode.test.ts).
+ * cluster-wire-decode.test.ts). Outside production it is frozen as it is made (frozen()), so
+ * freezeModel does not walk it again.
  */
 export function decodeClusterWire(bytes: Uint8Array): Cluster | undefined {
   return readWhole(bytes, cluster);
@@ -48,10 +50,10 @@ function cluster(r: Cursor, end: number): Cluster {
   // general path's order, so both paths give objects of one shape.
   const model: Record<string, unknown> = { name, type: 'EDS', eds_service_name: serviceName || name };
   if (connectTimeout !== undefined) model['connect_timeout'] = connectTimeout;
-  model['lb_policy'] = { policy: lbPolicy };
+  model['lb_policy'] = frozen({ policy: lbPolicy });
   model['transport_socket_matches'] = NO_ITEMS;
   model['protocol'] = 'HTTP1';
-  return model as unknown as Cluster;
+  return frozen(model) as unknown as Cluster;
 }
 
 /** EdsClusterConfig { eds_config (1), service_name (2) }: returns service_name. */

@@ -1,5 +1,6 @@
 import type { Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost } from '../model.js';
 import { LIMITS } from '../Limits.js';
+import { frozen } from '../DeepFreeze.js';
 import { NO_ENTRIES, NO_ITEMS } from '../common/SharedEmpties.js';
 import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
 
@@ -16,7 +17,8 @@ import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, 
  * takes the general path, which owns every validation message. So for any input this returns
  * either undefined or exactly the model the general path would build (test:
  * route-wire-decode.test.ts). Empty header-mutation lists and per-filter config are the shared
- * frozen ones (SharedEmpties).
+ * frozen ones (SharedEmpties). Outside production each object is frozen as it is made (frozen()),
+ * so freezeModel does not walk the 10,000 routes again.
  */
 export function decodeRouteConfigurationWire(bytes: Uint8Array): RouteConfiguration | undefined {
   return readWhole(bytes, routeConfiguration);
@@ -33,14 +35,14 @@ function routeConfiguration(r: Cursor, end: number): RouteConfiguration {
   }
   if (r.pos !== end || name === '' || virtualHosts.length > LIMITS.MAX_VIRTUAL_HOSTS) giveUp();
   // Keys in the general path's order, so both paths give objects of one shape.
-  return {
+  return frozen({
     name,
-    virtual_hosts: virtualHosts,
+    virtual_hosts: frozen(virtualHosts),
     request_headers_to_add: NO_ITEMS,
     request_headers_to_remove: NO_ITEMS,
     response_headers_to_add: NO_ITEMS,
     response_headers_to_remove: NO_ITEMS,
-  };
+  });
 }
 
 function virtualHost(r: Cursor, end: number): VirtualHost {
@@ -55,16 +57,16 @@ function virtualHost(r: Cursor, end: number): VirtualHost {
     else giveUp();
   }
   if (r.pos !== end || domains.length === 0 || routes.length > LIMITS.MAX_ROUTES_PER_VIRTUAL_HOST) giveUp();
-  return {
+  return frozen({
     name,
-    domains,
-    routes,
+    domains: frozen(domains),
+    routes: frozen(routes),
     request_headers_to_add: NO_ITEMS,
     request_headers_to_remove: NO_ITEMS,
     response_headers_to_add: NO_ITEMS,
     response_headers_to_remove: NO_ITEMS,
     typed_per_filter_config: NO_ENTRIES,
-  };
+  });
 }
 
 /** A domain the general path accepts: non-empty, at most one wildcard, at the start or the end. */
@@ -96,7 +98,7 @@ function route(r: Cursor, end: number): Route {
   model['response_headers_to_add'] = NO_ITEMS;
   model['response_headers_to_remove'] = NO_ITEMS;
   model['typed_per_filter_config'] = NO_ENTRIES;
-  return model as unknown as Route;
+  return frozen(model) as unknown as Route;
 }
 
 /** RouteMatch: prefix (1) or path (2), exactly one, and case_sensitive (4, BoolValue). */
@@ -115,9 +117,11 @@ function routeMatch(r: Cursor, end: number): RouteMatch {
     } else giveUp();
   }
   if (r.pos !== end || (prefix === undefined) === (path === undefined)) giveUp();
-  return prefix !== undefined
-    ? { prefix, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS }
-    : { path, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS };
+  return frozen(
+    prefix !== undefined
+      ? { prefix, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS }
+      : { path, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS },
+  );
 }
 
 /** google.protobuf.BoolValue: an absent value is false. */
@@ -142,5 +146,5 @@ function routeAction(r: Cursor, end: number): RouteAction {
     else giveUp();
   }
   if (r.pos !== end || cluster === '') giveUp();
-  return timeout === undefined ? { cluster, hash_policy: NO_ITEMS } : { cluster, timeout, hash_policy: NO_ITEMS };
+  return frozen(timeout === undefined ? { cluster, hash_policy: NO_ITEMS } : { cluster, timeout, hash_policy: NO_ITEMS });
 }

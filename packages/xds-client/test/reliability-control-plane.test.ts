@@ -3,8 +3,13 @@
  * garbage) as seen by XdsClient over real gRPC on 127.0.0.1. Every test prints one
  * `RELIABILITY {json}` line with its figures (copied into RELIABILITY.md).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AdsServer, type AdsAckEvent } from '../../control-plane/src/server/index.js';
+import { DevCertificateAuthority } from '../../core/src/identity/index.js';
 import { XdsClient, silentLogger, type XdsClientOptions } from '../src/client/index.js';
 import { CLUSTER_TYPE_URL } from '../src/resources/ResourceType.js';
 import { ClusterResource } from '../src/resources/index.js';
@@ -14,42 +19,51 @@ import { reliabilityRig } from './helpers/reliabilityRig.js';
 
 const { cleanups, cluster, figures, startServer, bootstrapFor, fast, newClient, record, activeResources, total, getGc } = reliabilityRig();
 
+/**
+ * The control plane killed mid-stream and restarted on the same port: the cache keeps serving,
+ * reconnect attempts back off (bounded, growing), and the restarted server's config is picked up.
+ * `start` starts a server (on `port` when given); `options` is the client for a server's port.
+ */
+async function killedAndRestarted(label: string, start: (port?: number) => Promise<{ server: AdsServer; port: number }>, options: (port: number) => XdsClientOptions): Promise<void> {
+  const first = await start();
+  first.server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', 1) }, { version: 'v1' });
+  const client = newClient(options(first.port));
+  const failures: number[] = [];
+  client.on('disconnected', (e) => void (e.hadResponse ? undefined : failures.push(Date.now())));
+  const w = new RecordingWatcher<Cluster>();
+  client.watch(ClusterResource, 'c1', w);
+  await w.nextOf('resource', 5000);
+
+  const killedAt = Date.now();
+  await first.server.close();
+  const windowMs = 1300;
+  await settle(windowMs);
+  // Through the outage the cache serves: a new watcher still gets c1; nobody hears of deletion.
+  const during = new RecordingWatcher<Cluster>();
+  client.watch(ClusterResource, 'c1', during);
+  expect((await during.nextOf('resource', 1000)).resource.connect_timeout).toBe(1000);
+  expect(w.pending.filter((e) => e.kind !== 'resource')).toEqual([]);
+
+  const attempts = failures.filter((t) => t - killedAt <= windowMs);
+  const intervals = attempts.slice(1).map((t, i) => t - attempts[i]!);
+  // Delays 40, 80, 160, 320, 640 ms: at most ~6 attempts fit in 1.3 s; never a tight loop.
+  expect(attempts.length).toBeGreaterThanOrEqual(3);
+  expect(attempts.length).toBeLessThanOrEqual(7);
+  // Growing: each of the first intervals at least ~1.5x the one before (timer slack allowed).
+  for (let i = 1; i < Math.min(intervals.length, 4); i++) expect(intervals[i]!).toBeGreaterThanOrEqual(intervals[i - 1]! * 1.4);
+
+  const second = await start(first.port);
+  second.server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', 7) }, { version: 'v2' });
+  const restartedAt = Date.now();
+  expect((await w.nextOf('resource', 5000)).resource.connect_timeout).toBe(7000);
+  figures(label, { window_ms: windowMs, reconnect_attempts: attempts.length, intervals_ms: intervals, reconnected_after_restart_ms: Date.now() - restartedAt });
+}
+
 for (const delta of [false, true]) {
   const mode = delta ? 'delta' : 'sotw';
   describe(`reliability: control-plane faults (${mode})`, () => {
     it('killed mid-stream: cache keeps serving, reconnect attempts back off (bounded, growing), restart on the same port is picked up', async () => {
-      const first = await startServer();
-      first.server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', 1) }, { version: 'v1' });
-      const client = newClient({ bootstrap: bootstrapFor([first.port]), delta });
-      const failures: number[] = [];
-      client.on('disconnected', (e) => void (e.hadResponse ? undefined : failures.push(Date.now())));
-      const w = new RecordingWatcher<Cluster>();
-      client.watch(ClusterResource, 'c1', w);
-      await w.nextOf('resource');
-
-      const killedAt = Date.now();
-      await first.server.close();
-      const windowMs = 1300;
-      await settle(windowMs);
-      // Through the outage the cache serves: a new watcher still gets c1; nobody hears of deletion.
-      const during = new RecordingWatcher<Cluster>();
-      client.watch(ClusterResource, 'c1', during);
-      expect((await during.nextOf('resource', 1000)).resource.connect_timeout).toBe(1000);
-      expect(w.pending.filter((e) => e.kind !== 'resource')).toEqual([]);
-
-      const attempts = failures.filter((t) => t - killedAt <= windowMs);
-      const intervals = attempts.slice(1).map((t, i) => t - attempts[i]!);
-      // Delays 40, 80, 160, 320, 640 ms: at most ~6 attempts fit in 1.3 s; never a tight loop.
-      expect(attempts.length).toBeGreaterThanOrEqual(3);
-      expect(attempts.length).toBeLessThanOrEqual(7);
-      // Growing: each of the first intervals at least ~1.5x the one before (timer slack allowed).
-      for (let i = 1; i < Math.min(intervals.length, 4); i++) expect(intervals[i]!).toBeGreaterThanOrEqual(intervals[i - 1]! * 1.4);
-
-      const second = await startServer(first.port);
-      second.server.setResources(CLUSTER_TYPE_URL, { c1: cluster('c1', 7) }, { version: 'v2' });
-      const restartedAt = Date.now();
-      expect((await w.nextOf('resource', 5000)).resource.connect_timeout).toBe(7000);
-      figures(`killed-restarted/${mode}`, { window_ms: windowMs, reconnect_attempts: attempts.length, intervals_ms: intervals, reconnected_after_restart_ms: Date.now() - restartedAt });
+      await killedAndRestarted(`killed-restarted/${mode}`, startServer, (port) => ({ bootstrap: bootstrapFor([port]), delta }));
     });
 
     it('hung (responses held past the does-not-exist timer): cached resources keep serving, no reconnect storm, a new name times out, resume delivers', async () => {
@@ -153,3 +167,48 @@ for (const delta of [false, true]) {
     });
   });
 }
+
+describe('reliability: control-plane faults over mTLS ADS (sotw)', () => {
+  // The killed-and-restarted case above, with ADS over mutual TLS as istiod serves it on 15012:
+  // certificates made now (a dev CA, node-forge), a server that requires the client's, and a
+  // reconnect that has to complete a new handshake against the restarted server.
+  const dir = mkdtempSync(join(tmpdir(), 'meshlet-reliability-mtls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const ca = DevCertificateAuthority.create({ trustDomain: 'cluster.local' });
+  const serving = ca.issue({ subjectAltNames: [{ type: 'DNS', value: 'istiod.istio-system.svc' }] });
+  const workload = ca.issueWorkload({ namespace: 'default', serviceAccount: 'app' });
+  const files = { root: join(dir, 'root-cert.pem'), cert: join(dir, 'cert-chain.pem'), key: join(dir, 'key.pem') };
+  writeFileSync(files.root, ca.certificatePem);
+  writeFileSync(files.cert, workload.certChain);
+  writeFileSync(files.key, workload.privateKey);
+
+  async function startMtlsServer(port = 0): Promise<{ server: AdsServer; port: number }> {
+    const server = new AdsServer();
+    const creds = grpc.ServerCredentials.createSsl(Buffer.from(ca.certificatePem), [{ cert_chain: Buffer.from(serving.certChain), private_key: Buffer.from(serving.privateKey) }], true);
+    const bound = await server.listen(port, '127.0.0.1', creds);
+    cleanups.push(() => server.close());
+    return { server, port: bound.port };
+  }
+
+  function mtlsBootstrap(port: number) {
+    return {
+      xds_servers: [
+        {
+          server_uri: `127.0.0.1:${port}`,
+          channel_creds: [{ type: 'tls', config: { ca_certificate_file: files.root, certificate_file: files.cert, private_key_file: files.key } }],
+          server_features: ['xds_v3'],
+        },
+      ],
+      node: { id: 'sidecar~127.0.0.1~app-1.default~default.svc.cluster.local', cluster: 'app' },
+    };
+  }
+
+  it('killed mid-stream: cache keeps serving, reconnect attempts back off (bounded, growing), restart on the same port over mTLS is picked up', async () => {
+    // The same bounds as over plaintext: a TLS handshake that cannot start fails as fast as a TCP connect.
+    await killedAndRestarted('killed-restarted/sotw/mtls', startMtlsServer, (port) => ({
+      bootstrap: mtlsBootstrap(port),
+      // Verify the server as istiod's certificate (its DNS SAN) while dialing loopback.
+      channelOptions: { ...fast.channelOptions, 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' },
+    }));
+  });
+});

@@ -1,18 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
 import * as grpcJsXds from '@grpc/grpc-js-xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from '@meshlet/xds-client';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, ClusterLoadAssignmentResource, XdsClient, silentLogger, type ClusterLoadAssignment } from '@meshlet/xds-client';
+import { RecordingWatcher } from '../../xds-client/test/helpers/RecordingWatcher.js';
 import { AdsServer, type AdsAckEvent, type AdsRequestEvent } from '../src/server/index.js';
 import { edsCluster, loadAssignment } from './helpers/adsFixtures.js';
 import { GreeterClientConstructor, callMethod, startEchoBackend, type EchoBackend, type GreeterClient } from './helpers/echoBackend.js';
 import { CLUSTER_A, CLUSTER_B, LISTENER, apiListener, greeterRouteConfig as routeConfig, grpcXdsBootstrap } from './helpers/grpcXdsResources.js';
 
+/*
+ * In SotW, LDS and CDS responses carry every resource (a name left out is deleted) but RDS and EDS
+ * responses need not (xDS protocol, "Grouping resources into responses"): upsertResources sends a
+ * one-resource EDS response (ads-server-sotw.test.ts). A client that took it as the whole set would
+ * drop the other cluster's endpoints (grpc-js-xds did until grpc-node#1925). Both clients, against a
+ * real AdsServer: an unmodified grpc-js-xds channel and Meshlet's XdsClient.
+ */
+
 describe('grpc-js-xds client against AdsServer: one cluster upserted (SotW EDS)', () => {
-  // In SotW, LDS and CDS responses carry every resource (a name left out is deleted) but RDS and EDS
-  // responses need not (xDS protocol, "Grouping resources into responses"): upsertResources sends a
-  // one-resource EDS response. A client that took it as the whole set would drop the other cluster's
-  // endpoints (grpc-js-xds did until grpc-node#1925; Meshlet's XdsClient is checked in
-  // ads-server-sotw.test.ts and xds-client's tests).
   let ads: AdsServer;
   let a: EchoBackend;
   let b: EchoBackend;
@@ -84,5 +88,40 @@ describe('grpc-js-xds client against AdsServer: one cluster upserted (SotW EDS)'
     expect(await answers('Pinned', 40)).toEqual(new Map([['C', 40]]));
     expect(await answers('SayHello', 40)).toEqual(new Map([['B', 40]]));
     expect(nacks).toEqual([]);
+  });
+});
+
+describe('XdsClient against AdsServer: one cluster upserted (SotW EDS)', () => {
+  it("delivers the upserted cluster's endpoints and keeps the other's, with no does-not-exist", async () => {
+    const ads = new AdsServer();
+    const { port } = await ads.listen(0);
+    const client = new XdsClient({
+      bootstrap: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }], node: { id: 'meshlet-upsert' } },
+      logger: silentLogger,
+      // Short enough that a wrongly missing resource would be reported within the test.
+      doesNotExistTimeoutMs: 500,
+    });
+    try {
+      ads.setResources(EDS, { [CLUSTER_A]: loadAssignment(CLUSTER_A, [1001]), [CLUSTER_B]: loadAssignment(CLUSTER_B, [1002]) });
+      const watchA = new RecordingWatcher<ClusterLoadAssignment>();
+      const watchB = new RecordingWatcher<ClusterLoadAssignment>();
+      client.watch(ClusterLoadAssignmentResource, CLUSTER_A, watchA);
+      client.watch(ClusterLoadAssignmentResource, CLUSTER_B, watchB);
+      const portOf = (cla: ClusterLoadAssignment) => cla.endpoints[0]!.lb_endpoints[0]!.address.port_value;
+      expect(portOf((await watchA.nextOf('resource')).resource)).toBe(1001);
+      expect(portOf((await watchB.nextOf('resource')).resource)).toBe(1002);
+
+      ads.upsertResources(EDS, { [CLUSTER_A]: loadAssignment(CLUSTER_A, [2001]) });
+      expect(portOf((await watchA.nextOf('resource')).resource)).toBe(2001);
+      // Past the does-not-exist timer: B was told nothing (no deletion, no error) and is still cached.
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(watchB.pending).toEqual([]);
+      const late = new RecordingWatcher<ClusterLoadAssignment>();
+      client.watch(ClusterLoadAssignmentResource, CLUSTER_B, late);
+      expect(portOf((await late.nextOf('resource')).resource)).toBe(1002);
+    } finally {
+      client.close();
+      await ads.close();
+    }
   });
 });

@@ -300,9 +300,6 @@ export class MeshClientCall
     this.lastStatus = attempt.trailersOnlyStatus;
   }
 
-  send(attempt: AttemptRequest): Promise<GrpcResponse> {
-    return new Promise<GrpcResponse>((resolved, rejected) => this.startAttempt(attempt, { resolved, rejected }));
-  }
 
   /** Sends one attempt; its UpstreamAttempt tells `settler` (the engine's attempt) of the head or the failure. */
   startAttempt(attempt: AttemptRequest, settler: AttemptSettler<GrpcResponse>): void {

@@ -198,9 +198,6 @@ export class MeshCall
     }
   }
 
-  send(attempt: AttemptRequest): Promise<CommittableResponse> {
-    return new Promise<CommittableResponse>((resolved, rejected) => this.startAttempt(attempt, { resolved, rejected }));
-  }
 
   noteAttemptError(err: Error): void {
     this.lastAttemptError = err;

@@ -120,10 +120,14 @@ export class AttemptError extends Error {
 
 /** Implemented by packages/http (undici) and packages/grpc (grpc-js). */
 export interface AttemptTransport<R extends AttemptResponse = AttemptResponse> {
-  send(attempt: AttemptRequest): Promise<R>;
+  /**
+   * Sends one attempt; settles with its response head or rejects when it got none. A transport
+   * implements this or `startAttempt` (the engine uses `startAttempt` when present).
+   */
+  send?(attempt: AttemptRequest): Promise<R>;
   /**
    * The same as `send`, reporting to `settler` instead of returning a Promise: no Promise and no
-   * settle closures per attempt on the hot path. The engine uses it when present.
+   * settle closures per attempt on the hot path (Meshlet's HTTP and gRPC transports).
    */
   startAttempt?(attempt: AttemptRequest, settler: AttemptSettler<R>): void;
   /** Builds the transport's response for a reply generated locally: direct_response, redirect, fault abort. */

@@ -855,6 +855,7 @@ function startOf(transport: AttemptTransport<AttemptResponse>, attempt: EngineAt
 
 function sendOf(transport: AttemptTransport<AttemptResponse>, attempt: EngineAttempt): Promise<AttemptResponse> {
   try {
+    if (transport.send === undefined) throw new TypeError('meshlet: an AttemptTransport implements send or startAttempt');
     return transport.send(attempt);
   } catch (err) {
     return Promise.reject(err);

@@ -358,9 +358,6 @@ describe('CallEngine: a call lasts until its response stream ends (Envoy active 
 class SyncTransport implements AttemptTransport<FakeResponse> {
   readonly sent: AttemptRequest[] = [];
   constructor(private readonly steps: Array<number | 'throw' | 'connect-failure'>) {}
-  send(): Promise<FakeResponse> {
-    throw new Error('startAttempt is used');
-  }
   startAttempt(a: AttemptRequest, settler: { resolved(r: FakeResponse): void; rejected(e: unknown): void }): void {
     this.sent.push(a);
     const step = this.steps[Math.min(this.sent.length - 1, this.steps.length - 1)]!;
@@ -415,6 +412,15 @@ describe('CallEngine.start: the call as callbacks (CallSink)', () => {
     expect(err.flags).toEqual(['UR']);
     expect((err.cause as Error).message).toBe('transport bug');
     expect(cluster.hosts.every((h) => h.activeRequests === 0)).toBe(true);
+    expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it('a transport with neither send nor startAttempt fails each attempt with a TypeError (a reset), not the process', async () => {
+    const { engine, snapshot, cluster } = setup(config(route()));
+    const t: AttemptTransport<FakeResponse> = { localReply: (reply) => ({ status: reply.status, headers: headers(), discarded: false, discard() {} }) };
+    const err = await rejection(engine.execute(snapshot, req(), t));
+    expect(err.flags).toEqual(['UR']);
+    expect((err.cause as Error).message).toMatch(/implements send or startAttempt/);
     expect(cluster.breakers.activeRequests).toBe(0);
   });
 

@@ -14,12 +14,14 @@
 //   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/profile-grpc.mjs ab 64 2.5 [pairs]
 // (or ab-stub, over the answering channel below) runs that build (baseline) and this tree's, or
 // BENCH_AB_CANDIDATE's, (candidate) alternately, each on its own channel to the
-// same backend, with a plain grpc-js round beside each pair for reference. Both builds share one
+// same backend, with a plain grpc-js round between the two sides of each pair: CPU per call and p50
+// latency, candidate minus baseline and each minus plain (BENCH_WARMUP_MS, default 1500 per side). Both builds share one
 // grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
 // counted here is the client's alone.
 import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { alternate } from './harness/alternate.mjs';
 import { closedLoop } from './harness/load.mjs';
+import { summarize } from './harness/stats.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadGrpcJs } from './harness/pkgs.mjs';
 import { greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
@@ -178,23 +180,29 @@ if (side === 'ab') {
   const candidate = process.env.BENCH_AB_CANDIDATE;
   const sends = { baseline: await meshletSide(rootOf(other)), candidate: await meshletSide(candidate ? rootOf(candidate) : thisTree) };
   const ms = seconds * 1000;
+  const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1500);
   const result = await alternate({
     pairs,
-    warmup: (s) => measure(sends[s], 1500),
-    // The plain round rides with the baseline's run (alternate() does not await onPair).
-    run: async (s) => ({ ...(await measure(sends[s], ms)), plain: s === 'baseline' ? await measure(plain, ms) : undefined }),
+    warmup: async (s) => (await measure(sends[s], warmupMs), s === 'candidate' ? await measure(plain, warmupMs) : undefined),
+    // A plain round runs between the two sides of each pair (baseline, plain, candidate, then
+    // candidate, plain, baseline), so each side's "minus plain" compares rounds next to each other.
+    run: async (s, i) => {
+      const r = await measure(sends[s], ms);
+      return (i % 2 === 0) === (s === 'baseline') ? { ...r, plain: await measure(plain, ms) } : r;
+    },
     compare: { cpuUsPerCall: 'diff', p50us: 'diff', rps: 'ratio' },
     onPair: (i, pair) => {
       const fmt = (r) => `${r.cpuUsPerCall.toFixed(1)} us/call ${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us${r.errors ? ` (${r.errors} errors)` : ''}`;
-      console.log(`pair ${i + 1}, ${inFlight} in flight: baseline ${fmt(pair.baseline)} | candidate ${fmt(pair.candidate)} | plain ${fmt(pair.baseline.plain)}`);
+      console.log(`pair ${i + 1}, ${inFlight} in flight: baseline ${fmt(pair.baseline)} | candidate ${fmt(pair.candidate)} | plain ${fmt(pair.baseline.plain ?? pair.candidate.plain)}`);
     },
   });
   const d = result.comparisons.cpuUsPerCall;
-  console.log(`candidate minus baseline, client CPU per call: median ${d.median.toFixed(1)} us (min..max ${d.min.toFixed(1)}..${d.max.toFixed(1)}, ${d.n} pairs)`);
-  // At 1 in flight a call's latency is what the caller waits for; the plain round (with the baseline's) is the floor.
   const l = result.comparisons.p50us;
-  const overPlain = result.runs.map((r) => r.baseline.p50us - r.baseline.plain.p50us);
-  console.log(`candidate minus baseline, p50 latency: median ${l.median.toFixed(1)} us (min..max ${l.min.toFixed(1)}..${l.max.toFixed(1)}); baseline minus plain p50 per pair: ${overPlain.map((v) => v.toFixed(0)).join(', ')} us`);
+  const over = (side, metric) => summarize(result.runs.map((r) => r[side][metric] - (r.baseline.plain ?? r.candidate.plain)[metric]));
+  const fmt = (x) => `median ${x.median.toFixed(1)} us (min..max ${x.min.toFixed(1)}..${x.max.toFixed(1)})`;
+  console.log(`candidate minus baseline, ${d.n} pairs: client CPU per call ${fmt(d)}; p50 latency ${fmt(l)}`);
+  console.log(`minus plain, client CPU per call: baseline ${fmt(over('baseline', 'cpuUsPerCall'))}, candidate ${fmt(over('candidate', 'cpuUsPerCall'))}`);
+  console.log(`minus plain, p50 latency: baseline ${fmt(over('baseline', 'p50us'))}, candidate ${fmt(over('candidate', 'p50us'))}`);
 } else {
   const send = side === 'plain' ? plainSide() : await meshletSide(process.env.BENCH_TREE ? rootOf(process.env.BENCH_TREE) : thisTree);
   await closedLoop({ send, inFlight, durationMs: 1000 });

@@ -1,14 +1,15 @@
 // How long one regex_rewrite takes on paths up to the mesh's 60 KiB request-path limit
 // (packages/http's MAX_PATH_LENGTH, Envoy's default max_request_headers_kb), with RE2 as
-// re2-wasm runs it (packages/core/src/routing/PathRewriter.ts). Not a test: it prints CPU time
+// re2-wasm runs it (packages/core/src/routing/PathRewriter.ts, Re2GlobalReplace.ts). Not a test: it prints CPU time
 // per rewrite for each case and path length, so the cost of the worst cases can be judged.
 //
 //   pnpm build && node bench/regex-rewrite.mjs [--iterations N] [--core DIR] [--kib 1,4,8,60]
 //
 // --core: another build's packages/core directory (an A/B baseline); default this tree's.
 // --kib: the path lengths to run, in KiB.
-// A rewrite over Meshlet's bounds (MAX_REGEX_REWRITE_PATH_LENGTH, MAX_REGEX_REWRITE_SEARCHES in
-// PathRewriter.ts) throws: its row says `refused` and its time is the time until it did.
+// A rewrite over Meshlet's bounds (MAX_REGEX_REWRITE_PATH_LENGTH in PathRewriter.ts,
+// MAX_RE2_REPLACE_SEARCHES in Re2GlobalReplace.ts) throws: its row says `refused` and its time is
+// the time until it did.
 //
 // Cases: one match with three greedy captures (the pattern the review named), a pattern that
 // matches nowhere (one full scan), and patterns with one match per segment (a global replace

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RouteAction } from '@meshlet/xds-client';
 import { RouteTable } from '../../src/routing/index.js';
-import { MAX_REGEX_REWRITE_PATH_LENGTH, MAX_REGEX_REWRITE_SEARCHES } from '../../src/routing/PathRewriter.js';
+import { MAX_REGEX_REWRITE_PATH_LENGTH } from '../../src/routing/PathRewriter.js';
+import { MAX_RE2_REPLACE_SEARCHES } from '../../src/routing/Re2GlobalReplace.js';
 import { route, routeConfig, vhost } from './builders.js';
 
-// regex_rewrite on long paths (PathRewriter.ts): each search after the first is handed the rest
+// regex_rewrite on long paths (PathRewriter.ts, Re2GlobalReplace.ts): each search after the first is handed the rest
 // of the path from one character back, and one rewrite is bounded in path length and searches.
 // These tests check that the results are RE2::GlobalReplace's on the whole path, for patterns
 // that look at the text before a match, and that a rewrite over a bound fails the request.
@@ -73,7 +74,7 @@ describe('regex_rewrite searches from one character back', () => {
   });
 
   it('refuses a path with an unpaired surrogate (re2-wasm miscounts around one)', () => {
-    expect(() => rewriterFor('a', 'b').rewritePath('/\ud83dxa')).toThrow(/regex_rewrite: the path has an unpaired UTF-16 surrogate/);
+    expect(() => rewriterFor('a', 'b').rewritePath('/\ud83dxa')).toThrow(/regex_rewrite: the input has an unpaired UTF-16 surrogate/);
   });
 
   it('gives RE2::GlobalReplace on the whole path for patterns that look behind their match (property)', () => {
@@ -109,12 +110,12 @@ describe('regex_rewrite bounds', () => {
     );
   });
 
-  it(`makes at most ${MAX_REGEX_REWRITE_SEARCHES} searches: every match replaced, or the request refused`, () => {
+  it(`makes at most ${MAX_RE2_REPLACE_SEARCHES} searches: every match replaced, or the request refused`, () => {
     const r = rewriterFor('/+', '/');
     // n matches take n + 1 searches (the last finds none).
-    const fits = '//a'.repeat(MAX_REGEX_REWRITE_SEARCHES - 1);
-    expect(r.rewritePath(fits)).toBe('/a'.repeat(MAX_REGEX_REWRITE_SEARCHES - 1));
-    expect(() => r.rewritePath(`${fits}//a`)).toThrow(/regex_rewrite: the pattern needs more than 128 RE2 searches \(about one per match\) on this path/);
+    const fits = '//a'.repeat(MAX_RE2_REPLACE_SEARCHES - 1);
+    expect(r.rewritePath(fits)).toBe('/a'.repeat(MAX_RE2_REPLACE_SEARCHES - 1));
+    expect(() => r.rewritePath(`${fits}//a`)).toThrow(/regex_rewrite: the pattern needs more than 128 RE2 searches \(about one per match\) on this input/);
     // A path without many matches is not limited by its length below the path bound.
     expect(rewriterFor('^/api/(.*)$', '/\\1').rewritePath(`/api/${'x'.repeat(8000)}`)).toBe(`/${'x'.repeat(8000)}`);
   });

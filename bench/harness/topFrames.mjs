@@ -1,13 +1,22 @@
 // Prints the top self-time and inclusive-time frames of a V8 .cpuprofile (from node --cpu-prof).
-// Usage: node bench/harness/topFrames.mjs <file.cpuprofile> [count]
+// Usage: node bench/harness/topFrames.mjs <file.cpuprofile> [count] [--from=µs] [--to=µs]
+// --from/--to keep only the samples taken in that window, in the profile's clock (the monotonic
+// clock of process.hrtime, in µs: config-scale prints its window when profiled). With a window,
+// samples are counted one each, not weighted by timeDelta, so that a loaded machine's long gaps
+// between samples do not weigh on whatever ran just before them.
 import { readFileSync } from 'node:fs';
 
-export function topFrames(profile, count = 25) {
+export function topFrames(profile, count = 25, window = undefined) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = profile.timeDeltas;
   const hits = new Map();
-  for (let i = 0; i < profile.samples.length; i++) hits.set(profile.samples[i], (hits.get(profile.samples[i]) ?? 0) + (dt[i] ?? 0));
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += dt[i] ?? 0;
+    if (window && (at < window.from || at > window.to)) continue;
+    hits.set(profile.samples[i], (hits.get(profile.samples[i]) ?? 0) + (window ? 1 : (dt[i] ?? 0)));
+  }
   const total = [...hits.values()].reduce((a, b) => a + b, 0);
   const key = (n) => {
     const f = n.callFrame;
@@ -37,6 +46,11 @@ export function topFrames(profile, count = 25) {
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   const p = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-  const { self, inclusive } = topFrames(p, Number(process.argv[3] ?? 25));
+  const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const from = flag('from');
+  const to = flag('to');
+  const count = process.argv.slice(3).find((a) => !a.startsWith('--'));
+  const window = from || to ? { from: Number(from ?? -Infinity), to: Number(to ?? Infinity) } : undefined;
+  const { self, inclusive } = topFrames(p, Number(count ?? 25), window);
   console.log('self time:\n' + self.join('\n') + '\n\ninclusive time:\n' + inclusive.join('\n'));
 }

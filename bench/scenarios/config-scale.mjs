@@ -60,6 +60,7 @@ export const scenario = {
     const before = process.memoryUsage();
     const cpu0 = process.cpuUsage();
     const t0 = now();
+    const hr0 = process.hrtime.bigint();
     const client = new x.XdsClient({
       bootstrap: {
         xds_servers: [{ server_uri: `127.0.0.1:${ready.port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
@@ -85,6 +86,10 @@ export const scenario = {
     const cpu = process.cpuUsage(cpu0);
     const usableCpuMs = (cpu.user + cpu.system) / 1000;
     log(`  usable snapshot after ${usableMs.toFixed(0)} ms, ${usableCpuMs.toFixed(0)} ms CPU (last route -> ${picked.name} -> ${host.address}:${host.port})`);
+    // Profiled: the window up to the usable snapshot, in the profile's clock, for topFrames.mjs.
+    if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) {
+      log(`  profile window: --from=${hr0 / 1000n} --to=${process.hrtime.bigint() / 1000n}`);
+    }
     // Wait (bounded) for the EDS ACK that covers all N clusters.
     const edsAll = () => acks.find((a) => a.typeUrl === x.CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && a.subscribed >= N);
     for (let i = 0; i < 600 && !edsAll(); i++) await new Promise((r) => setTimeout(r, 50));

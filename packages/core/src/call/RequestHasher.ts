@@ -1,6 +1,7 @@
 import type { HashPolicy } from '@meshlet/xds-client';
-import type { RE2 } from 're2-wasm';
 import { compileGlobalSearch } from '../routing/Re2Pattern.js';
+import { MAX_REGEX_REWRITE_PATH_LENGTH } from '../routing/PathRewriter.js';
+import { compileRe2Substitution, re2GlobalReplace } from '../routing/Re2GlobalReplace.js';
 import type { RequestView } from '../routing/RequestView.js';
 import { xxHash64 } from '../cluster/Hashing.js';
 
@@ -69,7 +70,8 @@ function compileMethod(p: HashPolicy, fieldPath: string): HashMethod | undefined
       evaluate({ request }) {
         const v = name === ':authority' ? request.authority : name === ':path' ? request.path : name === ':method' ? request.method : request.headers.get(name);
         if (v == null) return undefined;
-        return xxHash64(rewrite ? rewrite(v) : v);
+        const value = rewrite ? rewrite(v) : v;
+        return value === undefined ? undefined : xxHash64(value);
       },
     };
   }
@@ -99,13 +101,24 @@ function compileMethod(p: HashPolicy, fieldPath: string): HashMethod | undefined
   return undefined;
 }
 
-/** RE2::GlobalReplace with Envoy's `\N` group references translated to RE2-wasm's `$N`. */
-function regexRewriter(pattern: string, substitution: string, fieldPath: string): (v: string) => string {
-  const re: RE2 = compileGlobalSearch(pattern, fieldPath);
-  const replacement = substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
+/**
+ * RE2::GlobalReplace of the header value, bounded as the route's path regex_rewrite is (Re2GlobalReplace):
+ * re2-wasm's own replace never returns for a pattern that matches empty (`x*`), and a long value with many
+ * matches costs RE2 seconds. A value over MAX_REGEX_REWRITE_PATH_LENGTH, or one needing more searches than
+ * the bound, gives no hash from this policy (undefined: the next policy, else a random pick, decides), as a
+ * missing header does; the request is not failed for it.
+ */
+function regexRewriter(pattern: string, substitution: string, fieldPath: string): (v: string) => string | undefined {
+  const re = compileGlobalSearch(pattern, `${fieldPath}.pattern.regex`);
+  const sub = compileRe2Substitution(substitution, `${fieldPath}.substitution`);
   return (v) => {
-    re.lastIndex = 0;
-    return re.replace(v, replacement);
+    if (v.length > MAX_REGEX_REWRITE_PATH_LENGTH) return undefined;
+    try {
+      return re2GlobalReplace(re, v, sub, fieldPath);
+    } catch (err) {
+      if (err instanceof RangeError) return undefined;
+      throw err;
+    }
   };
 }
 

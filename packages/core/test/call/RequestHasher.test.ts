@@ -26,6 +26,17 @@ describe('RequestHasher', () => {
     expect(h.hash({ request: req({}, '/users/bob/orders') })).toBe(xxHash64('bob'));
   });
 
+  it('header regex_rewrite is RE2::GlobalReplace and bounded: an empty-matching pattern returns, a value past the bound gives no hash', () => {
+    // re2-wasm's own replace never returns for `x*`; RE2::GlobalReplace("abc", "x*", "-") is "-a-b-c-".
+    const empty = RequestHasher.compile([P({ header: { header_name: 'x-user', regex_rewrite: { pattern: { regex: 'x*' }, substitution: '-' } } })])!;
+    expect(empty.hash({ request: req({ 'x-user': 'abc' }) })).toBe(xxHash64('-a-b-c-'));
+    // Over 128 RE2 searches (one per match here), or a value over 8 KiB: this policy yields nothing, as a missing header.
+    const slash = RequestHasher.compile([P({ header: { header_name: 'x-user', regex_rewrite: { pattern: { regex: '/' }, substitution: '_' } } })])!;
+    expect(slash.hash({ request: req({ 'x-user': '/a'.repeat(100) }) })).toBe(xxHash64('_a'.repeat(100)));
+    expect(slash.hash({ request: req({ 'x-user': '/a'.repeat(200) }) })).toBeUndefined();
+    expect(slash.hash({ request: req({ 'x-user': 'a'.repeat(8 * 1024 + 1) }) })).toBeUndefined();
+  });
+
   it('cookie, query_parameter and source_ip', () => {
     const c = RequestHasher.compile([P({ cookie: { name: 'session' } })])!;
     expect(c.hash({ request: req({ cookie: 'a=1; session="xyz"; b=2' }) })).toBe(xxHash64('xyz'));

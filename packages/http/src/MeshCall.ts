@@ -238,16 +238,7 @@ export class MeshCall
     const origin = tls ? `https://${endpoint}` : address.plainOrigin;
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
-      this.dispatch(
-        {
-          ...this.opts,
-          origin,
-          path: attempt.path,
-          headers: headers.flat,
-          body: this.body.take(),
-        },
-        upstream,
-      );
+      this.dispatch(attemptOptions(this.opts, origin, attempt.path, headers.flat, this.body.take()), upstream);
     } catch (err) {
       upstream.leave();
       upstream.fail(err as Error);
@@ -262,6 +253,29 @@ export class MeshCall
   localReply(reply: LocalReply): CommittableResponse {
     return (this.local = new LocalResponse(reply));
   }
+}
+
+/**
+ * The caller's dispatch options with the attempt's origin, path, headers and body. The four keys come
+ * first, then the caller's options, then the four are set again (they win): written as
+ * `{ ...opts, origin, path, headers, body }` it is the same object, but on Node 20 adding a key the
+ * copied object lacks (a GET from undici.request has no `headers` or `body`) takes V8's slow path,
+ * about 3 µs and a new hidden class per attempt. This shape stays on the fast path.
+ */
+function attemptOptions(
+  opts: Dispatcher.DispatchOptions,
+  origin: string,
+  path: string,
+  headers: string[],
+  body: Dispatcher.DispatchOptions['body'],
+): Dispatcher.DispatchOptions {
+  // (`opts as object`: TypeScript refuses keys it knows the spread overwrites; here that is the point.)
+  const o = { origin, path, headers, body, ...(opts as object) } as Dispatcher.DispatchOptions;
+  o.origin = origin;
+  o.path = path;
+  o.headers = headers;
+  o.body = body;
+  return o;
 }
 
 /** An endpoint's `address:port` (IPv6 bracketed) and its plaintext origin. */

@@ -833,7 +833,9 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
       flags: this.flags,
       attempts: this.attempts,
       status,
-      ...(grpcStatus !== undefined ? { grpcStatus } : {}),
+      // Always present (undefined for HTTP): a conditional spread here would add the key after a copy,
+      // which Node 20's V8 does through a slow path that costs microseconds per object.
+      grpcStatus,
       durationMs: this.now - this.start,
       error,
       bytes: this.request.bytes,

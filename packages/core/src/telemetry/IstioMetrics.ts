@@ -37,6 +37,16 @@ const UNKNOWN = 'unknown';
 /** Distinct label sets kept (destinations x outcomes); past it the cache starts over, so it stays bounded. */
 const MAX_CACHED_LABEL_SETS = 1024;
 
+/** This workload's labels, the same on every call it reports. */
+interface SourceLabels {
+  readonly reporter: 'source';
+  readonly source_workload: string;
+  readonly source_workload_namespace: string;
+  readonly source_app: string;
+  readonly source_version: string;
+  readonly source_cluster: string;
+}
+
 /**
  * Istio's standard client-side metrics, with Istio's names and labels so the stock Grafana
  * dashboards and Kiali read Meshlet traffic like sidecar traffic: `istio_requests_total` and
@@ -50,13 +60,14 @@ const MAX_CACHED_LABEL_SETS = 1024;
  * message with its 5-byte length prefix, as the HTTP/2 DATA a sidecar measures. A call whose
  * transport did not count a side records no sample for it.
  */
+
 export class IstioMetrics implements CallObserver {
   private readonly requests: Counter;
   private readonly duration: Histogram;
   private readonly requestBytes: Histogram;
   private readonly responseBytes: Histogram;
   private readonly retries: Counter;
-  private readonly source: Attributes;
+  private readonly source: SourceLabels;
   private readonly protocol: string;
   private readonly principal: string;
   private readonly isMutualTls: (cluster: string) => boolean;
@@ -150,8 +161,16 @@ export class IstioMetrics implements CallObserver {
     const isKube = labels.length >= 3 && labels[2] === 'svc';
     const mtls = summary.cluster !== undefined && this.isMutualTls(summary.cluster);
     const grpc = finalGrpcStatus(summary);
+    const source = this.source;
+    // One literal of a fixed shape, not `{ ...this.source, ... }`: on Node 20 adding keys after a spread
+    // copy takes V8's slow path (microseconds per call, and a new hidden class each time).
     return {
-      ...this.source,
+      reporter: source.reporter,
+      source_workload: source.source_workload,
+      source_workload_namespace: source.source_workload_namespace,
+      source_app: source.source_app,
+      source_version: source.source_version,
+      source_cluster: source.source_cluster,
       source_principal: mtls ? this.principal : UNKNOWN,
       destination_workload: UNKNOWN,
       // The peer's own namespace needs metadata exchange responses; the service's is the usual answer.

@@ -215,7 +215,9 @@ export class ServingPort {
   private inject(conn: ServerConnection, stream: Socket | TLSSocket, credentials: ServerCredentials, facts: Omit<ConnectionFacts, 'principal'>, principals: PeerPrincipals | undefined): void {
     const { generation: gen, chain } = conn;
     const interceptor = connectionInterceptor(
-      (call, serverCall) => admitCall(chain, gen.routesOf(chain), this.o.perRoute, { ...facts, principal: principals?.of(serverCall) }, call),
+      // Written out, not `{ ...facts, principal }`: Node 20's V8 adds a key a spread copy lacks through a
+      // slow path (microseconds and a new hidden class per call).
+      (call, serverCall) => admitCall(chain, gen.routesOf(chain), this.o.perRoute, { sourceIp: facts.sourceIp, sourcePort: facts.sourcePort, destinationIp: facts.destinationIp, destinationPort: facts.destinationPort, principal: principals?.of(serverCall) }, call),
       (call, a) => {
         if (a.rbac !== undefined) {
           this.o.logger.debug('xDS server: RBAC denied a call', { path: call.path, filter: a.rbac.filter, policy: a.rbac.matchedPolicy, source: `${facts.sourceIp}:${facts.sourcePort}` });

@@ -394,7 +394,16 @@ export class MeshClientCall
     this.finished = true;
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.messages.release();
-    this.listener?.onReceiveStatus(status);
+    const listener = this.listener;
+    // grpc-js keeps this call reachable after its end (its attempt's grpc-js call keeps the attempt,
+    // which notes heads here): what the call will not use again goes, so that it does not survive
+    // scavenges with it: the caller's listener (grpc-js's outer call and the caller's callback), its
+    // metadata, the routing view and the snapshot.
+    this.listener = undefined;
+    this.metadata = NO_METADATA;
+    this.headers = NO_HEADERS;
+    this.snapshot = undefined;
+    listener?.onReceiveStatus(status);
   }
 }
 

@@ -8,8 +8,14 @@ import { MessageWriter, OutgoingMessage, type MessageSink } from './MessageWrite
  * longer replayable. Messages reach the current attempt through a MessageWriter.
  */
 export class RequestMessages {
-  /** Made with the first message, sized for it (a unary call sends one). */
-  private log: OutgoingMessage[] | undefined;
+  /**
+   * The first message (a unary call's only one) in a field, later ones in `rest`: no array per unary
+   * call. An array literal made per call and kept for the call's life is what V8's allocation-site
+   * pretenuring moves to the old generation, where it keeps the young message objects it points to
+   * alive through scavenges.
+   */
+  private first: OutgoingMessage | undefined;
+  private rest: OutgoingMessage[] | undefined;
   private bytes = 0;
   private halfClosed = false;
   private overflowed = false;
@@ -28,11 +34,11 @@ export class RequestMessages {
       this.bytes += message.length;
       if (this.bytes > this.limitBytes) {
         this.overflowed = true;
-        this.log = undefined;
-      } else if (this.log === undefined) {
-        this.log = [entry];
+        this.first = this.rest = undefined;
+      } else if (this.first === undefined) {
+        this.first = entry;
       } else {
-        this.log.push(entry);
+        (this.rest ??= []).push(entry);
       }
     }
     if (this.writer !== undefined) this.writer.write(entry);
@@ -48,13 +54,14 @@ export class RequestMessages {
     this.writer?.detach();
     const writer = new MessageWriter(sink);
     this.writer = writer;
-    if (this.log !== undefined) for (const entry of this.log) writer.write(entry);
+    if (this.first !== undefined) writer.write(this.first);
+    if (this.rest !== undefined) for (const entry of this.rest) writer.write(entry);
     if (this.halfClosed) writer.halfClose();
   }
 
   /** The call committed to one attempt (or ended): nothing will be replayed again. */
   release(): void {
-    this.log = undefined;
+    this.first = this.rest = undefined;
     this.overflowed = true;
   }
 }

@@ -35,6 +35,19 @@ export interface AttemptHeadNote {
   attemptResolved(attempt: UpstreamAttempt): void;
 }
 
+/**
+ * The stream end reported for each gRPC status code, made once: no object literal per call (a
+ * literal site whose objects live through scavenges gets pretenured by V8, see RequestMessages).
+ */
+const STREAM_ENDS: readonly StreamEnd[] = Array.from({ length: 17 }, (_, code) => Object.freeze({ grpcStatus: code }));
+
+function streamEndOf(code: number): StreamEnd {
+  return STREAM_ENDS[code] ?? { grpcStatus: code };
+}
+
+/** The settler of an attempt whose status has arrived: the engine has been told all it will be. */
+const SETTLED: AttemptSettler<UpstreamAttempt> = { resolved() {}, rejected() {} };
+
 /** An attempt's headers until its head arrives (read-only, so one instance serves every attempt). */
 const NO_HEADERS: HeaderLookup = new MetadataHeaders(new Metadata());
 
@@ -68,7 +81,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     private readonly call: ChannelCall,
     private readonly lease: EndpointLease,
     /** The engine's attempt (or a Promise's settle functions): told of the head or the failure, once. */
-    private readonly settler: AttemptSettler<UpstreamAttempt>,
+    private settler: AttemptSettler<UpstreamAttempt>,
     private readonly note: AttemptHeadNote,
     attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
@@ -133,7 +146,17 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.ended = true;
     this.lease.release();
     this.unsubscribe();
-    this.completion.complete({ grpcStatus: status.code });
+    this.completion.complete(streamEndOf(status.code));
+    this.statusArrived(status);
+    // Nothing is told to the engine after this. grpc-js's call objects can stay reachable after the
+    // call (they keep this attempt as their listener), so the attempt lets go of the engine's
+    // attempt, and through it of the call's engine state, which would otherwise survive scavenges
+    // with them (V8 then tenures their allocation sites: see "gRPC overhead, fifth pass").
+    this.settler = SETTLED;
+    if (this.state === State.Committed) this.sink = undefined;
+  }
+
+  private statusArrived(status: StatusObject): void {
     switch (this.state) {
       case State.Committed:
         return this.sink!.onReceiveStatus(status);
@@ -195,7 +218,10 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     const held = this.held;
     this.held = undefined;
     if (held !== undefined) for (const message of held) listener.onReceiveMessage(message);
-    if (this.finalStatus !== undefined) listener.onReceiveStatus(this.finalStatus);
+    if (this.finalStatus !== undefined) {
+      listener.onReceiveStatus(this.finalStatus);
+      this.sink = undefined;
+    }
   }
 
   // ---- request side (MessageSink) and caller operations after commit

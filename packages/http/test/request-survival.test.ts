@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { medianAfterWarmup, runSurvivalChild } from './helpers/scavengeSurvival.js';
 
 /**
  * A finished request must be garbage to V8's scavenger, as plain undici's is. If something born in
@@ -21,34 +21,11 @@ interface Survival {
   meshlet: number[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function runChild(): Promise<Survival> {
-  const script = fileURLToPath(new URL('./fixtures/request-survival-child.mjs', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--no-opt', '--no-allocation-site-pretenuring', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('SURVIVAL '));
-      if (code !== 0 || line === undefined) reject(new Error(`child exited ${code}: ${err.slice(0, 2000)}`));
-      else resolve(JSON.parse(line.slice('SURVIVAL '.length)) as Survival);
-    });
-  });
-}
-
 describe('finished requests do not survive scavenges', () => {
   it('the mesh dispatcher promotes no more per request than plain undici (interpreter, real server on 127.0.0.1)', async () => {
-    const s = await runChild();
-    // The first round warms up both sides (lazily built types, pools, feedback): not compared.
-    const undici = median(s.undici.slice(1));
-    const meshlet = median(s.meshlet.slice(1));
+    const s = await runSurvivalChild<Survival>(fileURLToPath(new URL('./fixtures/request-survival-child.mjs', import.meta.url)));
+    const undici = medianAfterWarmup(s.undici);
+    const meshlet = medianAfterWarmup(s.meshlet);
     expect(meshlet, `promoted bytes per request: meshlet ${meshlet.toFixed(0)}, undici ${undici.toFixed(0)} (rounds: ${JSON.stringify(s)})`).toBeLessThanOrEqual(undici + TOLERANCE_BYTES);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import type protobuf from 'protobufjs';
 import { envoyRoot, TO_OBJECT } from './EnvoyProtos.js';
 import { decodeDeltaDiscoveryResponseWire } from './DeltaDiscoveryResponseWire.js';
-import { encodeDeltaDiscoveryRequestWire, encodeDiscoveryRequestWire } from './DiscoveryRequestWire.js';
+import { encodeDeltaDiscoveryRequestWire, encodeDeltaDiscoveryResponseWire, encodeDiscoveryRequestWire, encodeDiscoveryResponseWire } from './DiscoveryMessageWire.js';
 
 /** grpc-js serializer pair for one message type of the shared Envoy root. */
 export interface MessageCodec<T> {
@@ -16,12 +16,15 @@ export interface MessageCodec<T> {
 const WIRE_DECODERS: ReadonlyMap<string, (bytes: Buffer) => unknown> = new Map([['envoy.service.discovery.v3.DeltaDiscoveryResponse', decodeDeltaDiscoveryResponseWire]]);
 
 /**
- * One-pass encoders for the common shape of the messages a client sends with many names (a
- * subscription), giving the bytes the general path would; undefined sends a message to it.
+ * One-pass encoders for the common shape of the messages sent in bulk (a client's subscription
+ * of many names, a control plane's response of many resources), giving the bytes the general
+ * path would; undefined sends a message to it.
  */
 const WIRE_ENCODERS: ReadonlyMap<string, (value: Readonly<Record<string, unknown>>) => Buffer | undefined> = new Map([
   ['envoy.service.discovery.v3.DiscoveryRequest', encodeDiscoveryRequestWire],
   ['envoy.service.discovery.v3.DeltaDiscoveryRequest', encodeDeltaDiscoveryRequestWire],
+  ['envoy.service.discovery.v3.DiscoveryResponse', encodeDiscoveryResponseWire],
+  ['envoy.service.discovery.v3.DeltaDiscoveryResponse', encodeDeltaDiscoveryResponseWire],
 ]);
 
 /**

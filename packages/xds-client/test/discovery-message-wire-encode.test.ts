@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { envoyRoot, TO_OBJECT } from '../src/proto/EnvoyProtos.js';
-import { encodeDeltaDiscoveryRequestWire, encodeDiscoveryRequestWire } from '../src/proto/DiscoveryRequestWire.js';
+import { encodeDeltaDiscoveryRequestWire, encodeDeltaDiscoveryResponseWire, encodeDiscoveryRequestWire, encodeDiscoveryResponseWire } from '../src/proto/DiscoveryMessageWire.js';
 import { messageCodec } from '../src/proto/MessageCodec.js';
 import { nodeMessage } from '../src/transport/NodeMessage.js';
 
 const SOTW = 'envoy.service.discovery.v3.DiscoveryRequest';
 const DELTA = 'envoy.service.discovery.v3.DeltaDiscoveryRequest';
+const SOTW_RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
+const DELTA_RESPONSE = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
 const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 
 /** The general path: protobufjs fromObject, then encode. */
@@ -18,10 +20,15 @@ const decoded = (typeName: string, bytes: Buffer): unknown => {
   const t = envoyRoot().lookupType(typeName);
   return t.toObject(t.decode(bytes), TO_OBJECT);
 };
-const fastFor = { [SOTW]: encodeDiscoveryRequestWire, [DELTA]: encodeDeltaDiscoveryRequestWire } as const;
+const fastFor = {
+  [SOTW]: encodeDiscoveryRequestWire,
+  [DELTA]: encodeDeltaDiscoveryRequestWire,
+  [SOTW_RESPONSE]: encodeDiscoveryResponseWire,
+  [DELTA_RESPONSE]: encodeDeltaDiscoveryResponseWire,
+} as const;
 
 /** The fast path writes exactly the general path's bytes, or declines. */
-function expectAgreement(typeName: typeof SOTW | typeof DELTA, m: Record<string, unknown>): 'fast' | 'general' {
+function expectAgreement(typeName: keyof typeof fastFor, m: Record<string, unknown>): 'fast' | 'general' {
   const fast = fastFor[typeName](m);
   if (fast === undefined) return 'general';
   const bytes = general(typeName, m);
@@ -38,7 +45,7 @@ const node = nodeMessage({
 } as never);
 const names = Array.from({ length: 1000 }, (_, i) => `outbound|80||svc${i}.bench.svc.cluster.local`);
 
-describe('discovery request one-pass wire encode', () => {
+describe('discovery message one-pass wire encode', () => {
   it('writes a 1,000-name subscription, with the Node, as the general path does (SotW and delta)', () => {
     expect(expectAgreement(DELTA, { node, type_url: CDS, resource_names_subscribe: names })).toBe('fast');
     expect(expectAgreement(DELTA, { type_url: CDS, resource_names_subscribe: names.slice(0, 3), resource_names_unsubscribe: ['gone'], response_nonce: '7' })).toBe('fast');
@@ -94,6 +101,51 @@ describe('discovery request one-pass wire encode', () => {
     const outcomes = new Set<string>();
     fc.assert(fc.property(delta, (m) => void outcomes.add(expectAgreement(DELTA, m))), { numRuns: 300, seed: 5 });
     fc.assert(fc.property(sotw, (m) => void outcomes.add(expectAgreement(SOTW, m))), { numRuns: 300, seed: 6 });
+    expect([...outcomes].sort()).toStrictEqual(['fast', 'general']);
+  });
+
+  it('writes a control plane\'s responses as the general path does: Anys (SotW), Resources with versions and aliases (delta), removals', () => {
+    const any = (i: number) => ({ type_url: CDS, value: Buffer.from(Array.from({ length: (i * 37) % 300 }, (_, j) => (i + j) & 255)) });
+    const anys = Array.from({ length: 200 }, (_, i) => any(i));
+    expect(expectAgreement(SOTW_RESPONSE, { version_info: 'v1', resources: anys, type_url: CDS, nonce: '1' })).toBe('fast');
+    expect(expectAgreement(SOTW_RESPONSE, { version_info: '', resources: [], type_url: CDS, nonce: '' })).toBe('fast');
+    const resources = anys.map((r, i) => ({ name: `c${i}`, version: `h${i}`, resource: r, ...(i % 7 === 0 ? { aliases: ['a', `b${i}`] } : {}) }));
+    expect(expectAgreement(DELTA_RESPONSE, { system_version_info: '3', resources, type_url: CDS, removed_resources: ['gone'], nonce: '9' })).toBe('fast');
+    expect(expectAgreement(DELTA_RESPONSE, { resources: [{ name: 'x' }, { resource: {} }, { resource: { value: new Uint8Array(0) } }], nonce: '2' })).toBe('fast');
+    // What the AdsServer's ADS codec sends.
+    const m = { system_version_info: '3', resources, type_url: CDS, removed_resources: [], nonce: '9' };
+    expect(messageCodec<Record<string, unknown>>(DELTA_RESPONSE).serialize(m).equals(general(DELTA_RESPONSE, m))).toBe(true);
+  });
+
+  it('leaves other responses to the general path: JSON-form Anys, base64 values, ttl, control_plane, non-ASCII names', () => {
+    const value = Buffer.from([1, 2, 3]);
+    const outside: [typeof SOTW_RESPONSE | typeof DELTA_RESPONSE, Record<string, unknown>][] = [
+      [SOTW_RESPONSE, { resources: [{ '@type': CDS, name: 'c' }] }],
+      [SOTW_RESPONSE, { resources: [{ type_url: CDS, value: 'AQID' }] }],
+      [SOTW_RESPONSE, { resources: [], canary: true }],
+      [DELTA_RESPONSE, { resources: [{ name: 'c', resource: { type_url: CDS, value }, ttl: { seconds: 5 } }] }],
+      [DELTA_RESPONSE, { resources: [{ name: 'ç', resource: { type_url: CDS, value } }] }],
+      [DELTA_RESPONSE, { resources: [], control_plane: { identifier: 'cp' } }],
+    ];
+    for (const [typeName, m] of outside) {
+      expect(fastFor[typeName](m)).toBeUndefined();
+      expect(messageCodec<Record<string, unknown>>(typeName).serialize(m).equals(general(typeName, m))).toBe(true);
+    }
+  });
+
+  it('property: for generated responses, the fast path gives the general path bytes or declines (300 runs each)', () => {
+    const str = fc.oneof({ weight: 6, arbitrary: fc.string({ maxLength: 60 }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) });
+    const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+    const strip = (m: Record<string, unknown>) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined));
+    const anyMessage = fc.record({ type_url: optional(str), value: optional(fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u))) }).map(strip);
+    const sotw = fc.record({ version_info: optional(str), resources: optional(fc.array(anyMessage, { maxLength: 12 })), type_url: optional(str), nonce: optional(str) }).map(strip);
+    const resource = fc.record({ version: optional(str), resource: optional(anyMessage), name: optional(str), aliases: optional(fc.array(str, { maxLength: 3 })) }).map(strip);
+    const delta = fc
+      .record({ system_version_info: optional(str), resources: optional(fc.array(resource, { maxLength: 12 })), type_url: optional(str), nonce: optional(str), removed_resources: optional(fc.array(str, { maxLength: 5 })) })
+      .map(strip);
+    const outcomes = new Set<string>();
+    fc.assert(fc.property(sotw, (m) => void outcomes.add(expectAgreement(SOTW_RESPONSE, m))), { numRuns: 300, seed: 8 });
+    fc.assert(fc.property(delta, (m) => void outcomes.add(expectAgreement(DELTA_RESPONSE, m))), { numRuns: 300, seed: 9 });
     expect([...outcomes].sort()).toStrictEqual(['fast', 'general']);
   });
 });

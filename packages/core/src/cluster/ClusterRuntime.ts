@@ -39,8 +39,8 @@ const NO_SUBSCRIPTIONS: readonly Disposable[] = Object.freeze([]);
 export class ClusterRuntime {
   /** Thresholds for RoutingPriority DEFAULT. */
   readonly breakers: CircuitBreaker;
-  /** Thresholds for RoutingPriority HIGH. */
-  readonly breakersHigh: CircuitBreaker;
+  /** Thresholds for RoutingPriority HIGH: made on first use (no route asks for HIGH yet), not for each of 10,000 clusters. */
+  #breakersHigh: CircuitBreaker | undefined;
 
   #cluster: Cluster;
   #overprovisioningFactor = 140;
@@ -62,9 +62,12 @@ export class ClusterRuntime {
     this.#options = options;
     this.#random = options.random ?? Math.random;
     this.breakers = new CircuitBreaker(thresholdsFor(cluster, 'DEFAULT'));
-    this.breakersHigh = new CircuitBreaker(thresholdsFor(cluster, 'HIGH'));
     this.#configureOutlier(cluster);
     if (cluster.load_assignment) this.updateEndpoints(cluster.load_assignment);
+  }
+
+  get breakersHigh(): CircuitBreaker {
+    return (this.#breakersHigh ??= new CircuitBreaker(thresholdsFor(this.#cluster, 'HIGH')));
   }
 
   get name(): string {
@@ -121,7 +124,7 @@ export class ClusterRuntime {
   updateCluster(cluster: Cluster): void {
     this.#cluster = cluster;
     this.breakers.configure(thresholdsFor(cluster, 'DEFAULT'));
-    this.breakersHigh.configure(thresholdsFor(cluster, 'HIGH'));
+    this.#breakersHigh?.configure(thresholdsFor(cluster, 'HIGH'));
     this.#configureOutlier(cluster);
     this.#prioritySet = undefined;
   }

@@ -160,6 +160,23 @@ describe('ClusterRuntime: state across updates', () => {
     expect(rt.breakers.tryAcquireRequest()).toBe(false);
     expect(new Set(Array.from({ length: 10 }, () => rt.pick({ random: Math.random })!.key))).toEqual(new Set(['10.0.0.1:80']));
   });
+
+  it('makes the HIGH priority breaker on first use with the cluster\'s thresholds then, and reconfigures it after', () => {
+    const high = (maxRequests: number) => ({ circuit_breakers: { thresholds: [{ priority: 'HIGH' as const, max_requests: maxRequests }], per_host_thresholds: [] } });
+    const { rt } = runtime(high(5));
+    rt.updateCluster(cluster(high(1)));
+    const breaker = rt.breakersHigh;
+    expect(rt.breakersHigh).toBe(breaker);
+    expect(breaker.tryAcquireRequest()).toBe(true);
+    expect(breaker.tryAcquireRequest()).toBe(false);
+    // A later update applies to the same breaker, keeping its count (1 of 2).
+    rt.updateCluster(cluster(high(2)));
+    expect(rt.breakersHigh).toBe(breaker);
+    expect(breaker.tryAcquireRequest()).toBe(true);
+    expect(breaker.tryAcquireRequest()).toBe(false);
+    // DEFAULT's breaker is its own.
+    expect(rt.breakers.tryAcquireRequest()).toBe(true);
+  });
 });
 
 describe('ClusterRuntime: outlier ejection and picking', () => {

@@ -142,6 +142,38 @@ describe('MeshChannel over real grpc-js servers', () => {
     expect(await countAnswers(10, () => unary(client), 1)).toEqual({ b0: 10 });
   });
 
+  it('does not retry a call whose request outgrew the retry buffer, even one that failed before any response (gRFC A44: the call is committed)', async () => {
+    const dead = await deadPort();
+    const source = new StaticResourceSource();
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c0', ports: [dead] }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 2, retry_back_off: { base_interval: '0.001s' } } } }],
+    });
+    const mesh = await Mesh.create({ source, resolveTimeoutMs: 2000 });
+    const summaries: CallSummary[] = [];
+    const options = meshClientOptions(mesh, `xds:///${TARGET}`, { observer: { onCallEnd: (s) => summaries.push(s) }, retryBufferBytes: 16 });
+    const client = new EchoClientConstructor(`xds:///${TARGET}`, grpc.credentials.createInsecure(), options);
+    cleanups.push(() => {
+      client.close();
+      mesh.close();
+    });
+
+    // A request within the buffer is retried (this first call also waits for the target's config).
+    const small = await unary(client, { body: 'hi' });
+    expect(small.code).toBe(grpc.status.UNAVAILABLE);
+    await expect.poll(() => summaries.length).toBe(1);
+    expect(summaries[0]!.attempts).toHaveLength(3);
+
+    // Routed at once (config known): the call starts replayable, then its message overflows the buffer.
+    const big = await unary(client, { body: 'x'.repeat(64) });
+    expect(big.code).toBe(grpc.status.UNAVAILABLE);
+    expect(big.details).toContain('(UF)');
+    await expect.poll(() => summaries.length).toBe(2);
+    expect(summaries[1]!.attempts).toHaveLength(1);
+    expect(String(summaries[1]!.error)).toContain('not retried: request body is not replayable');
+  });
+
   it('does not retry without a retry policy: the UNAVAILABLE status reaches the caller', async () => {
     const { backends, client } = await setup(1, oneCluster);
     backends[0]!.behave(failWith(grpc.status.UNAVAILABLE, 'down'));

@@ -318,7 +318,10 @@ export class CallEngine {
     host.activeRequests--;
     if (call.attemptPending) call.cluster!.breakers.releasePending();
     call.releaseRetry();
-    const next = this.conclude(call, call.cluster!, host, attempt, stop, attempt.value as AttemptResponse | undefined, attempt.error, call.attemptStarted, call.canRetry, call.attemptNo);
+    // `replayable` is read again: a streamed request (gRPC) can outgrow the transport's replay buffer after the
+    // call started, and is then committed to its attempt (gRFC A44).
+    const canRetry = call.canRetry && call.request.replayable;
+    const next = this.conclude(call, call.cluster!, host, attempt, stop, attempt.value as AttemptResponse | undefined, attempt.error, call.attemptStarted, canRetry, call.attemptNo);
     if (next !== RETRY) return this.respond(call, next);
     call.holdingRetry = true;
     call.sleep(call.policy!.retry.backoffMs(call.attemptNo, this.random), Wait.Backoff);

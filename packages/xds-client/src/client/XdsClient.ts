@@ -304,7 +304,7 @@ export class XdsClient implements ResourceSource {
         this.logger.info('xDS stream connected', { server: server.server_uri });
         this.events.emit('connected', { server: server.server_uri });
       },
-      onDisconnected: (server, error, hadResponse) => this.onDisconnected(stream(), server, error, hadResponse),
+      onDisconnected: (server, error, hadResponse, retryInMs) => this.onDisconnected(stream(), server, error, hadResponse, retryInMs),
     };
   }
 
@@ -340,8 +340,8 @@ export class XdsClient implements ResourceSource {
     this.notifyAll(e, (w) => w.onDoesNotExist?.());
   }
 
-  private onDisconnected(stream: AdsStream, server: XdsServerConfig, error: Error, hadResponse: boolean): void {
-    this.logger.warn('xDS stream lost; cached resources stay in use', { server: server.server_uri, error: error.message, hadResponse });
+  private onDisconnected(stream: AdsStream, server: XdsServerConfig, error: Error, hadResponse: boolean, retryInMs: number): void {
+    this.logger.warn('xDS stream lost; cached resources stay in use', { server: server.server_uri, error: error.message, hadResponse, retryInMs });
     if (!hadResponse && !this.answered.has(stream)) {
       this.unreachable.add(stream);
       for (const e of this.entriesOf(stream)) this.serveFromLastKnownGood(e);
@@ -352,7 +352,7 @@ export class XdsClient implements ResourceSource {
       // Cached resources are unaffected; only watchers still waiting hear about the failure.
       if (e.resource === undefined && e.status !== 'DOES_NOT_EXIST') this.notifyAll(e, (w) => w.onError?.(error));
     }
-    this.events.emit('disconnected', { server: server.server_uri, error, hadResponse });
+    this.events.emit('disconnected', { server: server.server_uri, error, hadResponse, retryInMs });
   }
 
   private reportOutcome(outcome: ResponseOutcome): void {

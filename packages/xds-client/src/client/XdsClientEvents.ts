@@ -23,6 +23,8 @@ export interface DisconnectedEvent {
   readonly error: Error;
   /** False when the server was never reached on this attempt. */
   readonly hadResponse: boolean;
+  /** When the client opens the stream again, in ms (0: at once; otherwise the reconnect backoff). */
+  readonly retryInMs: number;
 }
 
 export interface XdsClientEventMap {

@@ -80,7 +80,8 @@ export interface AdsStreamHandler {
   /** The first response arrived on a new stream. */
   onConnected(server: XdsServerConfig): void;
   /** The stream ended; it will be retried. `hadResponse` tells a broken stream from an unreachable server. */
-  onDisconnected(server: XdsServerConfig, error: Error, hadResponse: boolean): void;
+  /** `retryInMs`: when the stream will be opened again (0: at once). */
+  onDisconnected(server: XdsServerConfig, error: Error, hadResponse: boolean, retryInMs: number): void;
 }
 
 export interface AdsStreamOptions {
@@ -245,20 +246,18 @@ export class AdsStream {
     const ended = this.endReason ?? `${grpcJs().status[status.code] ?? status.code} ${status.details}`;
     this.endReason = undefined;
     const error = Object.assign(new Error(`ADS stream to ${server.server_uri} ended: ${ended}`), { code: status.code });
-    this.options.handler.onDisconnected(server, error, hadResponse);
-    let delay: number;
-    if (this.pendingServerIndex !== undefined) {
-      this.switchServer(this.pendingServerIndex);
-      delay = 0;
-    } else if (hadResponse) {
-      // The server was reachable and talking: reconnect at once (gRFC A27) with a fresh backoff.
-      this.backoff.reset();
-      delay = 0;
-    } else {
-      delay = this.backoff.next();
+    const moving = this.pendingServerIndex !== undefined;
+    // The server was reachable and talking: reconnect at once (gRFC A27) with a fresh backoff.
+    if (!moving && hadResponse) this.backoff.reset();
+    const delay = moving || hadResponse ? 0 : this.backoff.next();
+    this.options.handler.onDisconnected(server, error, hadResponse, delay);
+    if (moving) {
+      this.switchServer(this.pendingServerIndex!);
+    } else if (!hadResponse) {
       // gRFC A71: the current server is unreachable; try the next one in the bootstrap list, but
       // only if some watched resource is not cached: with everything cached the client keeps
       // using it and retries the same server (no fallback stampede on a primary restart).
+      // Asked after the handler has heard of the loss, so it can fall back to its cache first.
       const fallback = this.serverIndex !== 0 || (this.options.handler.needsFallback?.() ?? true);
       if (this.options.servers.length > 1 && fallback) this.switchServer((this.serverIndex + 1) % this.options.servers.length);
     }

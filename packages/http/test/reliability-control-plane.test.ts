@@ -162,7 +162,9 @@ describe('reliability: MeshDispatcher under control-plane faults', () => {
     const f = await load.stop();
     figures('dispatcher/dangling-rds', { dne_timeout_ms: FAST_XDS.doesNotExistTimeoutMs, sent_before_verdict: within.sent, failed_before_verdict: within.failed, failed_fast_after: f.failed - before + 1, fail_ms: failMs, error: failFast });
     expect(failFast).toMatch(/not in the mesh.*route configuration "routes-that-do-not-exist" for listener "reviews.test:9080" does not exist/);
-    expect(failMs).toBeLessThan(100);
+    // At once: no wait for a resolution that cannot come (a hang would last the DNE timer, 1.5 s,
+    // or more); the bound is loose so a loaded CI machine's pauses do not fail it.
+    expect(failMs).toBeLessThan(FAST_XDS.doesNotExistTimeoutMs! / 3);
     // Fixing the listener brings the target back.
     s.ads.server.setSnapshot(snap(s.backends, 1), { version: 'fixed' });
     const again = startLoad(s.dispatcher, 1);

@@ -25,7 +25,7 @@ import type { MeshChannel } from './MeshChannel.js';
 import { statusForMeshError } from './MeshCallStatus.js';
 import { MetadataHeaders, type MetadataStore } from './MetadataHeaders.js';
 import { RequestMessages } from './RequestMessages.js';
-import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt, type AttemptHeadNote } from './UpstreamAttempt.js';
+import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
 
 /** Until the call is routed (nothing reads the headers before that). */
 const NO_HEADERS: HeaderLookup = { get: () => null };
@@ -48,8 +48,7 @@ export class MeshClientCall
     RequestView,
     Cancellation,
     BodyByteCounts,
-    InterceptingListener,
-    AttemptHeadNote
+    InterceptingListener
 {
   // ---- RequestView (routing's view of the call); `path` is the method's, e.g. /pkg.Service/Method
   readonly method = 'POST';
@@ -72,8 +71,6 @@ export class MeshClientCall
   private finished = false;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private credentials: CallCredentials | undefined;
-  /** The last Trailers-Only status an attempt got, for a retry that can no longer replay. */
-  private lastStatus: StatusObject | undefined;
   private readonly deadline: number;
   /** This call's span and x-request-id while tracing records (read as each attempt's metadata is built); undefined otherwise. */
   private trace: CallTrace | undefined;
@@ -112,7 +109,13 @@ export class MeshClientCall
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
     this.sentBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
-    this.messages.push(context, message);
+    // This message outgrew the retry buffer: the engine is told (a call waiting in a retry backoff
+    // then fails, gRFC A44), on the next tick so the caller's status never comes inside its own write.
+    if (this.messages.push(context, message)) process.nextTick(MeshClientCall.notReplayable, this);
+  }
+
+  private static notReplayable(call: MeshClientCall): void {
+    call.cancelListener?.requestNotReplayable();
   }
 
   startRead(): void {
@@ -295,20 +298,9 @@ export class MeshClientCall
     this.finish(status);
   }
 
-  /** AttemptHeadNote: keeps the last Trailers-Only status (or none, for a head with headers) for a retry that cannot replay. */
-  attemptResolved(attempt: UpstreamAttempt): void {
-    this.lastStatus = attempt.trailersOnlyStatus;
-  }
-
 
   /** Sends one attempt; its UpstreamAttempt tells `settler` (the engine's attempt) of the head or the failure. */
   startAttempt(attempt: AttemptRequest, settler: AttemptSettler<GrpcResponse>): void {
-    if (attempt.attemptCount > 1 && !this.messages.replayable && this.lastStatus !== undefined) {
-      // The messages outgrew the retry buffer after the call started: the call is
-      // committed to what the last attempt answered (gRFC A44).
-      settler.resolved(new LocalGrpcReply({ status: 200, grpcStatus: this.lastStatus.code, body: this.lastStatus.details, flags: [] }, this.core.target));
-      return;
-    }
     // gRFC A31: the upstream deadline is the caller's, capped by what the route leaves.
     let deadline = this.deadline;
     const routeBound = attempt.expectedTimeoutMs !== undefined ? Date.now() + attempt.expectedTimeoutMs : Number.POSITIVE_INFINITY;
@@ -334,7 +326,7 @@ export class MeshClientCall
       lease = this.core.endpoints.acquire(attempt.host, transport);
       const call = lease.channel.createCall(attempt.path, deadline, attempt.authority, null, 0);
       if (this.credentials !== undefined) call.setCredentials(this.credentials);
-      upstream = new UpstreamAttempt(call, lease, settler, this, attempt, routeBound === deadline && Number.isFinite(routeBound));
+      upstream = new UpstreamAttempt(call, lease, settler, attempt, routeBound === deadline && Number.isFinite(routeBound));
       this.current = upstream;
       upstream.start(inPlace ? this.metadata : (metadata as Metadata));
     } catch (err) {

@@ -28,12 +28,14 @@ export class RequestMessages {
     return !this.overflowed;
   }
 
-  push(context: MessageContext, message: Buffer): void {
+  /** Sends `message` to the current attempt and logs it; true when it is the one that outgrew the buffer. */
+  push(context: MessageContext, message: Buffer): boolean {
     const entry = new OutgoingMessage(message, context.flags, context.callback);
+    let outgrew = false;
     if (!this.overflowed) {
       this.bytes += message.length;
       if (this.bytes > this.limitBytes) {
-        this.overflowed = true;
+        this.overflowed = outgrew = true;
         this.first = this.rest = undefined;
       } else if (this.first === undefined) {
         this.first = entry;
@@ -42,6 +44,7 @@ export class RequestMessages {
       }
     }
     if (this.writer !== undefined) this.writer.write(entry);
+    return outgrew;
   }
 
   halfClose(): void {

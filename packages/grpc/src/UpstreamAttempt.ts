@@ -30,11 +30,6 @@ const enum State {
  * Nothing is read from upstream before the engine commits: the caller's reads are passed
  * through afterwards, so grpc-js flow control stays end to end.
  */
-/** Told of each attempt's head as it resolves, before the engine is (the logical call keeps the last Trailers-Only status). */
-export interface AttemptHeadNote {
-  attemptResolved(attempt: UpstreamAttempt): void;
-}
-
 /**
  * The stream end reported for each gRPC status code, made once: no object literal per call (a
  * literal site whose objects live through scavenges gets pretenured by V8, see RequestMessages).
@@ -82,7 +77,6 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     private readonly lease: EndpointLease,
     /** The engine's attempt (or a Promise's settle functions): told of the head or the failure, once. */
     private settler: AttemptSettler<UpstreamAttempt>,
-    private readonly note: AttemptHeadNote,
     attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
     private readonly routeBoundDeadline: boolean,
@@ -138,7 +132,6 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.metadata = md;
     this.headers = new MetadataHeaders(md);
     this.state = State.Held;
-    this.note.attemptResolved(this);
     this.settler.resolved(this);
   }
 
@@ -187,13 +180,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.headers = new MetadataHeaders(status.metadata);
     this.finalStatus = status;
     this.state = State.Held;
-    this.note.attemptResolved(this);
     this.settler.resolved(this);
-  }
-
-  /** The status of a Trailers-Only response, once it has arrived. */
-  get trailersOnlyStatus(): StatusObject | undefined {
-    return this.metadata === undefined ? this.finalStatus : undefined;
   }
 
   // ---- AttemptResponse (engine side)

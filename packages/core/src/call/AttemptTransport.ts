@@ -27,11 +27,17 @@ export interface LogicalRequest {
 }
 
 /**
- * Told when the caller cancels. An object with a method, not a closure: see CancelListener's use
- * in CallEngine (a per-call closure stored on an object is allocated in V8's old generation).
+ * Told when the caller cancels, and when the request stops being replayable. An object with
+ * methods, not closures: see CancelListener's use in CallEngine (a per-call closure stored on an
+ * object is allocated in V8's old generation).
  */
 export interface CancelListener {
   callerCancelled(): void;
+  /**
+   * `LogicalRequest.replayable` turned false (a streamed request outgrew the transport's retry
+   * buffer). In a retry backoff the call then fails at once (gRFC A44: no attempt to commit to).
+   */
+  requestNotReplayable(): void;
 }
 
 /** A caller's cancellation the transport tracks itself (see LogicalRequest.cancellation). */

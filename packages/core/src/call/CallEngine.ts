@@ -157,8 +157,13 @@ export class CallEngine {
     try {
       if (wait === Wait.Attempt) this.afterAttempt(call, stop);
       else if (stop !== Stop.None) throw stop === Stop.Caller ? call.cancelled() : call.timeout();
-      else if (wait === Wait.Backoff) this.nextAttempt(call);
-      else this.afterFault(call);
+      else if (wait === Wait.Backoff) {
+        // gRFC A44: a request that outgrew the transport's retry buffer commits the call to its attempt
+        // in progress. In a backoff there is none, and the next attempt could replay only part of the
+        // request (a truncated stream the server would take as whole): the call fails instead.
+        if (!call.request.replayable) throw call.fail(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED, 503, 'retry abandoned: the request outgrew the retry buffer during the backoff');
+        this.nextAttempt(call);
+      } else this.afterFault(call);
     } catch (err) {
       this.fail(call, err);
     }
@@ -805,6 +810,11 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   /** CancelListener: the transport's Cancellation fired. */
   callerCancelled(): void {
     this.finish(Stop.Caller);
+  }
+
+  /** CancelListener: the request can no longer be replayed; a backoff ends now (the engine then fails the call). */
+  requestNotReplayable(): void {
+    if (this.wait === Wait.Backoff) this.finish(Stop.None);
   }
 
   private stopAttempt(attempt: EngineAttempt, stop: Stop): void {

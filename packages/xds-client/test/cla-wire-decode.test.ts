@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { encodeAny } from '../src/proto/EnvoyProtos.js';
 import { ClusterLoadAssignmentResource } from '../src/resources/endpoint/ClusterLoadAssignmentResource.js';
 import { decodeClusterLoadAssignmentWire } from '../src/resources/endpoint/ClusterLoadAssignmentWire.js';
+import { endpointsBuilt } from '../src/resources/endpoint/DeferredEndpoints.js';
+import { FREEZE_MODELS } from '../src/resources/DeepFreeze.js';
 import { wireAgreement } from './helpers/wireAgreement.js';
 
 const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
@@ -21,6 +23,60 @@ describe('ClusterLoadAssignment one-pass wire decode', () => {
     const cla = decodeClusterLoadAssignmentWire(any.value)!;
     expect(cla.endpoints[0]!.lb_endpoints[3]!.address).toStrictEqual({ address: '127.0.1.4', port_value: 9 });
     expect(cla.policy).toStrictEqual({ drop_overloads: [] });
+  });
+
+  it('checks every endpoint at decode but builds them at the first read, once, as the same model', () => {
+    const message = {
+      cluster_name: 'c',
+      endpoints: [{ locality: { region: 'r' }, lb_endpoints: [endpoint('10.0.0.1', 80), endpoint('10.0.0.2', 81, { health_status: 'DRAINING' })] }],
+      policy: { overprovisioning_factor: { value: 150 } },
+    };
+    const any = encodeAny(CLA, message);
+    const cla = ClusterLoadAssignmentResource.decode(any).resource;
+    expect(endpointsBuilt(cla)).toBe(false);
+    expect(Object.keys(cla)).toStrictEqual(['cluster_name', 'endpoints', 'policy']);
+    expect(cla.policy.overprovisioning_factor).toBe(150);
+    expect(endpointsBuilt(cla)).toBe(false);
+    const endpoints = cla.endpoints;
+    expect(endpointsBuilt(cla)).toBe(true);
+    expect(cla.endpoints).toBe(endpoints);
+    expect(endpoints[0]!.lb_endpoints.map((e) => [e.address.address, e.address.port_value, e.health_status])).toStrictEqual([
+      ['10.0.0.1', 80, 'UNKNOWN'],
+      ['10.0.0.2', 81, 'DRAINING'],
+    ]);
+    // Spread and JSON see a plain model, as for the general path's.
+    const built = general(any) as { ok: true; resource: object };
+    expect({ ...cla }).toStrictEqual(built.resource);
+    expect(JSON.stringify(cla)).toBe(JSON.stringify(built.resource));
+    if (FREEZE_MODELS) {
+      expect(Object.isFrozen(cla)).toBe(true);
+      expect(() => {
+        (cla as { endpoints: unknown }).endpoints = [];
+      }).toThrow(TypeError);
+      expect(cla.endpoints).toBe(endpoints);
+    }
+    // A bad endpoint anywhere is still a rejection at decode, not at the read.
+    const bad = encodeAny(CLA, { ...message, endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 80), endpoint('10.0.0.2', 70000)] }] });
+    expect(decodeClusterLoadAssignmentWire(bad.value)).toBeUndefined();
+    expect(() => ClusterLoadAssignmentResource.decode(bad)).toThrow(/port must be at most 65535/);
+  });
+
+  it('equal: the same bytes are equal without building; other bytes compare as models', () => {
+    const message = { cluster_name: 'c', endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 80)] }] };
+    const a = ClusterLoadAssignmentResource.decode(encodeAny(CLA, message)).resource;
+    const b = ClusterLoadAssignmentResource.decode(encodeAny(CLA, message)).resource;
+    expect(ClusterLoadAssignmentResource.equal(a, b)).toBe(true);
+    expect(endpointsBuilt(a) || endpointsBuilt(b)).toBe(false);
+    const moved = ClusterLoadAssignmentResource.decode(encodeAny(CLA, { ...message, endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 81)] }] })).resource;
+    expect(ClusterLoadAssignmentResource.equal(a, moved)).toBe(false);
+    // The same model from other bytes (an empty locality written out): equal, by building both.
+    const spelledOutAny = encodeAny(CLA, { ...message, endpoints: [{ locality: {}, lb_endpoints: [endpoint('10.0.0.1', 80)] }] });
+    expect(spelledOutAny.value.length).toBeGreaterThan(encodeAny(CLA, message).value.length);
+    const spelledOut = ClusterLoadAssignmentResource.decode(spelledOutAny).resource;
+    expect(ClusterLoadAssignmentResource.equal(a, spelledOut)).toBe(true);
+    // Against a model built by the general path.
+    const generalModel = (general(encodeAny(CLA, message)) as { ok: true; resource: typeof a }).resource;
+    expect(ClusterLoadAssignmentResource.equal(b, generalModel)).toBe(true);
   });
 
   it('takes priorities, locality weights, endpoint weights, health, UDP, the overprovisioning factor and non-ASCII names', () => {

@@ -21,6 +21,8 @@ export interface ResourceTypeSpec<T> {
    * path (decode, toObject, validate) then runs and owns every error message.
    */
   readonly decodeWire?: (bytes: Uint8Array) => T | undefined;
+  /** Model equality, when the type has a cheaper one than deep equality (default: structurallyEqual). */
+  readonly equal?: (a: T, b: T) => boolean;
 }
 
 /**
@@ -67,6 +69,6 @@ export function defineResourceType<T>(spec: ResourceTypeSpec<T>): ResourceType<T
       return fromObject(obj);
     },
     fromObject,
-    equal: (a, b) => structurallyEqual(a, b),
+    equal: spec.equal ?? ((a, b) => structurallyEqual(a, b)),
   };
 }

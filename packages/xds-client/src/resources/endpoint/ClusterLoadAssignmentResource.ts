@@ -4,6 +4,7 @@ import { address } from '../common/Addresses.js';
 import { fractionalPercent } from '../common/Matchers.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { decodeClusterLoadAssignmentWire } from './ClusterLoadAssignmentWire.js';
+import { assignmentsEqual } from './DeferredEndpoints.js';
 import { asObj, at, compact, fail, list, optDurationMs, optEnum, optMetadata, optObj, optStr, optUint, optWrappedUint, str, type Obj } from '../common/ObjectReader.js';
 
 const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
@@ -89,4 +90,5 @@ export const ClusterLoadAssignmentResource: ResourceType<ClusterLoadAssignment> 
   nameField: 'cluster_name',
   validate: (o) => clusterLoadAssignment(o),
   decodeWire: decodeClusterLoadAssignmentWire,
+  equal: assignmentsEqual,
 });

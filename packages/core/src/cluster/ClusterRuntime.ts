@@ -23,6 +23,9 @@ function thresholdsFor(cluster: Cluster, priority: Thresholds['priority']): Thre
 const NO_HOSTS: ReadonlyMap<string, Host> = new Map();
 const NO_HOST_LIST: readonly Host[] = Object.freeze([]);
 const NO_SUBSCRIPTIONS: readonly Disposable[] = Object.freeze([]);
+const NO_LEVELS: readonly LocalityHosts[][] = Object.freeze([]);
+/** The options of a runtime made without any: one shared object, not an empty one per cluster. */
+const DEFAULT_OPTIONS: ClusterRuntimeOptions = Object.freeze({});
 
 /**
  * Everything a call needs about one upstream cluster: its hosts and their
@@ -50,14 +53,14 @@ export class ClusterRuntime {
   #hostList: readonly Host[] = NO_HOST_LIST;
   /** The last EDS assignment not yet turned into Host objects. */
   #pendingEndpoints: ClusterLoadAssignment | undefined;
-  #levels: LocalityHosts[][] = [];
+  #levels: readonly LocalityHosts[][] = NO_LEVELS;
   #prioritySet: PrioritySet | undefined;
   #outlier: OutlierDetector | undefined;
   #outlierSubscriptions: readonly Disposable[] = NO_SUBSCRIPTIONS;
   readonly #options: ClusterRuntimeOptions;
   readonly #random: () => number;
 
-  constructor(cluster: Cluster, options: ClusterRuntimeOptions = {}) {
+  constructor(cluster: Cluster, options: ClusterRuntimeOptions = DEFAULT_OPTIONS) {
     this.#cluster = cluster;
     this.#options = options;
     this.#random = options.random ?? Math.random;

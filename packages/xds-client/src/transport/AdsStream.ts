@@ -400,7 +400,8 @@ export class AdsStream {
     // Nothing ever sent for the type on this stream and nothing wanted: stay silent. (An empty
     // first SotW request would be a legacy wildcard subscription for LDS and CDS.)
     if (!sent && wanted.size === 0) return;
-    const added = [...wanted].filter((n) => !sent?.has(n));
+    // The first request of a type subscribes to every name (10,000 at config scale): no filter pass.
+    const added = sent ? [...wanted].filter((n) => !sent.has(n)) : Array.from(wanted);
     const removed = sent ? [...sent].filter((n) => !wanted.has(n)) : [];
     if (sent && added.length === 0 && removed.length === 0) return;
     if (this.options.delta) {

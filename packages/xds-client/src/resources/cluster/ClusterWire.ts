@@ -1,7 +1,7 @@
 import type { Cluster } from '../model.js';
 import { frozen } from '../DeepFreeze.js';
 import { NO_ITEMS } from '../common/SharedEmpties.js';
-import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
+import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, stringLike, readWhole, varint, type Cursor } from '../common/WireCursor.js';
 
 /**
  * One-pass decode of the common Cluster shape straight from the wire into the model, for the
@@ -39,7 +39,7 @@ function cluster(r: Cursor, end: number): Cluster {
     else if (tag === ((2 << 3) | VARINT)) type = varint(r);
     else if (tag === ((3 << 3) | LEN) && !edsSeen) {
       edsSeen = true;
-      serviceName = edsClusterConfig(r, lengthEnd(r, end));
+      serviceName = edsClusterConfig(r, lengthEnd(r, end), name);
     } else if (tag === ((4 << 3) | LEN) && connectTimeout === undefined) connectTimeout = durationMs(r, lengthEnd(r, end));
     else if (tag === ((6 << 3) | VARINT)) lbPolicy = LB_POLICY[varint(r)] ?? giveUp();
     else giveUp();
@@ -56,8 +56,12 @@ function cluster(r: Cursor, end: number): Cluster {
   return frozen(model) as unknown as Cluster;
 }
 
-/** EdsClusterConfig { eds_config (1), service_name (2) }: returns service_name. */
-function edsClusterConfig(r: Cursor, end: number): string | undefined {
+/**
+ * EdsClusterConfig { eds_config (1), service_name (2) }: returns service_name, as the string
+ * `clusterName` itself when it is the same text (Istio names the EDS resource after the cluster),
+ * so that 10,000 clusters do not each keep a second copy of their name.
+ */
+function edsClusterConfig(r: Cursor, end: number, clusterName: string): string | undefined {
   let serviceName: string | undefined;
   let configSeen = false;
   while (r.pos < end) {
@@ -65,7 +69,7 @@ function edsClusterConfig(r: Cursor, end: number): string | undefined {
     if (tag === ((1 << 3) | LEN) && !configSeen) {
       configSeen = true;
       adsConfigSource(r, lengthEnd(r, end));
-    } else if (tag === ((2 << 3) | LEN)) serviceName = string(r, end);
+    } else if (tag === ((2 << 3) | LEN)) serviceName = stringLike(r, end, clusterName);
     else giveUp();
   }
   if (r.pos !== end) giveUp();

@@ -5,6 +5,8 @@ import { LEN, VARINT, giveUp, lengthEnd, string, readWhole, varint, wrappedUint,
 import { deferredAssignment } from './DeferredEndpoints.js';
 
 const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
+/** The policy of every assignment without an overprovisioning factor: one frozen object, not one per CLA. */
+const DEFAULT_POLICY: ClusterLoadAssignment['policy'] = Object.freeze({ drop_overloads: NO_ITEMS });
 
 /**
  * One-pass decode of the common ClusterLoadAssignment shape straight from the wire into the
@@ -84,7 +86,7 @@ function cla(r: Cursor, end: number, build: boolean): ClusterLoadAssignment {
     }
     for (let p = 0; p < priorities.size; p++) if (!priorities.has(p)) giveUp();
   }
-  const assignmentPolicy = frozen(opf === undefined || opf === 0 ? { drop_overloads: NO_ITEMS } : { overprovisioning_factor: opf, drop_overloads: NO_ITEMS });
+  const assignmentPolicy = opf === undefined || opf === 0 ? DEFAULT_POLICY : frozen({ overprovisioning_factor: opf, drop_overloads: NO_ITEMS });
   if (!build) return deferredAssignment(clusterName, assignmentPolicy, r.buf, readEndpoints);
   return frozen({ cluster_name: clusterName, endpoints: frozen(endpoints), policy: assignmentPolicy });
 }

@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allFixtureResources } from './helpers/fixture-extract.js';
+import { codeGeneratedWhile } from './helpers/generated-code.js';
 import { rootFromDescriptor, splitDescriptor, typeNamesOf, type SplitDescriptor } from '../src/proto/DescriptorRoot.js';
 import { CORE_PROTO_FILES, EXTENDED_PROTO_FILES, parseEnvoyProtos } from '../src/proto/EnvoyProtoFiles.js';
 import { TO_OBJECT, typeNameOf } from '../src/proto/EnvoyProtos.js';
@@ -147,5 +148,32 @@ describe('trimmed Envoy descriptor', () => {
     expect(enc(root).equals(enc(full))).toBe(true);
     expect(decodeDeep(root, name, enc(root))).toEqual(decodeDeep(full, name, enc(full)));
     expect(typeNamesOf(root)).toContain('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager');
+  });
+
+  it("generates each type's codecs one at a time, on first call, and all of them on setup()", () => {
+    const root = rootFromDescriptor(split, () => otherTypes, () => full);
+    const name = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+    const bytes = full.lookupType(name).encode(full.lookupType(name).fromObject({ cluster_name: 'c', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 80 } } } }] }] })).finish();
+    const generated: string[] = [];
+    const codecs = () => generated.filter((n) => n.includes('$')).map((n) => n.slice(n.indexOf('$')));
+    const cla = root.lookupType(name);
+    let decoded!: protobuf.Message;
+    generated.push(...codeGeneratedWhile(() => (decoded = cla.decode(bytes))));
+    // Decoding reaches the nested types' decode and nothing else (verify, encode, the converters).
+    expect(new Set(codecs())).toEqual(new Set(['$decode']));
+    expect(generated).toContain('ClusterLoadAssignment$decode');
+    const expected = full.lookupType(name).toObject(full.lookupType(name).decode(bytes), TO_OBJECT);
+    generated.push(...codeGeneratedWhile(() => expect(cla.toObject(decoded, TO_OBJECT)).toEqual(expected)));
+    expect(new Set(codecs())).toEqual(new Set(['$decode', '$toObject']));
+    // A generated codec replaces the first-call one on the type, as protobufjs's setup leaves it.
+    const decode = cla.decode;
+    expect(codeGeneratedWhile(() => cla.decode(bytes))).toEqual([]);
+    expect(cla.decode).toBe(decode);
+    // setup() generates the rest for this type and returns it; a round trip through them agrees with the parsed tree.
+    const rest = codeGeneratedWhile(() => expect(cla.setup()).toBe(cla));
+    expect(rest.map((n) => n.slice(n.indexOf('$'))).sort()).toEqual(['$encode', '$fromObject', '$verify']);
+    expect(cla.verify(cla.toObject(decoded))).toBeNull();
+    const again = Buffer.from(cla.encode(cla.fromObject(cla.toObject(decoded))).finish());
+    expect(again.equals(Buffer.from(bytes))).toBe(true);
   });
 });

@@ -80,6 +80,8 @@ function buildOnLookup(root: protobuf.Root, split: SplitDescriptor): void {
     // What Root.fromJSON's resolveAll does first (proto2/proto3 defaults such as packed
     // encoding); it walks only the namespaces this add marked.
     root._resolveFeaturesRecursive(internals._edition);
+    const built = ns.get(name.slice(dot + 1));
+    if (built instanceof protobuf.Type) generateCodecsOnFirstCall(built);
   };
   const lookupImpl = internals._lookupImpl;
   internals._lookupImpl = function (path: string[], flatPath: string) {
@@ -100,11 +102,88 @@ function buildOnLookup(root: protobuf.Root, split: SplitDescriptor): void {
   };
 }
 
+type Codec = 'encode' | 'decode' | 'verify' | 'fromObject' | 'toObject';
+type Generated = (...args: unknown[]) => unknown;
+type TypeCodecs = Record<Codec, Generated> & { setup(): protobuf.Type };
+
+/** protobufjs's code generators, one per codec, each called with the scope its `Type.setup` passes. */
+const GENERATORS: Readonly<Record<Codec, (type: protobuf.Type, types: unknown[]) => Generated>> = {
+  encode: (type, types) => protobuf.encoder(type)({ Writer: protobuf.Writer, types, util: protobuf.util }) as Generated,
+  decode: (type, types) => protobuf.decoder(type)({ Reader: protobuf.Reader, types, util: protobuf.util }) as Generated,
+  verify: (type, types) => protobuf.verifier(type)({ types, util: protobuf.util }) as Generated,
+  fromObject: (type, types) => protobuf.converter.fromObject(type)({ types, util: protobuf.util }) as Generated,
+  toObject: (type, types) => protobuf.converter.toObject(type)({ types, util: protobuf.util }) as Generated,
+};
+const CODECS = Object.keys(GENERATORS) as Codec[];
+
+/** Generates one codec of `type` and puts it on the type, where protobufjs's setup puts it. */
+function generateCodec(type: protobuf.Type, codec: Codec): Generated {
+  // As setup does: every field resolved, in declaration order, which the generated code indexes.
+  const fieldTypes = type.fieldsArray.map((field) => field.resolve().resolvedType);
+  return ((type as unknown as TypeCodecs)[codec] = GENERATORS[codec](type, fieldTypes));
+}
+
+/**
+ * One shared function per codec (not a closure per type: a static config builds about 180 types
+ * and calls codecs on about 40), which generates the type's codec and calls it.
+ */
+const ON_FIRST_CALL = Object.fromEntries(
+  CODECS.map((codec) => [
+    codec,
+    function onFirstCall(this: protobuf.Type, ...args: unknown[]): unknown {
+      return generateCodec(this, codec).apply(this, args);
+    },
+  ]),
+) as Readonly<Record<Codec, Generated>>;
+
+/** For anyone calling setup(): every codec generated and the type returned, as protobufjs's setup does. */
+function setupEveryCodec(this: protobuf.Type): protobuf.Type {
+  const own = this as unknown as TypeCodecs;
+  for (const codec of CODECS) if (own[codec] === ON_FIRST_CALL[codec]) generateCodec(this, codec);
+  return this;
+}
+
+/**
+ * Gives `type` and the types nested in it codecs generated one at a time, on each one's first
+ * call, where protobufjs's `Type.setup` generates all five the first time any is called.
+ *
+ * Why: a static config's load set up 41 types, 587 KB of generated source, and most of it is
+ * never called: `verify` never (Meshlet validates the decoded objects itself), encode and decode
+ * only for the few types that travel as Any bytes. What a load allocates that outlives a
+ * young-generation GC counts toward V8 enlarging the young generation, which then stays large
+ * (BENCHMARKS.md, footprint sixth pass). After its first call a codec is the generated function
+ * itself, an own property as protobufjs's setup leaves it, so decoding pays no extra call.
+ *
+ * A type protobufjs wraps (google.protobuf.Any: its setup composes the wrapper with the generated
+ * fromObject and toObject) keeps protobufjs's own setup.
+ */
+function generateCodecsOnFirstCall(type: protobuf.Type): void {
+  for (const nested of type.nestedArray) if (nested instanceof protobuf.Type) generateCodecsOnFirstCall(nested);
+  if (protobuf.wrappers[type.fullName] !== undefined) return;
+  const own = type as unknown as TypeCodecs;
+  for (const codec of CODECS) own[codec] = ON_FIRST_CALL[codec];
+  own.setup = setupEveryCodec;
+}
+
 /** Two messages, one naming the other fully qualified, as splitDescriptor writes them. */
 const PROBE: SplitDescriptor = {
   'meshlet.probe.Outer': JSON.stringify({ fields: { inner: { type: '.meshlet.probe.Inner', id: 1 } } }),
   'meshlet.probe.Inner': JSON.stringify({ fields: { text: { type: 'string', id: 1 } } }),
 };
+
+/** What is wrong with protobufjs's code generators for generateCodecsOnFirstCall, or undefined. */
+function codecGenerationProblem(outer: protobuf.Type): string | undefined {
+  const generators = { encoder: protobuf.encoder, decoder: protobuf.decoder, verifier: protobuf.verifier, converter: protobuf.converter?.fromObject };
+  for (const [name, generator] of Object.entries(generators)) if (typeof generator !== 'function') return `protobufjs exports no ${name} code generator`;
+  try {
+    const bytes = outer.encode(outer.fromObject({ inner: { text: 'probe' } })).finish();
+    const back = outer.toObject(outer.decode(bytes)) as { inner?: { text?: unknown } };
+    if (back.inner?.text !== 'probe' || outer.verify({ inner: { text: 1 } }) === null) return 'codecs generated one at a time did not round-trip a message';
+  } catch (err) {
+    return `codecs generated one at a time failed (${err instanceof Error ? err.message : String(err)})`;
+  }
+  return undefined;
+}
 
 /**
  * What is wrong with `Root` for the lazy root, or undefined when nothing is: the internals are
@@ -126,7 +205,7 @@ export function protobufjsInternalsProblem(Root: new () => protobuf.Root): strin
   } catch (err) {
     return `a type was not built through Root._lookupImpl (${err instanceof Error ? err.message : String(err)})`;
   }
-  return undefined;
+  return codecGenerationProblem(root.lookupType('meshlet.probe.Outer'));
 }
 
 function loadedProtobufjsVersion(): string {

@@ -146,7 +146,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     // attempt, and through it of the call's engine state, which would otherwise survive scavenges
     // with them (V8 then tenures their allocation sites: see "gRPC overhead, fifth pass").
     this.settler = SETTLED;
-    if (this.state === State.Committed) this.sink = undefined;
+    if (this.state === State.Committed || this.state === State.Discarded) {
+      // So does what it has delivered (or never will): the head's metadata and its view, the status.
+      this.sink = this.metadata = this.finalStatus = undefined;
+      this.headers = NO_HEADERS;
+    }
   }
 
   private statusArrived(status: StatusObject): void {

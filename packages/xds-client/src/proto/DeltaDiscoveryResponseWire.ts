@@ -74,6 +74,8 @@ function resource(r: Cursor, end: number): ResourceObject {
     else giveUp();
   }
   if (r.pos !== end) giveUp();
+  // The usual resource, whole: one literal, not keys added one by one into a property array.
+  if (version !== undefined && any !== undefined && name !== undefined) return { aliases: aliases ?? NO_ITEMS, version, resource: any, name };
   const out: ResourceObject = { aliases: aliases ?? NO_ITEMS };
   if (version !== undefined) out.version = version;
   if (any !== undefined) out.resource = any;

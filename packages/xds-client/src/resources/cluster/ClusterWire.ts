@@ -47,12 +47,14 @@ function cluster(r: Cursor, end: number): Cluster {
   // PGV: connect_timeout > 0 when set.
   if (r.pos !== end || name === '' || type !== TYPE_EDS || connectTimeout === 0) giveUp();
   // gRFC A27: without service_name the cluster name is the EDS resource name. Keys in the
-  // general path's order, so both paths give objects of one shape.
-  const model: Record<string, unknown> = { name, type: 'EDS', eds_service_name: serviceName || name };
-  if (connectTimeout !== undefined) model['connect_timeout'] = connectTimeout;
-  model['lb_policy'] = frozen({ policy: lbPolicy });
-  model['transport_socket_matches'] = NO_ITEMS;
-  model['protocol'] = 'HTTP1';
+  // general path's order, so both paths give objects of one shape; whole literals, not keys
+  // added one by one (those would go to a separate property array, one more object per cluster).
+  const edsServiceName = serviceName || name;
+  const lb = frozen({ policy: lbPolicy });
+  const model =
+    connectTimeout === undefined
+      ? { name, type: 'EDS', eds_service_name: edsServiceName, lb_policy: lb, transport_socket_matches: NO_ITEMS, protocol: 'HTTP1' }
+      : { name, type: 'EDS', eds_service_name: edsServiceName, connect_timeout: connectTimeout, lb_policy: lb, transport_socket_matches: NO_ITEMS, protocol: 'HTTP1' };
   return frozen(model) as unknown as Cluster;
 }
 

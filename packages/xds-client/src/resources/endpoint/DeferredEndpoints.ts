@@ -53,7 +53,10 @@ const ENDPOINTS: PropertyDescriptor = {
  * The bytes must not change afterwards; the XdsClient keeps them anyway as the resource's raw form.
  */
 export function deferredAssignment(clusterName: string, policy: ClusterLoadAssignment['policy'], bytes: Uint8Array, read: EndpointsReader): ClusterLoadAssignment {
-  const o = { cluster_name: clusterName } as { cluster_name: string; endpoints: readonly LocalityLbEndpoints[]; policy: ClusterLoadAssignment['policy'] };
+  // Built from an empty literal, which has room for four fields in the object itself: the three
+  // data fields fit there (the accessor takes none), so there is no separate property array.
+  const o = {} as { cluster_name: string; endpoints: readonly LocalityLbEndpoints[]; policy: ClusterLoadAssignment['policy'] };
+  o.cluster_name = clusterName;
   Object.defineProperty(o, 'endpoints', ENDPOINTS);
   o.policy = policy;
   Object.defineProperty(o, STATE, { value: new DeferredState(bytes, read) });

@@ -1,6 +1,8 @@
-import { connect as tlsConnect } from 'node:tls';
 import { errors, type buildConnector } from 'undici';
 import { explainTlsError, type UpstreamTls } from '@meshlet/core/client';
+
+// node:tls without an ESM import, which would build and keep its root certificates (see core's connectTls.ts).
+const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
 
 /**
  * An undici connector for one mTLS endpoint. It asks the compiled

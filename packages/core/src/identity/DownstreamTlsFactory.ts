@@ -1,4 +1,4 @@
-import { createSecureContext, type SecureContext, type SecureContextOptions, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions, Server, TLSSocket, TlsOptions } from 'node:tls';
 import type { DownstreamTlsContext } from '@meshlet/xds-client';
 import type { Disposable } from '../cluster/Disposable.js';
 import type { CertificateProviderRegistry } from './CertificateProviderRegistry.js';
@@ -6,6 +6,9 @@ import { MeshletTlsError } from './MeshletTlsError.js';
 import { verifiedPeerIdentity, type PeerIdentity } from './PeerIdentity.js';
 import { SanMatcher } from './SanMatcher.js';
 import { TlsMaterialSource } from './TlsMaterialSource.js';
+
+// node:tls without an ESM import, which would build and keep its root certificates (see connectTls.ts).
+const { createSecureContext } = process.getBuiltinModule('node:tls');
 
 /**
  * Server-side TLS from a DownstreamTlsContext (gRFC A29 / A36): our identity from a certificate

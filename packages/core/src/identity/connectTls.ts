@@ -1,5 +1,10 @@
-import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { explainTlsError } from './MeshletTlsError.js';
+
+// node:tls without an ESM import: Node's ESM wrapper of a builtin reads every export once, and
+// tls's rootCertificates getter then builds and keeps Node's bundled root certificates (0.4 MB
+// surviving young-generation GCs at load; BENCHMARKS.md, footprint sixth pass), which Meshlet never reads.
+const { connect } = process.getBuiltinModule('node:tls');
 
 /**
  * `tls.connect` that resolves on a verified handshake and rejects with a MeshletTlsError naming the

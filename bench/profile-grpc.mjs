@@ -18,6 +18,7 @@
 // latency, candidate minus baseline and each minus plain (BENCH_WARMUP_MS, default 1500 per side). Both builds share one
 // grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
 // counted here is the client's alone.
+import { allocationSites } from './harness/allocationSites.mjs';
 import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { alternate } from './harness/alternate.mjs';
 import { closedLoop } from './harness/load.mjs';
@@ -150,27 +151,6 @@ async function measure(send, durationMs) {
   return { rps: r.rps, p50us: r.p50us, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests), errors: r.errors };
 }
 
-/** Bytes allocated per call by each allocating function (self), largest first, over `calls` calls. */
-async function allocationSites({ send, inFlight, calls }) {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  const samplingInterval = 128;
-  await session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  await closedLoop({ send, inFlight, durationMs: 60_000, maxRequests: calls });
-  const { profile } = await session.post('HeapProfiler.stopSampling');
-  session.disconnect();
-  const bySite = new Map();
-  const walk = (node) => {
-    const f = node.callFrame;
-    const where = `${f.functionName || '(anonymous)'} ${f.url.replace(/^file:\/\//, '').replace(/.*\/(packages|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
-    if (node.selfSize > 0) bySite.set(where, (bySite.get(where) ?? 0) + node.selfSize);
-    for (const child of node.children) walk(child);
-  };
-  walk(profile.head);
-  return [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([frame, bytes]) => ({ frame, bytesPerCall: bytes / calls }));
-}
-
 const thisTree = new URL('../', import.meta.url);
 const rootOf = (dir) => new URL(`file://${dir.replace(/\/?$/, '/')}`);
 if (side === 'ab') {
@@ -215,8 +195,8 @@ if (side === 'ab') {
   if (process.env.BENCH_HEAP === '1') {
     // Where the bytes go: V8's sampling heap profiler over the calls, objects the GC already freed included.
     const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);
-    const top = await allocationSites({ send, inFlight, calls });
-    for (const { bytesPerCall, frame } of top) console.log(`${bytesPerCall.toFixed(0).padStart(6)} B/call  ${frame}`);
+    const top = await allocationSites({ send, inFlight, requests: calls });
+    for (const { bytesPerRequest, frame } of top) console.log(`${bytesPerRequest.toFixed(0).padStart(6)} B/call  ${frame}`);
   }
   const r = await measure(send, seconds * 1000);
   console.log(side, inFlight, `${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us, client CPU ${r.cpuUsPerCall.toFixed(1)} us/call, errors ${r.errors}`);

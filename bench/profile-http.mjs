@@ -3,12 +3,14 @@
 //   node bench/harness/topFrames.mjs bench/results/profiles/<file>.cpuprofile
 // Bytes per request (no GC during the count): BENCH_BYTES=1 node --expose-gc --min-semi-space-size=128
 //   --max-semi-space-size=128 bench/profile-http.mjs meshlet-stub 64 1
+// Bytes per request by allocating function: BENCH_HEAP=1 node bench/profile-http.mjs meshlet-stub 64 1
 // The -stub sides send to an in-process dispatcher that answers every request at once (no
 // sockets, no backend): what is left is undici's request API plus, for meshlet-stub, Meshlet's
 // own per-request work, so the two stub sides isolate Meshlet's CPU cost on a noisy machine.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { Dispatcher, Pool, request } from 'undici';
 import { startBackends } from './harness/backend.mjs';
+import { allocationSites } from './harness/allocationSites.mjs';
 import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { closedLoop } from './harness/load.mjs';
 import { applyToStatic, DEFAULT_PATH, realisticMesh, TARGET } from './harness/meshConfig.mjs';
@@ -71,6 +73,11 @@ if (process.env.BENCH_BYTES === '1') {
   const requests = Number(process.env.BENCH_BYTES_REQUESTS ?? 5000);
   const { bytes, gcsDuring } = await bytesPerRequest({ send, inFlight, requests });
   console.log(side, inFlight, `${bytes.toFixed(0)} B allocated per request over ${requests} requests (GCs during: ${gcsDuring})`);
+}
+if (process.env.BENCH_HEAP === '1') {
+  // Where the bytes go, by allocating function: V8's sampling heap profiler.
+  const requests = Number(process.env.BENCH_BYTES_REQUESTS ?? 5000);
+  for (const { bytesPerRequest: b, frame } of await allocationSites({ send, inFlight, requests })) console.log(`${b.toFixed(0).padStart(6)} B/request  ${frame}`);
 }
 // Young-generation GCs during the measured loop, per 1,000 requests: with a fixed semi-space
 // (e.g. --max-semi-space-size=16) a proxy for bytes allocated per request.

@@ -192,6 +192,19 @@ describe('CallEngine', () => {
     expect(ends[0]!.flags).toEqual(['URX']);
   });
 
+  it('without an observer, a failed call still lists every attempt, the retried response included', async () => {
+    // No observer: a delivered response makes no attempt record, but one that is retried must,
+    // because the call may still fail and its MeshCallError lists every attempt.
+    const { snapshot } = setup(config(route({ retry_policy: retryPolicy('5xx,connect-failure', { num_retries: 2 }) })));
+    const engine = new CallEngine({ kind: 'http', random: seededRandom(1) });
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([503, 'connect-failure'])));
+    expect(err.attempts.map((a) => a.outcome.kind)).toEqual(['response', 'connect-failure', 'connect-failure']);
+    expect(err.attempts.map((a) => a.host.address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(err.message).toMatch(/\(UF,URX\) after 3 attempts/);
+    const ok = await engine.execute(snapshot, req(), new FakeTransport([503, 200]));
+    expect(ok.status).toBe(200);
+  });
+
   it('exhausted connect failures fail with UF,URX and list every attempt', async () => {
     const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('connect-failure', { num_retries: 1 }) })));
     const err = await rejection(engine.execute(snapshot, req(), new FakeTransport(['connect-failure'])));

@@ -122,9 +122,11 @@ export class CompiledRetryPolicy {
 
   private classifyResponse(on: number, status: number, headers: HeaderLookup, grpcStatus: number | undefined): RetryReason | undefined {
     if (this.kind === 'http') {
-      // x-envoy-overloaded: the upstream Envoy shed load; never retried.
-      if (headers.get('x-envoy-overloaded') != null) return undefined;
-      if (on & RetryOn.ENVOY_RATELIMITED && headers.get('x-envoy-ratelimited') != null) return 'envoy-ratelimited';
+      // x-envoy-ratelimited (an upstream Envoy rate limited the request) decides alone
+      // (RetryStateImpl::wouldRetryFromHeaders): retried only under envoy-ratelimited, never
+      // by 5xx, retriable-status-codes or a gRPC condition. x-envoy-overloaded, by contrast,
+      // does not stop a retry: Envoy >= 1.15 retries it like any other response.
+      if (headers.get('x-envoy-ratelimited') != null) return on & RetryOn.ENVOY_RATELIMITED ? 'envoy-ratelimited' : undefined;
       if (on & RetryOn.FIVE_XX && status >= 500 && status < 600) return '5xx';
       if (on & RetryOn.GATEWAY_ERROR && status >= 502 && status <= 504) return 'gateway-error';
       if (on & RetryOn.RETRIABLE_4XX && status === 409) return 'retriable-4xx';

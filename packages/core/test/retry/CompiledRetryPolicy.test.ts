@@ -166,9 +166,20 @@ describe('classify: HTTP retry_on conditions', () => {
     expect(p.classify(resp(200))).toBeUndefined();
   });
 
-  it('never retries a response with x-envoy-overloaded', () => {
+  it('retries a response with x-envoy-overloaded like any other (Envoy >= 1.15)', () => {
     const p = CompiledRetryPolicy.from(policy('5xx'), 'http');
-    expect(p.classify(resp(503, { 'x-envoy-overloaded': 'true' }))).toBeUndefined();
+    expect(p.classify(resp(503, { 'x-envoy-overloaded': 'true' }))).toBe('5xx');
+  });
+
+  it('x-envoy-ratelimited is retried only under envoy-ratelimited, whatever else retry_on holds', () => {
+    const rl = { 'x-envoy-ratelimited': 'true' };
+    const p = CompiledRetryPolicy.from(policy('5xx,retriable-status-codes,unavailable', { retriable_status_codes: [429] }), 'http');
+    expect(p.classify(resp(503, rl))).toBeUndefined();
+    expect(p.classify(resp(429, rl))).toBeUndefined();
+    expect(p.classify(resp(200, rl, 14))).toBeUndefined();
+    expect(p.classify(resp(503))).toBe('5xx');
+    const both = CompiledRetryPolicy.from(policy('5xx,envoy-ratelimited'), 'http');
+    expect(both.classify(resp(503, rl))).toBe('envoy-ratelimited');
   });
 
   it('ignores unknown conditions and trims names', () => {

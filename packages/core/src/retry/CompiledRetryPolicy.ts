@@ -71,8 +71,9 @@ export class CompiledRetryPolicy {
       HeaderMatcherSet.compile(policy.retriable_request_headers),
       new Set(policy.retriable_status_codes),
       avoidPreviousHosts,
-      // host_selection_retry_max_attempts, envoy default 1 (extra picks after the first).
-      1 + (policy.host_selection_retry_max_attempts ?? 1),
+      // host_selection_retry_max_attempts (extra picks after the first): Envoy keeps its
+      // default of 1 unless the field is non-zero (RetryPolicyImpl), so an explicit 0 is 1 too.
+      1 + (policy.host_selection_retry_max_attempts || 1),
     );
   }
 

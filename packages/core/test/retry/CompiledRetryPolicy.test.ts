@@ -55,6 +55,10 @@ describe('CompiledRetryPolicy.from', () => {
     expect(p.maxSelectionAttempts).toBe(6);
   });
 
+  it('host_selection_retry_max_attempts: 0 keeps the default of one extra pick, as Envoy does', () => {
+    expect(CompiledRetryPolicy.from(policy('5xx', { host_selection_retry_max_attempts: 0 }), 'http').maxSelectionAttempts).toBe(2);
+  });
+
   it('gRFC A44: grpc ignores HTTP conditions, caps attempts at 5 and ignores per_try_timeout / host predicates', () => {
     const p = CompiledRetryPolicy.from(
       policy('5xx,connect-failure,unavailable', {

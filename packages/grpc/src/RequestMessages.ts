@@ -5,7 +5,8 @@ import { MessageWriter, OutgoingMessage, type MessageSink } from './MessageWrite
  * The request side of one logical call, kept so a retry can send it again (gRFC A44:
  * an RPC is retried by replaying the messages sent so far). Bounded like grpc-js's
  * `grpc.per_rpc_retry_buffer_size`: past the limit the log is dropped and the call is no
- * longer replayable. Messages reach the current attempt through a MessageWriter.
+ * longer replayable (what no attempt has received yet is kept for the first one). Messages reach the
+ * current attempt through a MessageWriter.
  */
 export class RequestMessages {
   /**
@@ -19,6 +20,7 @@ export class RequestMessages {
   private bytes = 0;
   private halfClosed = false;
   private overflowed = false;
+  private released = false;
   private writer: MessageWriter | undefined;
 
   constructor(private readonly limitBytes: number) {}
@@ -34,17 +36,25 @@ export class RequestMessages {
     let outgrew = false;
     if (!this.overflowed) {
       this.bytes += message.length;
-      if (this.bytes > this.limitBytes) {
-        this.overflowed = outgrew = true;
-        this.first = this.rest = undefined;
-      } else if (this.first === undefined) {
-        this.first = entry;
-      } else {
-        (this.rest ??= []).push(entry);
-      }
+      outgrew = this.overflowed = this.bytes > this.limitBytes;
     }
-    if (this.writer !== undefined) this.writer.write(entry);
+    const writer = this.writer;
+    if (writer === undefined) {
+      // No attempt has started (the call waits for its target's config or a fault delay): nothing has
+      // been sent, so every message is kept for the first attempt, past the limit too (the call then
+      // gets no retry). The caller's write callbacks wait for that attempt, as its flow control.
+      if (!this.released) this.log(entry);
+      return outgrew;
+    }
+    if (outgrew) this.first = this.rest = undefined;
+    else if (!this.overflowed) this.log(entry);
+    writer.write(entry);
     return outgrew;
+  }
+
+  private log(entry: OutgoingMessage): void {
+    if (this.first === undefined) this.first = entry;
+    else (this.rest ??= []).push(entry);
   }
 
   halfClose(): void {
@@ -60,11 +70,13 @@ export class RequestMessages {
     if (this.first !== undefined) writer.write(this.first);
     if (this.rest !== undefined) for (const entry of this.rest) writer.write(entry);
     if (this.halfClosed) writer.halfClose();
+    // Past the limit, kept only for this (first) attempt: the writer holds what it still has to send.
+    if (this.overflowed) this.first = this.rest = undefined;
   }
 
   /** The call committed to one attempt (or ended): nothing will be replayed again. */
   release(): void {
     this.first = this.rest = undefined;
-    this.overflowed = true;
+    this.overflowed = this.released = true;
   }
 }

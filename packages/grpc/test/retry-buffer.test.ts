@@ -8,10 +8,11 @@ import { ECHO_SERVICE, EchoClientConstructor, unary, type EchoClient } from './h
 import { applyMesh } from '../../http/test/helpers/meshConfig.js';
 
 /**
- * gRFC A44: a request that outgrows the retry buffer commits the call to its attempt in progress.
- * While the call waits in a retry backoff there is none: the call must fail then, not start an
- * attempt that replays what is left of the request (the server would take a truncated stream for
- * a whole one).
+ * The retry buffer (gRFC A44's per-RPC buffer limit) bounds what is kept for a retry, never what the
+ * server gets. A request that outgrows it commits the call to its attempt in progress; while the call
+ * waits in a retry backoff there is none, so the call must fail then, not start an attempt that
+ * replays what is left of the request (the server would take a truncated stream for a whole one).
+ * Before the first attempt nothing has been sent: every message is kept for it.
  */
 
 const TARGET = 'chat.test:50051';
@@ -46,7 +47,8 @@ async function startChatServer(): Promise<ChatServer> {
         server.forceShutdown();
       }),
   };
-  const answer: grpc.handleUnaryCall<Buffer, Buffer> = (_call, callback) => callback(null, Buffer.from('ok'));
+  // Answers with the request's size, so a test sees whether the whole request arrived.
+  const answer: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => callback(null, Buffer.from(String(call.request.length)));
   server.addService(ECHO_SERVICE, {
     Echo: answer,
     Other: answer,
@@ -86,11 +88,12 @@ interface Setup {
   retrying: () => Promise<void>;
 }
 
-async function setup(ports: number[], backoff = BACKOFF): Promise<Setup> {
+async function setup(ports: number[], { backoff = BACKOFF, fault }: { backoff?: string; fault?: Record<string, unknown> } = {}): Promise<Setup> {
   const source = new StaticResourceSource();
   applyMesh(source, {
     target: TARGET,
     clusters: [{ name: 'c0', ports }],
+    fault,
     routes: [
       // Chat retries UNAVAILABLE (a connect failure is UNAVAILABLE to gRPC) after a long backoff; Echo never retries.
       { match: { path: '/meshlet.test.Echo/Chat' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 2, retry_back_off: { base_interval: backoff, max_interval: backoff } } } },
@@ -183,7 +186,7 @@ describe('a streamed request that outgrows the retry buffer during a retry backo
     const server = await startChatServer();
     cleanups.push(() => server.close());
     server.refuse = 1;
-    const { client } = await setup([server.port], '0.05s');
+    const { client } = await setup([server.port], { backoff: '0.05s' });
     const call = client.Chat();
     call.on('data', () => {});
     const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
@@ -195,5 +198,17 @@ describe('a streamed request that outgrows the retry buffer during a retry backo
     // The retry got the whole request: its stream has both messages and the half-close.
     await expect.poll(() => server.streams.length).toBe(2);
     expect(server.streams[1]).toEqual({ messages: ['a', 'b'], completed: true });
+  });
+});
+
+describe('a request larger than the retry buffer before its first attempt starts', () => {
+  it('reaches the server whole when the call waits for a fault delay (it is only not retried)', async () => {
+    const server = await startChatServer();
+    cleanups.push(() => server.close());
+    const { client } = await setup([server.port], { fault: { delay: { fixed_delay: '0.2s', percentage: { numerator: 100, denominator: 'HUNDRED' } } } });
+    // Routed at start(), the call waits out the delay before its first attempt; its one message, four
+    // times the buffer, arrives meanwhile. Before, it was dropped with the log and the server got none.
+    const big = 'x'.repeat(4 * BUFFER_BYTES);
+    expect(await unary(client, { body: big })).toMatchObject({ ok: true, body: String(big.length) });
   });
 });

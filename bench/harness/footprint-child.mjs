@@ -13,8 +13,9 @@ import { residentOutsideHeap } from './residentMemory.mjs';
  * so after 2,000 requests bare undici still had a 16 MB young generation and Meshlet (which
  * keeps more alive while it loads) 32 MB: 20 MB of the difference was how far each had got,
  * not what each costs. At 20,000 requests both are at their steady-state size: bare 26.6 to 27 MB (the
- * same at 60,000 requests), Meshlet V8's 32 MB maximum, because it promotes about 12x the bytes per
- * request (the promotedPerRequest figure).
+ * same at 60,000 requests). Meshlet's reached V8's 32 MB maximum while it promoted 12x bare's bytes per
+ * request (the promotedPerRequest figure), and later because its load left so much surviving that new
+ * space reached the maximum while requests were still warming up (BENCHMARKS.md, footprint sixth pass).
  */
 const REQUESTS = 20_000;
 const IN_FLIGHT = 16;

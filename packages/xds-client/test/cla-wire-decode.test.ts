@@ -5,6 +5,7 @@ import { ClusterLoadAssignmentResource } from '../src/resources/endpoint/Cluster
 import { decodeClusterLoadAssignmentWire } from '../src/resources/endpoint/ClusterLoadAssignmentWire.js';
 import { endpointsBuilt } from '../src/resources/endpoint/DeferredEndpoints.js';
 import { FREEZE_MODELS } from '../src/resources/DeepFreeze.js';
+import { containsInlinePrivateKey } from '../src/client/LastKnownGoodStore.js';
 import { wireAgreement } from './helpers/wireAgreement.js';
 
 const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
@@ -55,6 +56,10 @@ describe('ClusterLoadAssignment one-pass wire decode', () => {
       }).toThrow(TypeError);
       expect(cla.endpoints).toBe(endpoints);
     }
+    // The last-known-good store's secret scan has nothing to find in it and builds nothing.
+    const unread = ClusterLoadAssignmentResource.decode(any).resource;
+    expect(containsInlinePrivateKey(unread)).toBe(false);
+    expect(endpointsBuilt(unread)).toBe(false);
     // A bad endpoint anywhere is still a rejection at decode, not at the read.
     const bad = encodeAny(CLA, { ...message, endpoints: [{ lb_endpoints: [endpoint('10.0.0.1', 80), endpoint('10.0.0.2', 70000)] }] });
     expect(decodeClusterLoadAssignmentWire(bad.value)).toBeUndefined();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AnyMessage } from '../proto/EnvoyProtos.js';
+import { isDeferredAssignment } from '../resources/endpoint/DeferredEndpoints.js';
 import type { Logger } from './Logger.js';
 
 export interface LastKnownGoodOptions {
@@ -174,7 +175,9 @@ export class LastKnownGoodStore {
 export function containsInlinePrivateKey(value: unknown, seen = new Set<object>()): boolean {
   if (value === null || typeof value !== 'object' || seen.has(value)) return false;
   seen.add(value);
-  if (ArrayBuffer.isView(value)) return false;
+  // A deferred CLA holds no key material (see isDeferredAssignment): walking it would build the
+  // endpoints of every cluster of a large push just to write the file.
+  if (ArrayBuffer.isView(value) || isDeferredAssignment(value)) return false;
   for (const [key, v] of Object.entries(value)) {
     if (key === 'private_key' && v && typeof v === 'object' && ('inline_string' in v || 'inline_bytes' in v)) {
       const s = v as { inline_string?: unknown; inline_bytes?: unknown };

@@ -75,6 +75,15 @@ export function assignmentsEqual(a: ClusterLoadAssignment, b: ClusterLoadAssignm
   return structurallyEqual(a, b);
 }
 
+/**
+ * Whether `value` is a deferred assignment. Its bytes passed the one-pass decoder, which takes
+ * addresses, weights, health and localities only (no metadata, no extensions): a walk looking for
+ * secrets or other embedded config has nothing to find in it, and need not build its endpoints.
+ */
+export function isDeferredAssignment(value: object): boolean {
+  return (value as Partial<Deferred>)[STATE] !== undefined;
+}
+
 /** Whether an assignment's endpoints have been built (for tests: a deferred one not yet read has not). */
 export function endpointsBuilt(cla: ClusterLoadAssignment): boolean {
   const s = (cla as Partial<Deferred>)[STATE];

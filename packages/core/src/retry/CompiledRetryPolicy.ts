@@ -52,7 +52,7 @@ export class CompiledRetryPolicy {
     let maxRetries = policy.num_retries ?? 1;
     if (kind === 'grpc') maxRetries = Math.min(maxRetries, GRPC_MAX_ATTEMPTS - 1);
     const backoff = policy.retry_back_off
-      ? new RetryBackoff(policy.retry_back_off.base_interval, policy.retry_back_off.max_interval)
+      ? new RetryBackoff(policy.retry_back_off.base_interval, policy.retry_back_off.max_interval, kind === 'grpc' ? 'grpc' : 'envoy')
       : RetryBackoff.DEFAULT;
     if (kind === 'grpc') {
       return new CompiledRetryPolicy(kind, retryOn, maxRetries, 0, 0, backoff, HeaderMatcherSet.EMPTY, HeaderMatcherSet.EMPTY, new Set(), false, 1);

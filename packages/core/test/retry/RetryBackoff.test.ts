@@ -10,6 +10,18 @@ describe('RetryBackoff (Envoy fully jittered exponential)', () => {
     expect([1, 2, 3, 4].map((n) => c.ceilingMs(n))).toEqual([10, 20, 35, 35]);
   });
 
+  it('an interval at or above floor(max / 2) jumps straight to max (Envoy doubling_limit_)', () => {
+    expect([1, 2, 3].map((n) => new RetryBackoff(25, 51).ceilingMs(n))).toEqual([25, 51, 51]);
+    expect([1, 2, 3, 4].map((n) => new RetryBackoff(25, 101).ceilingMs(n))).toEqual([25, 50, 101, 101]);
+    expect([1, 2, 3].map((n) => new RetryBackoff(40, 40).ceilingMs(n))).toEqual([40, 40, 40]);
+  });
+
+  it("gRPC (gRFC A6) caps with min(base * 2^(N-1), max) instead", () => {
+    expect([1, 2, 3].map((n) => new RetryBackoff(25, 51, 'grpc').ceilingMs(n))).toEqual([25, 50, 51]);
+    expect([1, 2, 3, 4].map((n) => new RetryBackoff(25, 101, 'grpc').ceilingMs(n))).toEqual([25, 50, 100, 101]);
+    expect([1, 2, 5, 6].map((n) => new RetryBackoff(25, undefined, 'grpc').ceilingMs(n))).toEqual([25, 50, 250, 250]);
+  });
+
   it('max below base is raised to base', () => {
     expect(new RetryBackoff(100, 10).maxMs).toBe(100);
   });

@@ -103,10 +103,14 @@ export class CircuitBreaker {
     if (this.#retries > 0) this.#retries--;
   }
 
-  /** The retry concurrency currently allowed: max_retries, or max(min_retry_concurrency, budget_percent% of outstanding). */
+  /**
+   * The retry concurrency currently allowed: max_retries, or max(min_retry_concurrency,
+   * budget_percent% of outstanding) with the share truncated to a whole number, as Envoy's
+   * RetryBudgetImpl::max() converts it to uint64 (20% of 17 outstanding allows 3, not 3.4).
+   */
   maxRetries(activeRequests: number = this.#requests + this.#pending): number {
     if (!this.#budget) return this.#maxRetries;
-    return Math.max(this.#budget.minConcurrency, (this.#budget.percent / 100) * activeRequests);
+    return Math.max(this.#budget.minConcurrency, Math.floor((this.#budget.percent / 100) * activeRequests));
   }
 
   tryAcquireConnection(): boolean {

@@ -40,6 +40,10 @@ describe('CircuitBreaker', () => {
     { budget: {}, active: 100, allowed: 20 },
     { budget: { budget_percent: 50 }, active: 10, allowed: 5 },
     { budget: { budget_percent: 10, min_retry_concurrency: 1 }, active: 5, allowed: 1 },
+    // Envoy's max() converts the share to uint64: 20% of 17 is 3.4 -> 3, and 20% of 24 is 4.8 -> 4.
+    { budget: {}, active: 17, allowed: 3 },
+    { budget: {}, active: 24, allowed: 4 },
+    { budget: { budget_percent: 25, min_retry_concurrency: 0 }, active: 3, allowed: 0 },
   ])('retry_budget $budget with $active outstanding allows $allowed concurrent retries (replacing max_retries)', ({ budget, active, allowed }) => {
     const b = new CircuitBreaker({ priority: 'DEFAULT', max_retries: 1000, retry_budget: budget });
     let granted = 0;

@@ -260,7 +260,8 @@ export class OutlierDetector {
     o.totalEjections++;
     // Grow the multiplier only while it can still matter under max_ejection_time.
     if (o.ejectionBackoff * s.base_ejection_time < s.max_ejection_time + s.base_ejection_time) o.ejectionBackoff++;
-    o.ejectionJitter = s.max_ejection_time_jitter > 0 ? Math.floor(this.#random() * s.max_ejection_time_jitter) : 0;
+    // max_ejection_time_jitter is inclusive: Envoy draws random % (jitter + 1) ms.
+    o.ejectionJitter = s.max_ejection_time_jitter > 0 ? Math.floor(this.#random() * (s.max_ejection_time_jitter + 1)) : 0;
     for (const listener of this.#ejectListeners) listener({ host, reason });
   }
 

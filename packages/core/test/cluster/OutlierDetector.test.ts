@@ -105,6 +105,19 @@ describe('OutlierDetector: max_ejection_percent', () => {
 });
 
 describe('OutlierDetector: ejection time and backoff', () => {
+  it('draws max_ejection_time_jitter from [0, jitter] inclusive (Envoy: random % (jitter + 1))', () => {
+    const high = setup({ max_ejection_time_jitter: 1000, interval: 500 }, 10, () => 0.99999);
+    fail(high.detector, high.hosts[0]!, 5);
+    expect(high.hosts[0]!.outlier.ejectionJitter).toBe(1000);
+    high.time.advance(30_500); // 30 s + 500 ms: still inside the 1 s of jitter
+    expect(high.hosts[0]!.isEjected(high.time.clock.now())).toBe(true);
+    high.time.advance(500); // 31 s: base_ejection_time + the whole jitter
+    expect(high.hosts[0]!.isEjected(high.time.clock.now())).toBe(false);
+    const low = setup({ max_ejection_time_jitter: 1000 }, 10, () => 0);
+    fail(low.detector, low.hosts[0]!, 5);
+    expect(low.hosts[0]!.outlier.ejectionJitter).toBe(0);
+  });
+
   it('returns a host at the first interval sweep after base_ejection_time, and counts ejections as a multiplier', () => {
     const { detector, hosts, time, returns } = setup({});
     const h = hosts[0]!;

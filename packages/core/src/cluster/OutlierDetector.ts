@@ -36,9 +36,9 @@ type Origin = 'external' | 'local';
  *   when split_external_local_origin_errors) eject as soon as the count reaches
  *   its threshold, subject to the enforcing_* roll and max_ejection_percent.
  * - Every `interval` a sweep returns hosts whose ejection has lasted
- *   min(base_ejection_time × backoff, max_ejection_time) + jitter, lowers the
- *   backoff of hosts healthy for a full interval, then runs success-rate and
- *   failure-percentage detection over the requests of the interval just ended.
+ *   min(base_ejection_time × backoff, max_ejection_time) + jitter, runs success-rate
+ *   and failure-percentage detection over the requests of the interval just ended,
+ *   then lowers the backoff of hosts (still in service) healthy for a full interval.
  * - max_ejection_percent caps concurrent ejections, except that one host may
  *   always be ejected.
  *
@@ -148,14 +148,20 @@ export class OutlierDetector {
       if (o.ejected) {
         const ejectedFor = Math.min(s.base_ejection_time * o.ejectionBackoff, s.max_ejection_time) + o.ejectionJitter;
         if (o.lastEjectionTime + ejectedFor <= now) this.#uneject(host, now);
-      } else if (o.ejectionBackoff > 0 && o.lastUnejectionTime !== undefined && now - o.lastUnejectionTime >= s.interval) {
-        // A host that stayed in service for a whole interval earns back one step of backoff.
-        o.ejectionBackoff--;
       }
       o.swapBuckets();
     }
     this.#detectByRate('external');
     if (s.split_external_local_origin_errors) this.#detectByRate('local');
+    // A host that stayed in service for a whole interval earns back one step of backoff. As in
+    // Envoy's onIntervalTimer this comes after the rate passes, so a host they eject in this
+    // sweep keeps its backoff (and gains one) instead of losing one first.
+    for (const host of this.#hosts()) {
+      const o = host.outlier;
+      if (!o.ejected && o.ejectionBackoff > 0 && o.lastUnejectionTime !== undefined && now - o.lastUnejectionTime >= s.interval) {
+        o.ejectionBackoff--;
+      }
+    }
   }
 
   #arm(): void {

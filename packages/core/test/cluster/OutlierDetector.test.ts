@@ -227,4 +227,30 @@ describe('OutlierDetector: failure percentage', () => {
   it('respects a higher threshold', () => {
     expect(run({ enforcing_failure_percentage: 100, failure_percentage_threshold: 95 }).ejections).toEqual([]);
   });
+
+  it('a sweep ejects before it lowers the backoff, so a rate ejection after a healthy interval still doubles the time', () => {
+    // Envoy's onIntervalTimer lowers the backoff of hosts not ejected only after the success-rate
+    // and failure-percentage passes: a host ejected in that sweep keeps its backoff and gains one.
+    const s = setup({ max_ejection_percent: 100, consecutive_5xx: 1000, enforcing_success_rate: 0, enforcing_failure_percentage: 100 });
+    const load = (failFirst: boolean) =>
+      s.hosts.forEach((h, i) => {
+        if (i === 0 && !failFirst) return;
+        for (let r = 0; r < 50; r++) s.detector.putResult(h, { kind: 'http', status: i === 0 ? 503 : 200 });
+      });
+    const h = s.hosts[0]!;
+    load(true);
+    s.time.advance(10_000); // t=10 s: ejected, backoff 1
+    expect(h.outlier.ejectionBackoff).toBe(1);
+    s.time.advance(30_000); // t=40 s: returned after 30 s
+    expect(h.isEjected(s.time.clock.now())).toBe(false);
+    load(true);
+    s.time.advance(10_000); // t=50 s: healthy for a whole interval, but ejected again in this sweep
+    expect(h.isEjected(s.time.clock.now())).toBe(true);
+    expect(h.outlier.ejectionBackoff).toBe(2);
+    s.time.advance(50_000); // t=100 s: 60 s not yet over
+    expect(h.isEjected(s.time.clock.now())).toBe(true);
+    load(false);
+    s.time.advance(10_000); // t=110 s
+    expect(h.isEjected(s.time.clock.now())).toBe(false);
+  });
 });

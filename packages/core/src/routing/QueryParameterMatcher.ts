@@ -6,8 +6,10 @@ import type { RouteMatchContext } from './RouteMatchContext.js';
 
 /**
  * A compiled envoy.config.route.v3.QueryParameterMatcher, applied to the first value of the
- * parameter after percent-decoding. An absent parameter never matches; `present_match: false`
- * therefore never matches either (Envoy has no "absent" query matcher).
+ * parameter after percent-decoding. `present_match` matches when the parameter's presence equals
+ * it, so `present_match: false` matches exactly the requests without the parameter (Envoy's
+ * default since the runtime guard enable_new_query_param_present_match_behavior). Otherwise an
+ * absent parameter never matches.
  */
 export class CompiledQueryParameterMatcher {
   private readonly name: string;
@@ -23,8 +25,8 @@ export class CompiledQueryParameterMatcher {
 
   matches(ctx: RouteMatchContext): boolean {
     const v = ctx.queryParam(this.name);
+    if (this.presentMatch !== undefined) return (v !== undefined) === this.presentMatch;
     if (v === undefined) return false;
-    if (this.presentMatch !== undefined) return this.presentMatch;
     return this.value === undefined ? true : this.value.matches(v);
   }
 }

@@ -37,7 +37,10 @@ export class CompiledRetryPolicy {
     private readonly retriableStatusCodes: ReadonlySet<number>,
     /** retry_host_predicate previous_hosts: avoid hosts already tried by this call. */
     readonly avoidPreviousHosts: boolean,
-    /** host_selection_retry_max_attempts + 1: how many picks to try for a host the predicate accepts. */
+    /**
+     * host_selection_retry_max_attempts: how many times a pick the predicate rejects is redone
+     * (PickContext.maxSelectionAttempts; Envoy default 1, so at most two picks).
+     */
     readonly maxSelectionAttempts: number,
   ) {}
 
@@ -71,9 +74,9 @@ export class CompiledRetryPolicy {
       HeaderMatcherSet.compile(policy.retriable_request_headers),
       new Set(policy.retriable_status_codes),
       avoidPreviousHosts,
-      // host_selection_retry_max_attempts (extra picks after the first): Envoy keeps its
-      // default of 1 unless the field is non-zero (RetryPolicyImpl), so an explicit 0 is 1 too.
-      1 + (policy.host_selection_retry_max_attempts || 1),
+      // host_selection_retry_max_attempts (re-picks after the first): Envoy keeps its default
+      // of 1 unless the field is non-zero (RetryPolicyImpl), so an explicit 0 is 1 too.
+      policy.host_selection_retry_max_attempts || 1,
     );
   }
 

@@ -33,7 +33,7 @@ describe('CompiledRetryPolicy.from', () => {
     expect(p.backoff.maxMs).toBe(250);
     expect(p.perTryTimeoutMs).toBe(0);
     expect(p.avoidPreviousHosts).toBe(false);
-    expect(p.maxSelectionAttempts).toBe(2);
+    expect(p.maxSelectionAttempts).toBe(1);
   });
 
   it('reads num_retries, per_try_timeout, retry_back_off, previous_hosts and host_selection_retry_max_attempts', () => {
@@ -52,11 +52,11 @@ describe('CompiledRetryPolicy.from', () => {
     expect(p.backoff.baseMs).toBe(10);
     expect(p.backoff.maxMs).toBe(50);
     expect(p.avoidPreviousHosts).toBe(true);
-    expect(p.maxSelectionAttempts).toBe(6);
+    expect(p.maxSelectionAttempts).toBe(5);
   });
 
   it('host_selection_retry_max_attempts: 0 keeps the default of one extra pick, as Envoy does', () => {
-    expect(CompiledRetryPolicy.from(policy('5xx', { host_selection_retry_max_attempts: 0 }), 'http').maxSelectionAttempts).toBe(2);
+    expect(CompiledRetryPolicy.from(policy('5xx', { host_selection_retry_max_attempts: 0 }), 'http').maxSelectionAttempts).toBe(1);
   });
 
   it('gRFC A44: grpc ignores HTTP conditions, caps attempts at 5 and ignores per_try_timeout / host predicates', () => {

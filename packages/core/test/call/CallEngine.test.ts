@@ -41,9 +41,10 @@ class FakeCluster implements CallCluster {
   private next = 0;
   pick(ctx: PickContext): Host | undefined {
     if (this.hosts.length === 0) return undefined;
-    const tries = ctx.maxSelectionAttempts ?? 1;
+    // As ClusterRuntime.pick: up to maxSelectionAttempts re-picks (Envoy's host_selection_retry_max_attempts) of an avoided host.
+    const repicks = ctx.maxSelectionAttempts ?? 1;
     let h = this.hosts[this.next++ % this.hosts.length]!;
-    for (let i = 1; i < tries && ctx.avoid?.has(h); i++) h = this.hosts[this.next++ % this.hosts.length]!;
+    for (let i = 0; i < repicks && ctx.avoid?.has(h); i++) h = this.hosts[this.next++ % this.hosts.length]!;
     return h;
   }
   reportResult(host: Host, result: AttemptResult): void {

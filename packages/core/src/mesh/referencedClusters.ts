@@ -1,4 +1,7 @@
-import type { RouteConfiguration } from '@meshlet/xds-client';
+import type { ClusterWeight, RouteConfiguration } from '@meshlet/xds-client';
+
+/** For routes without weighted clusters (nearly all): one empty list, not one per route. */
+const NO_WEIGHTED: readonly ClusterWeight[] = Object.freeze([]);
 
 /**
  * The cluster names a RouteConfiguration can send traffic to, so the Mesh can
@@ -12,7 +15,7 @@ export function referencedClusters(config: RouteConfiguration): string[] {
       const action = route.route;
       if (!action) continue;
       if (action.cluster) names.add(action.cluster);
-      for (const w of action.weighted_clusters?.clusters ?? []) names.add(w.name);
+      for (const w of action.weighted_clusters?.clusters ?? NO_WEIGHTED) names.add(w.name);
     }
   }
   return [...names].sort();

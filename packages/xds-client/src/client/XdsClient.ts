@@ -5,7 +5,6 @@ import { loadBootstrapFromEnv, resolveBootstrap } from '../bootstrap/loadBootstr
 import type { AnyMessage } from '../proto/EnvoyProtos.js';
 import type { ResourceType } from '../resources/ResourceType.js';
 import { ValidationError } from '../resources/ValidationError.js';
-import { NO_ITEMS } from '../resources/common/SharedEmpties.js';
 import { AdsStream, type AdsStreamHandler, type ResourceUpdate, type ResponseOutcome } from '../transport/AdsStream.js';
 import type { BackoffOptions } from '../transport/Backoff.js';
 import { nodeMessage } from '../transport/NodeMessage.js';
@@ -15,6 +14,7 @@ import { withDebugOutput } from './Debug.js';
 import { consoleLogger, type Logger } from './Logger.js';
 import { peekResourceName, rejectionMessage } from './ResourceRejection.js';
 import { SharedTimeout } from './SharedTimeout.js';
+import { NO_WATCHERS, isWatching, withWatcher, withoutWatcher, type WatcherList } from './WatcherList.js';
 import type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
 import { XdsClientEvents, type XdsClientEventMap, type XdsClientEventName } from './XdsClientEvents.js';
 
@@ -45,7 +45,6 @@ export interface XdsClientOptions {
 
 const DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
 const NO_OPTIONS: WatchOptions = Object.freeze({});
-const NO_WATCHERS: readonly ResourceWatcher<unknown>[] = NO_ITEMS;
 
 /**
  * Cached state of one subscribed resource. Every field is set when the entry is made (absent
@@ -56,11 +55,12 @@ interface Entry {
   readonly type: ResourceType<unknown>;
   readonly name: string;
   /**
-   * Its watchers, copy-on-write: watch and unwatch replace the array, never change it, so a
-   * notification walks the array it started with without copying it first. Almost every entry
-   * has one watcher, and a one-element array is far lighter than a Set (20,000 entries at scale).
+   * Its watchers: the watcher itself when there is one (almost every entry: no array per entry,
+   * 20,000 at config scale), else a copy-on-write array that watch and unwatch replace, never
+   * change, so a notification walks the list it started with without copying it first.
+   * NO_WATCHERS when none. See Watchers.
    */
-  watchers: readonly ResourceWatcher<unknown>[];
+  watchers: WatcherList;
   readonly stream: AdsStream | undefined;
   resource: unknown;
   raw: AnyMessage | undefined;
@@ -143,7 +143,7 @@ export class XdsClient implements ResourceSource {
       entry = {
         type: type as ResourceType<unknown>,
         name,
-        watchers: [w],
+        watchers: w,
         stream: stream instanceof Error ? undefined : stream,
         resource: undefined,
         raw: undefined,
@@ -162,7 +162,7 @@ export class XdsClient implements ResourceSource {
         const e = entry;
         queueMicrotask(() => this.notify(e, w, (x) => x.onError?.(stream)));
       }
-    } else if (!entry.watchers.includes(w)) entry.watchers = [...entry.watchers, w];
+    } else entry.watchers = withWatcher(entry.watchers, w);
     const e = entry;
     if (isNew && e.stream) {
       e.stream.subscriptionChanged(type.typeUrl);
@@ -213,10 +213,9 @@ export class XdsClient implements ResourceSource {
 
   /** `watcher` stops watching `entry`; the last one out unsubscribes. */
   private unwatch(entry: Entry, watcher: ResourceWatcher<unknown>): void {
-    const at = entry.watchers.indexOf(watcher);
-    if (at < 0) return;
-    entry.watchers = entry.watchers.length === 1 ? NO_WATCHERS : entry.watchers.filter((x) => x !== watcher);
-    if (entry.watchers.length > 0 || this.closed) return;
+    if (!isWatching(entry.watchers, watcher)) return;
+    entry.watchers = withoutWatcher(entry.watchers, watcher);
+    if (entry.watchers !== NO_WATCHERS || this.closed) return;
     const byName = this.entries.get(entry.type.typeUrl);
     if (byName?.get(entry.name) !== entry) return;
     byName.delete(entry.name);
@@ -499,14 +498,15 @@ export class XdsClient implements ResourceSource {
   }
 
   private notifyAll(e: Entry, call: (w: ResourceWatcher<unknown>) => void): void {
-    // The array is never changed in place (copy-on-write), so no copy is needed to walk it.
+    // An array is never changed in place (copy-on-write), so no copy is needed to walk it.
     const watchers = e.watchers;
-    for (let i = 0; i < watchers.length; i++) this.notify(e, watchers[i]!, call);
+    if (!Array.isArray(watchers)) this.notify(e, watchers as ResourceWatcher<unknown>, call);
+    else for (let i = 0; i < watchers.length; i++) this.notify(e, watchers[i]!, call);
   }
 
   /** Calls one watcher if it is still watching; a throwing watcher is logged, not propagated. */
   private notify(e: Entry, w: ResourceWatcher<unknown>, call: (w: ResourceWatcher<unknown>) => void): void {
-    if (this.closed || !e.watchers.includes(w)) return;
+    if (this.closed || !isWatching(e.watchers, w)) return;
     try {
       call(w);
     } catch (error) {

@@ -42,6 +42,8 @@ export class UpstreamPools {
   private readonly loads = new Map<string, EndpointLoad>();
   /** Settings derived once per (immutable) Cluster model, so the per-attempt note() is a map lookup. */
   private readonly byCluster = new WeakMap<Cluster, Omit<OriginSettings, 'tls'>>();
+  /** The pool the Agent made for each origin, which attempts are dispatched to directly (see dispatch). */
+  private readonly pools = new Map<string, Pool | H2CClient>();
   readonly agent: Agent;
 
   constructor(options: Agent.Options = {}) {
@@ -76,27 +78,54 @@ export class UpstreamPools {
     return load;
   }
 
+  /**
+   * Dispatches an attempt to `origin` (a string, as the attempt's options carry it) straight to the pool
+   * the Agent made for it: going through Agent.dispatch cost 2 to 3.6 µs more client CPU per request
+   * at 64 in flight (same-process A/B, both role orders). The Agent still owns the pools: it closes an
+   * origin's pool when the last connection goes, and a closed or destroyed pool is passed over here,
+   * so the Agent makes the next one (create() then records it).
+   */
+  dispatch(origin: string, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const pool = this.pools.get(origin);
+    if (pool !== undefined && !pool.closed && !pool.destroyed) return pool.dispatch(opts, handler);
+    return this.agent.dispatch(opts, handler);
+  }
+
   private create(origin: string, opts: Agent.Options): Dispatcher {
+    const pool = this.make(origin, opts);
+    this.pools.set(origin, pool);
+    // The Agent closes an origin's pool in its own 'disconnect' / 'connectionError' listener once no
+    // connection is left; a pool emits nothing when closed, so look once the Agent's listener has run.
+    const check = (): void => queueMicrotask(() => this.forgetIfClosed(origin, pool));
+    pool.on('disconnect', check).on('connectionError', check);
+    return pool;
+  }
+
+  /** Drops a closed pool, and its endpoint's load when idle, so endpoints that left do not accumulate. */
+  private forgetIfClosed(origin: string, pool: Pool | H2CClient): void {
+    if (!pool.closed && !pool.destroyed) return;
+    if (this.pools.get(origin) === pool) this.pools.delete(origin);
+    const endpoint = origin.slice(origin.indexOf('//') + 2);
+    if (this.loads.get(endpoint)?.inFlight === 0) this.loads.delete(endpoint);
+  }
+
+  /** How many origins have a pool (one the Agent closed is dropped: diagnostics and tests). */
+  get origins(): number {
+    return this.pools.size;
+  }
+
+  private make(origin: string, opts: Agent.Options): Pool | H2CClient {
     const s = this.settings.get(origin);
     const connectTimeout = s?.connectTimeout ?? 5_000; // Envoy's connect_timeout default is 5 s
     if (s?.tls) {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
-      return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) }));
+      return new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) });
     }
     if (s?.http2 && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
     }
-    return this.track(origin, new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS }));
-  }
-
-  /** Forgets an endpoint's idle load when undici closes its pool, so endpoints that left do not accumulate. */
-  private track(origin: string, pool: Pool): Pool {
-    const endpoint = origin.slice(origin.indexOf('//') + 2);
-    pool.once('close' as never, () => {
-      if (this.loads.get(endpoint)?.inFlight === 0) this.loads.delete(endpoint);
-    });
-    return pool;
+    return new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
   }
 
   /**

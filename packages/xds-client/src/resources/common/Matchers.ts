@@ -1,4 +1,4 @@
-import { loadRe2 } from './Re2.js';
+import { checkRe2 } from './Re2.js';
 import type { FractionalPercent, HeaderMatcher, HeaderValueOption, RegexMatcher, StringMatcher } from '../model.js';
 import { checkStringBytes } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optEnum, optObj, optStr, optUint, str, toNumber, type Obj } from './ObjectReader.js';
@@ -6,6 +6,13 @@ import { asObj, at, compact, fail, list, optBool, optBytes, optEnum, optObj, opt
 /** Patterns already known to compile, so repeated pushes of the same config do not recompile. */
 const compiledOk = new Set<string>();
 const COMPILED_OK_LIMIT = 10_000;
+/**
+ * Patterns known not to compile, with re2-wasm's reason: a control plane that keeps re-sending a bad
+ * pattern must not recompile it each time, because re2-wasm cannot free the native memory of a pattern
+ * that fails to compile (its constructor throws before returning the object that holds it).
+ */
+const rejected = new Map<string, string>();
+const REJECTED_LIMIT = 1_000;
 
 /** envoy.type.matcher.v3.RegexMatcher: the pattern must compile as RE2 (Envoy NACKs otherwise, gRFC A28). */
 export function regexMatcher(v: unknown, path: string): RegexMatcher {
@@ -14,11 +21,17 @@ export function regexMatcher(v: unknown, path: string): RegexMatcher {
   if (regex === undefined) fail(at(path, 'regex'), 'regex is required');
   checkStringBytes(regex, at(path, 'regex'), 'the regex', 'MAX_REGEX_BYTES');
   if (!compiledOk.has(regex)) {
-    try {
-      new (loadRe2())(regex, 'u');
-    } catch (err) {
-      fail(at(path, 'regex'), `invalid RE2 regex: ${(err as Error).message}`);
+    let reason = rejected.get(regex);
+    if (reason === undefined) {
+      try {
+        checkRe2(regex, 'u');
+      } catch (err) {
+        reason = (err as Error).message;
+        if (rejected.size >= REJECTED_LIMIT) rejected.clear();
+        rejected.set(regex, reason);
+      }
     }
+    if (reason !== undefined) fail(at(path, 'regex'), `invalid RE2 regex: ${reason}`);
     if (compiledOk.size >= COMPILED_OK_LIMIT) compiledOk.clear();
     compiledOk.add(regex);
   }

@@ -11,3 +11,48 @@ let ctor: typeof RE2Class | undefined;
 export function loadRe2(): typeof RE2Class {
   return (ctor ??= (createRequire(import.meta.url)('re2-wasm') as typeof import('re2-wasm')).RE2);
 }
+
+/** The native (Emscripten) half of a re2-wasm RE2: its compiled program in the module's heap. */
+interface NativeRe2 {
+  delete(): void;
+}
+
+/*
+ * re2-wasm compiles each pattern into its WebAssembly heap, a fixed 16 MiB that cannot grow, and
+ * never frees it: its RE2 class has no dispose method and no finalizer. A process that compiled a
+ * few thousand distinct patterns over its life (config pushes with changing regex matchers) ran the
+ * heap out; the module then aborts ("Cannot enlarge memory arrays") and no regex works again. So every
+ * RE2 made here frees its native half once the JS object is collected, and a pattern compiled only to
+ * be checked is freed at once. The native half is re2-wasm's `wrapper` field (an Embind object);
+ * `re2-internals.test.ts` fails if an upgrade renames it.
+ */
+const natives = new FinalizationRegistry<NativeRe2>((native) => {
+  try {
+    native.delete();
+  } catch {
+    // Already deleted: nothing to free (a finalizer must never throw into the host process).
+  }
+});
+
+function nativeOf(re: RE2Class): NativeRe2 | undefined {
+  const wrapper = (re as unknown as { wrapper?: Partial<NativeRe2> }).wrapper;
+  return typeof wrapper?.delete === 'function' ? (wrapper as NativeRe2) : undefined;
+}
+
+/** A compiled RE2 whose native memory is freed when it is collected. Throws re2-wasm's SyntaxError for a bad pattern. */
+export function compileRe2(source: string, flags: string): RE2Class {
+  const re = new (loadRe2())(source, flags);
+  const native = nativeOf(re);
+  if (native !== undefined) natives.register(re, native);
+  return re;
+}
+
+/** Checks that `source` compiles (throws re2-wasm's SyntaxError if not), freeing the compiled program at once. */
+export function checkRe2(source: string, flags: string): void {
+  const re = new (loadRe2())(source, flags);
+  try {
+    nativeOf(re)?.delete();
+  } catch {
+    // Nothing to free.
+  }
+}

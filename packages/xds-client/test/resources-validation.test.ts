@@ -122,6 +122,11 @@ describe('Cluster validation', () => {
     const agg = decodeResourceJson({ '@type': T.cluster, name: 'agg', clusterType: { name: 'envoy.clusters.aggregate', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig', clusters: ['p', 's'] } } }).resource as Cluster;
     expect(agg).toMatchObject({ type: 'AGGREGATE', aggregate_clusters: ['p', 's'] });
     expect(rejects({ ...base, outlierDetection: { maxEjectionPercent: 101 } }).fieldPath).toBe('outlier_detection.max_ejection_percent');
+    // Envoy: "max_ejection_time cannot be smaller than base_ejection_time" (base defaults to 30 s).
+    expect(rejects({ ...base, outlierDetection: { maxEjectionTime: '10s' } }).fieldPath).toBe('outlier_detection.max_ejection_time');
+    expect(rejects({ ...base, outlierDetection: { baseEjectionTime: '60s', maxEjectionTime: '59s' } }).message).toMatch(/must not be smaller than base_ejection_time \(60000 ms\)/);
+    expect((decodeResourceJson({ ...base, outlierDetection: { baseEjectionTime: '5s', maxEjectionTime: '5s' } }).resource as Cluster).outlier_detection).toMatchObject({ base_ejection_time: 5000, max_ejection_time: 5000 });
+    expect((decodeResourceJson({ ...base, outlierDetection: { baseEjectionTime: '400s' } }).resource as Cluster).outlier_detection).toMatchObject({ base_ejection_time: 400000 });
     const h2 = decodeResourceJson({
       ...base,
       typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicitHttpConfig: { http2ProtocolOptions: { maxConcurrentStreams: 50 } } } },

@@ -57,6 +57,8 @@ const OD_COUNTS = [
   'failure_percentage_request_volume',
 ] as const;
 const OD_DURATIONS = ['interval', 'base_ejection_time', 'max_ejection_time', 'max_ejection_time_jitter'] as const;
+/** OutlierDetection.base_ejection_time's default. */
+const DEFAULT_BASE_EJECTION_TIME_MS = 30_000;
 
 function outlierDetection(o: Obj, path: string): OutlierDetection {
   const out: Record<string, unknown> = {};
@@ -67,6 +69,11 @@ function outlierDetection(o: Obj, path: string): OutlierDetection {
   }
   for (const k of OD_COUNTS) out[k] = optWrappedUint(o, k, path);
   for (const k of OD_DURATIONS) out[k] = optDurationMs(o, k, path);
+  // Envoy refuses the cluster when max_ejection_time is below base_ejection_time (default 30 s):
+  // "outlier detector's max_ejection_time cannot be smaller than base_ejection_time".
+  const max = out['max_ejection_time'] as number | undefined;
+  const base = (out['base_ejection_time'] as number | undefined) ?? DEFAULT_BASE_EJECTION_TIME_MS;
+  if (max !== undefined && max < base) fail(at(path, 'max_ejection_time'), `must not be smaller than base_ejection_time (${base} ms)`);
   out['split_external_local_origin_errors'] = optBool(o, 'split_external_local_origin_errors', path);
   return compact(out) as OutlierDetection;
 }

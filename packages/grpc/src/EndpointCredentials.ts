@@ -1,8 +1,11 @@
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { CertificateProviderRegistry, ISTIO_ALPN, MeshletTlsError, UpstreamTlsFactory, selectTransportSocket, type ClusterTransportConfig, type UpstreamTls } from '@meshlet/core/client';
 import type { Metadata, TransportSocket } from '@meshlet/xds-client';
 import { UpstreamTlsChannelCredentials, hasSecureConnectorHook, type UpstreamTlsConnection } from './UpstreamTlsChannelCredentials.js';
+
+// node:tls without an ESM import, which would build and keep its root certificates (see core's connectTls.ts).
+const { createSecureContext } = process.getBuiltinModule('node:tls');
 
 /** How the channel to one endpoint is secured. */
 export interface EndpointTransport {

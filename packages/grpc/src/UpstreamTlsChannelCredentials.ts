@@ -1,7 +1,10 @@
 import { isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate, SecureContext } from 'node:tls';
 import { CallCredentials, ChannelCredentials, experimental, type ChannelOptions } from '@grpc/grpc-js';
 import { MeshletTlsError, explainTlsError } from '@meshlet/core/client';
+
+// node:tls without an ESM import, which would build and keep its root certificates (see core's connectTls.ts).
+const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
 
 /** How one TLS connection to an endpoint is made: one snapshot of an UpstreamTlsContext's material. */
 export interface UpstreamTlsConnection {

@@ -1,8 +1,11 @@
 import type { Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { DownstreamTlsFactory, PeerIdentity } from '@meshlet/core';
 import type { Disposable, Logger } from '@meshlet/xds-client';
 import type { ListenerGeneration } from './ListenerGeneration.js';
+
+// node:tls without an ESM import, which would build and keep its root certificates (see core's connectTls.ts).
+const { createServer: createTlsServer } = process.getBuiltinModule('node:tls');
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 

@@ -238,10 +238,7 @@ export class MeshCall
     const origin = tls ? `https://${endpoint}` : address.plainOrigin;
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
-      const options = attemptOptions(this.opts, origin, attempt.path, headers.flat, this.body.take());
-      const pools = this.options.pools;
-      if (pools !== undefined) pools.dispatch(origin, options, upstream);
-      else this.dispatch(options, upstream);
+      this.dispatch(attemptOptions(this.opts, origin, attempt.path, headers.flat, this.body.take()), upstream);
     } catch (err) {
       upstream.leave();
       upstream.fail(err as Error);

@@ -64,7 +64,7 @@ export class MeshDispatcher extends Dispatcher {
     // Certificate files are read now, not at the first mTLS request (which would wait for them).
     options.certificateProviders?.startAll();
     const tls = options.certificateProviders ? new UpstreamTlsFactory(options.certificateProviders) : undefined;
-    this.meshDispatch = meshInterceptor({ ...options, mesh, pools, tls })(this.agent.dispatch.bind(this.agent));
+    this.meshDispatch = meshInterceptor({ ...options, mesh, pools, tls })(pools.dispatch.bind(pools));
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {

@@ -16,13 +16,13 @@ afterEach(async () => {
   cleanups = [];
 });
 
-/** A dispatcher that sends everything through UpstreamPools.dispatch, as MeshCall does for each attempt. */
+/** A dispatcher that sends everything through UpstreamPools.dispatch, as MeshDispatcher's interceptor does. */
 class ThroughPools extends Dispatcher {
   constructor(private readonly pools: UpstreamPools) {
     super();
   }
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.pools.dispatch(String(opts.origin), opts, handler);
+    return this.pools.dispatch(opts, handler);
   }
 }
 

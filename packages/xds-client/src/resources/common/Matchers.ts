@@ -3,16 +3,29 @@ import type { FractionalPercent, HeaderMatcher, HeaderValueOption, RegexMatcher,
 import { checkStringBytes } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optEnum, optObj, optStr, optUint, str, toNumber, type Obj } from './ObjectReader.js';
 
-/** Patterns already known to compile, so repeated pushes of the same config do not recompile. */
-const compiledOk = new Set<string>();
-const COMPILED_OK_LIMIT = 10_000;
 /**
- * Patterns known not to compile, with re2-wasm's reason: a control plane that keeps re-sending a bad
- * pattern must not recompile it each time, because re2-wasm cannot free the native memory of a pattern
- * that fails to compile (its constructor throws before returning the object that holds it).
+ * What checking each pattern found: '' when it compiles, else re2-wasm's reason. Repeated pushes of
+ * the same config do not recompile, and a control plane that keeps re-sending a bad pattern does not
+ * leak: re2-wasm cannot free the native memory of a pattern that fails to compile (its constructor
+ * throws before returning the object that holds it). Bounded: cleared when full.
  */
-const rejected = new Map<string, string>();
-const REJECTED_LIMIT = 1_000;
+const checked = new Map<string, string>();
+const CHECKED_LIMIT = 10_000;
+
+function re2Problem(regex: string): string {
+  let problem = checked.get(regex);
+  if (problem === undefined) {
+    problem = '';
+    try {
+      checkRe2(regex, 'u');
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    if (checked.size >= CHECKED_LIMIT) checked.clear();
+    checked.set(regex, problem);
+  }
+  return problem;
+}
 
 /** envoy.type.matcher.v3.RegexMatcher: the pattern must compile as RE2 (Envoy NACKs otherwise, gRFC A28). */
 export function regexMatcher(v: unknown, path: string): RegexMatcher {
@@ -20,21 +33,8 @@ export function regexMatcher(v: unknown, path: string): RegexMatcher {
   const regex = optStr(o, 'regex', path);
   if (regex === undefined) fail(at(path, 'regex'), 'regex is required');
   checkStringBytes(regex, at(path, 'regex'), 'the regex', 'MAX_REGEX_BYTES');
-  if (!compiledOk.has(regex)) {
-    let reason = rejected.get(regex);
-    if (reason === undefined) {
-      try {
-        checkRe2(regex, 'u');
-      } catch (err) {
-        reason = (err as Error).message;
-        if (rejected.size >= REJECTED_LIMIT) rejected.clear();
-        rejected.set(regex, reason);
-      }
-    }
-    if (reason !== undefined) fail(at(path, 'regex'), `invalid RE2 regex: ${reason}`);
-    if (compiledOk.size >= COMPILED_OK_LIMIT) compiledOk.clear();
-    compiledOk.add(regex);
-  }
+  const problem = re2Problem(regex);
+  if (problem !== '') fail(at(path, 'regex'), `invalid RE2 regex: ${problem}`);
   return { regex };
 }
 

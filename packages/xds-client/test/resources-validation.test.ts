@@ -66,6 +66,18 @@ describe('RouteConfiguration validation', () => {
     expect(bad.fieldPath).toBe('virtual_hosts[0].routes[0].route.retry_policy.retry_back_off.max_interval');
   });
 
+  it('path_separated_prefix: Envoy\'s PGV pattern ^[^?#]+[^?#/]$ (no leading "/" required, no trailing "/")', () => {
+    const withPsp = (p: string) => ({ ...rc({}), virtualHosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { pathSeparatedPrefix: p }, route: { cluster: 'a' } }] }] });
+    for (const ok of ['/api', 'api', 'a/b', '/a/b', 'ab']) {
+      const r = decodeResourceJson(withPsp(ok)).resource as RouteConfiguration;
+      expect(r.virtual_hosts[0]!.routes[0]!.match.path_separated_prefix).toBe(ok);
+    }
+    for (const bad of ['/', '/api/', 'a', '/a?b', '/a#b', 'api/']) {
+      const e = rejects(withPsp(bad));
+      expect(e.fieldPath).toBe('virtual_hosts[0].routes[0].match.path_separated_prefix');
+    }
+  });
+
   it('case_sensitive defaults to true; deprecated append maps to append_action', () => {
     const r = decodeResourceJson(rc({ route: { cluster: 'a' }, requestHeadersToAdd: [{ header: { key: 'x', value: '1' }, append: false }] })).resource as RouteConfiguration;
     const route = r.virtual_hosts[0]!.routes[0]!;

@@ -39,8 +39,9 @@ export class PathMatcher {
     this.lowerValue = asciiLower(this.value);
     if (kind === 'path_separated_prefix') {
       const p = this.value;
-      // proto validation: must start with '/', must not contain '?' or '#', must not end with '/'.
-      if (!p.startsWith('/') || p.includes('?') || p.includes('#') || (p.endsWith('/') && p.length > 1) || p === '/') {
+      // Envoy's PGV pattern (route_components.proto): no '?' or '#', not ending in '/', two characters at
+      // least. No leading '/' is required: Envoy accepts such a route, and it never matches a path.
+      if (!/^[^?#]+[^?#/]$/.test(p)) {
         throw new ValidationError(`${fieldPath}.path_separated_prefix`, `invalid path_separated_prefix ${JSON.stringify(p)}`);
       }
     }

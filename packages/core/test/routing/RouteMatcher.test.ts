@@ -38,6 +38,8 @@ describe('path specifiers', () => {
     ['path_separated_prefix query', { path_separated_prefix: '/api' }, '/api?x', true],
     ['path_separated_prefix not a segment', { path_separated_prefix: '/api' }, '/apis', false],
     ['path_separated_prefix case folding', { path_separated_prefix: '/api', case_sensitive: false }, '/API/x', true],
+    // Envoy's PGV does not require a leading '/': such a route is valid and never matches a path.
+    ['path_separated_prefix without leading /', { path_separated_prefix: 'api' }, '/api', false],
   ])('%s: %j on %s -> %s', (_l, match, path, expected) => {
     expect(matches(match, { path })).toBe(expected);
   });

@@ -72,6 +72,8 @@ describe('RouteTable', () => {
     ['a route without path specifier', {}],
     ['two path specifiers', { prefix: '/', path: '/x' }],
     ['a path_separated_prefix ending in /', { path_separated_prefix: '/api/' }],
+    ['a path_separated_prefix of "/" alone', { path_separated_prefix: '/' }],
+    ['a one-character path_separated_prefix', { path_separated_prefix: 'a' }],
   ])('rejects %s', (_label, match) => {
     expect(() => RouteTable.compile(routeConfig([vhost('a', ['a'], [route(match)])]))).toThrow(ValidationError);
   });

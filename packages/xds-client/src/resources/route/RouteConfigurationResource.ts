@@ -19,9 +19,10 @@ function routeMatch(o: Obj, path: string): RouteMatch {
   if (o['path_match_policy'] !== undefined) fail(at(path, 'path_match_policy'), 'path_match_policy (URI templates) is not supported');
   const n = [prefix, fullPath, safe_regex, path_separated_prefix, connect].filter((x) => x !== undefined).length;
   if (n !== 1) fail(path, 'exactly one of prefix, path, safe_regex, path_separated_prefix, connect_matcher is required');
-  // PGV on path_separated_prefix: must start with '/' and contain no '?' or '#'.
-  if (path_separated_prefix !== undefined && !/^\/[^?#]*$/.test(path_separated_prefix)) {
-    fail(at(path, 'path_separated_prefix'), 'must start with "/" and not contain "?" or "#"');
+  // PGV on path_separated_prefix (route_components.proto): pattern ^[^?#]+[^?#/]$, i.e. at least two
+  // characters, no '?' or '#', not ending in '/'. A leading '/' is not required (such a route never matches).
+  if (path_separated_prefix !== undefined && !/^[^?#]+[^?#/]$/.test(path_separated_prefix)) {
+    fail(at(path, 'path_separated_prefix'), 'must match ^[^?#]+[^?#/]$ (no "?" or "#", not ending in "/")');
   }
   const cs = optObj(o, 'case_sensitive', path);
   const rf = optObj(o, 'runtime_fraction', path);

@@ -167,13 +167,19 @@ describe('real xDS fixtures drive real traffic', () => {
     expect(b.seen).toHaveLength(3);
   });
 
-  it('Envoy Gateway traffic settings: the cluster outlier_detection (gateway failures 4, 5xx 5, max_ejection_percent 10) takes effect', async () => {
+  // Envoy's DetectorImpl::ejectHost counts the ejection being decided: (0 + 1) / 3 = 33% > 10%, so
+  // this cluster as Envoy Gateway sent it ejects nothing; always_eject_one_host lets the first go.
+  it.each([
+    ['as sent: max_ejection_percent 10 of 3 hosts ejects none', false],
+    ['with always_eject_one_host: the 502 host goes after four 502s, the 500 host stays (the cap)', true],
+  ])('Envoy Gateway traffic settings (gateway failures 4, 5xx 5, max_ejection_percent 10), %s', async (_label, alwaysEjectOne) => {
     const { backends, source, dispatcher } = await setup(3);
     const { typedExtensionProtocolOptions, ...cluster } = fixture('envoy-gateway-traffic-settings-outlier-cb.clusters.yaml', TYPE_URLS.Cluster, 'envoyextensionpolicy/default/policy-for-http-route/0');
     // Its explicit http2_protocol_options make Meshlet speak h2c, as Envoy would; our backends are HTTP/1.1.
     expect(typedExtensionProtocolOptions).toBeDefined();
     const od = cluster['outlierDetection'] as Record<string, unknown>;
     expect(od).toMatchObject({ consecutiveGatewayFailure: 4, enforcingConsecutiveGatewayFailure: 100, consecutive5xx: 5, maxEjectionPercent: 10 });
+    if (alwaysEjectOne) cluster['outlierDetection'] = { ...od, alwaysEjectOneHost: true };
     const [ok, gw, err] = backends as [Backend, Backend, Backend];
     gw.behave((_q, res) => res.writeHead(502).end('gw'));
     err.behave((_q, res) => res.writeHead(500).end('err'));
@@ -183,12 +189,16 @@ describe('real xDS fixtures drive real traffic', () => {
       clusters: [{ cluster, ports: [ok.port, gw.port, err.port] }],
     });
     const rs = await many(60, 1, () => call('http://policy.test:80', dispatcher, '/'));
-    // consecutive_gateway_failure 4 (enforcing 100) ejected the 502 host after exactly four 502s.
-    expect(gw.seen).toHaveLength(4);
-    // The 500 host reached consecutive_5xx 5 several times, but max_ejection_percent 10 allows only
-    // the one ejection that is always permitted: (1 + 1) / 3 > 10%, so it stays in rotation.
     const t = tally(rs.slice(30));
-    expect(t.gw).toBeUndefined();
+    if (alwaysEjectOne) {
+      expect(gw.seen).toHaveLength(4);
+      expect(t.gw).toBeUndefined();
+    } else {
+      // Round robin over three hosts, none ejected.
+      expect(gw.seen).toHaveLength(20);
+      expect(t.gw).toBeGreaterThan(0);
+    }
+    // The 500 host reaches consecutive_5xx 5 several times but is never ejected: the cap.
     expect(t.err).toBeGreaterThan(0);
     expect(t.b0).toBeGreaterThan(0);
     expect(ok.seen.length + gw.seen.length + err.seen.length).toBe(60);

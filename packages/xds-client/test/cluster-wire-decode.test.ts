@@ -44,6 +44,7 @@ describe('Cluster one-pass wire decode', () => {
     const outside = [
       eds('c', { lb_policy: 'LEAST_REQUEST' }),
       eds('c', { outlier_detection: { consecutive_5xx: { value: 3 } } }),
+      eds('c', { outlier_detection: { always_eject_one_host: { value: true } } }),
       eds('c', { circuit_breakers: { thresholds: [{ max_requests: { value: 10 } }] } }),
       eds('c', { metadata: { filter_metadata: { ns: { fields: { k: { bool_value: true } } } } } }),
       eds('c', { eds_cluster_config: { eds_config: { path_config_source: { path: '/x' } }, service_name: 's' } }),

@@ -139,6 +139,10 @@ describe('Cluster validation', () => {
     expect(rejects({ ...base, outlierDetection: { baseEjectionTime: '60s', maxEjectionTime: '59s' } }).message).toMatch(/must not be smaller than base_ejection_time \(60000 ms\)/);
     expect((decodeResourceJson({ ...base, outlierDetection: { baseEjectionTime: '5s', maxEjectionTime: '5s' } }).resource as Cluster).outlier_detection).toMatchObject({ base_ejection_time: 5000, max_ejection_time: 5000 });
     expect((decodeResourceJson({ ...base, outlierDetection: { baseEjectionTime: '400s' } }).resource as Cluster).outlier_detection).toMatchObject({ base_ejection_time: 400000 });
+    // always_eject_one_host (BoolValue, Envoy 1.31+): decoded when set, absent otherwise (core applies its default, false).
+    expect((decodeResourceJson({ ...base, outlierDetection: { alwaysEjectOneHost: true } }).resource as Cluster).outlier_detection).toEqual({ always_eject_one_host: true });
+    expect((decodeResourceJson({ ...base, outlierDetection: { alwaysEjectOneHost: false } }).resource as Cluster).outlier_detection).toEqual({ always_eject_one_host: false });
+    expect((decodeResourceJson({ ...base, outlierDetection: {} }).resource as Cluster).outlier_detection).toEqual({});
     const h2 = decodeResourceJson({
       ...base,
       typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicitHttpConfig: { http2ProtocolOptions: { maxConcurrentStreams: 50 } } } },

@@ -24,6 +24,7 @@ export interface OutlierDetectionSettings {
   readonly failure_percentage_minimum_hosts: number;
   readonly failure_percentage_request_volume: number;
   readonly split_external_local_origin_errors: boolean;
+  readonly always_eject_one_host: boolean;
 }
 
 export function resolveOutlierDetection(c: OutlierDetection): OutlierDetectionSettings {
@@ -52,5 +53,6 @@ export function resolveOutlierDetection(c: OutlierDetection): OutlierDetectionSe
     failure_percentage_minimum_hosts: c.failure_percentage_minimum_hosts ?? 5,
     failure_percentage_request_volume: c.failure_percentage_request_volume ?? 50,
     split_external_local_origin_errors: c.split_external_local_origin_errors ?? false,
+    always_eject_one_host: c.always_eject_one_host ?? false,
   };
 }

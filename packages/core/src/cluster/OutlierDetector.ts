@@ -39,8 +39,8 @@ type Origin = 'external' | 'local';
  *   min(base_ejection_time × backoff, max_ejection_time) + jitter, runs success-rate
  *   and failure-percentage detection over the requests of the interval just ended,
  *   then lowers the backoff of hosts (still in service) healthy for a full interval.
- * - max_ejection_percent caps concurrent ejections, except that one host may
- *   always be ejected.
+ * - max_ejection_percent caps concurrent ejections, counting the one being decided;
+ *   with always_eject_one_host the first ejection may exceed it.
  *
  * State lives on each Host (`host.outlier`), so it survives endpoint updates.
  */
@@ -254,12 +254,14 @@ export class OutlierDetector {
 
   #eject(host: Host, reason: EjectionReason, enforcing: number): void {
     const s = this.#settings;
+    // Envoy's DetectorImpl::ejectHost: the cap counts the ejection being decided, so 10% of 3 hosts
+    // (33% after it) ejects none; always_eject_one_host (default false) lets a first one through.
+    // The cap comes before the enforcing roll there too.
+    const active = this.ejectedCount();
+    const percentAfter = (100 * (active + 1)) / Math.max(1, this.#hosts().length);
+    if (!(percentAfter <= s.max_ejection_percent || (s.always_eject_one_host && active === 0))) return;
     // enforcing_* is the percent chance that a detected outlier is actually ejected.
     if (!(this.#random() * 100 < enforcing)) return;
-    const hostCount = this.#hosts().length;
-    const active = this.ejectedCount();
-    const percentAfter = (100 * (active + 1)) / Math.max(1, hostCount);
-    if (!(percentAfter <= s.max_ejection_percent || active === 0)) return;
     const o = host.outlier;
     o.ejected = true;
     o.lastEjectionTime = this.#clock.now();

@@ -128,7 +128,7 @@ describe('ClusterRuntime: locality weighted LB', () => {
 
 describe('ClusterRuntime: state across updates', () => {
   it('keeps Host objects and their state for surviving address:port, drops removed ones', () => {
-    const { rt } = runtime({ outlier_detection: {} });
+    const { rt } = runtime({ outlier_detection: { always_eject_one_host: true } });
     rt.updateEndpoints(cla([locality(endpoints(3))]));
     const [a, b] = rt.hosts() as Host[];
     a!.activeRequests = 7;
@@ -181,7 +181,7 @@ describe('ClusterRuntime: state across updates', () => {
 
 describe('ClusterRuntime: outlier ejection and picking', () => {
   it('skips ejected hosts and takes them back after the ejection', () => {
-    const { rt, time } = runtime({ outlier_detection: {} });
+    const { rt, time } = runtime({ outlier_detection: { always_eject_one_host: true } });
     rt.updateEndpoints(cla([locality(endpoints(4))]));
     const bad = rt.hosts()[2]!;
     for (let i = 0; i < 5; i++) rt.reportResult(bad, { kind: 'http', status: 500 });
@@ -208,7 +208,7 @@ describe('ClusterRuntime: outlier ejection and picking', () => {
   });
 
   it('removing outlier_detection returns ejected hosts', () => {
-    const { rt } = runtime({ outlier_detection: {} });
+    const { rt } = runtime({ outlier_detection: { always_eject_one_host: true } });
     rt.updateEndpoints(cla([locality(endpoints(3))]));
     const h = rt.hosts()[0]!;
     for (let i = 0; i < 5; i++) rt.reportResult(h, { kind: 'http', status: 500 });

@@ -90,11 +90,37 @@ describe('OutlierDetector: max_ejection_percent', () => {
     expect(detector.ejectedCount()).toBe(1);
   });
 
-  it('always allows at least one ejection, even when 1 host is more than the percentage', () => {
-    const { detector, hosts } = setup({ max_ejection_percent: 10 }, 3);
+  // Envoy's DetectorImpl::ejectHost: the percentage counts the ejection being decided, (active + 1) / hosts;
+  // only always_eject_one_host (default false) lets a first ejection past it.
+  it('ejects nothing when one host is more than the percentage (3 hosts, 10%: 33% > 10%)', () => {
+    const { detector, hosts, ejections } = setup({ max_ejection_percent: 10 }, 3);
+    fail(detector, hosts[0]!, 5);
+    expect(detector.ejectedCount()).toBe(0);
+    expect(ejections).toEqual([]);
+    const single = setup({}, 1);
+    fail(single.detector, single.hosts[0]!, 5);
+    expect(single.detector.ejectedCount()).toBe(0);
+  });
+
+  it('always_eject_one_host: the first ejection passes the cap, the next does not', () => {
+    const { detector, hosts } = setup({ max_ejection_percent: 10, always_eject_one_host: true }, 3);
     fail(detector, hosts[0]!, 5);
     fail(detector, hosts[1]!, 5);
-    expect(detector.ejectedCount()).toBe(1);
+    expect(hosts.filter((h) => h.isEjected(0))).toEqual([hosts[0]]);
+    const single = setup({ always_eject_one_host: true }, 1);
+    fail(single.detector, single.hosts[0]!, 5);
+    expect(single.detector.ejectedCount()).toBe(1);
+  });
+
+  it('the cap is checked before the enforcing_* roll, as in Envoy (an overflow draws no random number)', () => {
+    const draws: number[] = [];
+    const random = () => {
+      draws.push(0);
+      return 0;
+    };
+    const { detector, hosts } = setup({ max_ejection_percent: 10 }, 3, random);
+    fail(detector, hosts[0]!, 5);
+    expect(draws).toEqual([]);
   });
 
   it('50% of 4 hosts allows two ejections', () => {

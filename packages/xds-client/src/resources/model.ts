@@ -423,6 +423,8 @@ export interface OutlierDetection {
   readonly failure_percentage_minimum_hosts?: number;
   readonly failure_percentage_request_volume?: number;
   /** ms */ readonly max_ejection_time_jitter?: number;
+  /** BoolValue (Envoy 1.31+): the first ejection may pass max_ejection_percent. */
+  readonly always_eject_one_host?: boolean;
 }
 
 export interface TransportSocket {

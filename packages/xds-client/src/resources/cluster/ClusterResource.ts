@@ -6,7 +6,7 @@ import { anyValue, decodeKnown, typeName } from '../common/TypedExtensions.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { resolveLbPolicy } from './LoadBalancingPolicy.js';
 import { decodeClusterWire } from './ClusterWire.js';
-import { asObj, at, compact, fail, list, map, optBool, optDurationMs, optEnum, optMetadata, optObj, optPercent, optStr, optStruct, optWrappedUint, str, strList, type Obj } from '../common/ObjectReader.js';
+import { asObj, at, compact, fail, list, map, optBool, optDurationMs, optEnum, optMetadata, optObj, optPercent, optStr, optStruct, optWrappedBool, optWrappedUint, str, strList, type Obj } from '../common/ObjectReader.js';
 
 const CLUSTER_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'] as const;
 const AGGREGATE_CONFIG = 'envoy.extensions.clusters.aggregate.v3.ClusterConfig';
@@ -75,6 +75,7 @@ function outlierDetection(o: Obj, path: string): OutlierDetection {
   const base = (out['base_ejection_time'] as number | undefined) ?? DEFAULT_BASE_EJECTION_TIME_MS;
   if (max !== undefined && max < base) fail(at(path, 'max_ejection_time'), `must not be smaller than base_ejection_time (${base} ms)`);
   out['split_external_local_origin_errors'] = optBool(o, 'split_external_local_origin_errors', path);
+  out['always_eject_one_host'] = optWrappedBool(o, 'always_eject_one_host', path);
   return compact(out) as OutlierDetection;
 }
 

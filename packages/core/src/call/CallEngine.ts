@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
 import type { AttemptResult } from '../cluster/AttemptResult.js';
 import type { PickContext } from '../cluster/PickContext.js';
+import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
 import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
 import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
 import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
@@ -252,7 +253,8 @@ export class CallEngine {
     const policy = call.policy!;
     if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, call.routerStart() + policy.timeoutMs);
 
-    const breakers = call.cluster!.breakers;
+    // RouteAction.priority picks the threshold set; the call keeps it for its pending and retry slots too.
+    const breakers = (call.breakers = call.cluster!.breakersFor(call.route!.route.route?.priority));
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
     // Released when the call ends: at once on failure, else when the response stream completes.
     call.holdRequestSlot(breakers);
@@ -304,7 +306,7 @@ export class CallEngine {
     // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
     // pending slot until it gets its response head (Envoy frees it at connection assignment, a
     // little earlier); none left = overflow at once, like max_requests.
-    const breakers = cluster.breakers;
+    const breakers = call.breakers!;
     const pending = call.transport.wouldQueue?.(attempt) === true;
     if (pending && !breakers.tryAcquirePending()) {
       call.releaseRetry();
@@ -322,7 +324,7 @@ export class CallEngine {
     const attempt = call.attempt!;
     const host = attempt.host;
     host.activeRequests--;
-    if (call.attemptPending) call.cluster!.breakers.releasePending();
+    if (call.attemptPending) call.breakers!.releasePending();
     call.releaseRetry();
     // `replayable` is read again: a streamed request (gRPC) can outgrow the transport's replay buffer after the
     // call started, and is then committed to its attempt (gRFC A44).
@@ -384,7 +386,7 @@ export class CallEngine {
     if (reason !== undefined) {
       if (attemptNo > retry.maxRetries) {
         call.flags.push(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED);
-      } else if (cluster.breakers.tryAcquireRetry()) {
+      } else if (call.breakers!.tryAcquireRetry()) {
         // Release the retried response's body now, not after the backoff.
         response?.discard();
         if (record === undefined) call.record(host, outcome, started, this.now());
@@ -566,6 +568,8 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   route: CompiledRoute | undefined;
   picked: PickedCluster | undefined;
   cluster: CallCluster | undefined;
+  /** The cluster's breakers for the route's priority. */
+  breakers: CircuitBreaker | undefined;
   policy: RouteCallPolicy | undefined;
   // ---- what every attempt shares (set once routed)
   canRetry = false;
@@ -590,7 +594,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   /** The call holds a retry slot (from a retry decision until that retry's attempt ends). */
   holdingRetry = false;
   /** The breakers whose max_requests slot this call holds, until end(). */
-  private requestSlot: CallCluster['breakers'] | undefined;
+  private requestSlot: CircuitBreaker | undefined;
   private ended = false;
   private faultReleased = false;
   /** The sink was told (responded or failed): later callbacks are ignored. */
@@ -661,14 +665,14 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   releaseRetry(): void {
     if (!this.holdingRetry) return;
     this.holdingRetry = false;
-    this.cluster!.breakers.releaseRetry();
+    this.breakers!.releaseRetry();
   }
 
   onDeadline(d: Deadline): void {
     this.finish(d === this.perTryDeadline ? Stop.PerTry : Stop.Route);
   }
 
-  holdRequestSlot(breakers: CallCluster['breakers']): void {
+  holdRequestSlot(breakers: CircuitBreaker): void {
     this.requestSlot = breakers;
   }
 

@@ -1,4 +1,4 @@
-import type { HttpFault } from '@meshlet/xds-client';
+import type { HttpFault, RouteAction } from '@meshlet/xds-client';
 import type { RouteTable } from '../routing/index.js';
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
 import type { Host } from '../cluster/Host.js';
@@ -8,7 +8,8 @@ import type { AttemptResult } from '../cluster/AttemptResult.js';
 /** What the call engine needs of a cluster (ClusterRuntime satisfies it). */
 export interface CallCluster {
   pick(ctx: PickContext): Host | undefined;
-  readonly breakers: CircuitBreaker;
+  /** The circuit breakers of a route's RouteAction.priority (absent = DEFAULT). */
+  breakersFor(priority: RouteAction['priority']): CircuitBreaker;
   reportResult(host: Host, result: AttemptResult): void;
 }
 

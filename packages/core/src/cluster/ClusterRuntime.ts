@@ -1,4 +1,4 @@
-import type { Cluster, ClusterLoadAssignment, Thresholds } from '@meshlet/xds-client';
+import type { Cluster, ClusterLoadAssignment, RouteAction, Thresholds } from '@meshlet/xds-client';
 import type { AttemptResult } from './AttemptResult.js';
 import { CircuitBreaker } from './CircuitBreaker.js';
 import type { Clock, Timers } from './Clock.js';
@@ -71,6 +71,11 @@ export class ClusterRuntime {
 
   get breakersHigh(): CircuitBreaker {
     return (this.#breakersHigh ??= new CircuitBreaker(thresholdsFor(this.#cluster, 'HIGH')));
+  }
+
+  /** Envoy keeps one resource manager per RoutingPriority; a route's priority picks which its requests count against. */
+  breakersFor(priority: RouteAction['priority']): CircuitBreaker {
+    return priority === 'HIGH' ? this.breakersHigh : this.breakers;
   }
 
   get name(): string {

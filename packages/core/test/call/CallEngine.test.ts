@@ -34,9 +34,13 @@ const retryPolicy = (retry_on: string, extra: Partial<RetryPolicy> = {}): RetryP
 
 class FakeCluster implements CallCluster {
   readonly breakers: CircuitBreaker;
+  readonly breakersHigh = new CircuitBreaker(undefined);
   readonly reports: [string, AttemptResult][] = [];
   constructor(readonly hosts: Host[], thresholds?: Thresholds) {
     this.breakers = new CircuitBreaker(thresholds);
+  }
+  breakersFor(priority: 'HIGH' | undefined): CircuitBreaker {
+    return priority === 'HIGH' ? this.breakersHigh : this.breakers;
   }
   private next = 0;
   pick(ctx: PickContext): Host | undefined {
@@ -175,6 +179,17 @@ describe('CallEngine', () => {
     if (typeof first === 'number' || typeof first === 'object') expect(t.responses[0]!.discarded).toBe(true);
     expect(cluster.reports).toHaveLength(2);
     expect(cluster.breakers.activeRetries).toBe(0);
+  });
+
+  it('a HIGH-priority route takes its request and retry slots from the cluster\'s HIGH breakers (RouteAction.priority)', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ priority: 'HIGH', retry_policy: retryPolicy('5xx') })), { thresholds: { priority: 'DEFAULT', max_requests: 0, max_retries: 0 } });
+    // DEFAULT allows no request and no retry: the call gets through, retried once, only on HIGH's slots.
+    const t = new FakeTransport([500, 200]);
+    const r = await engine.execute(snapshot, req(), t);
+    expect(r.status).toBe(200);
+    expect(t.sent).toHaveLength(2);
+    expect([cluster.breakers.stats.rq_overflow, cluster.breakers.stats.rq_retry_overflow]).toEqual([0, 0]);
+    expect([cluster.breakersHigh.activeRequests, cluster.breakersHigh.activeRetries]).toEqual([0, 0]);
   });
 
   it('does not retry a condition the policy does not list', async () => {

@@ -29,6 +29,9 @@ export function routeConfig(retryOn?: string): RouteConfiguration {
 
 export class FakeCluster implements CallCluster {
   readonly breakers = new CircuitBreaker(undefined);
+  breakersFor(): CircuitBreaker {
+    return this.breakers;
+  }
   private next = 0;
   constructor(readonly hosts: Host[]) {}
   pick(_ctx: PickContext): Host | undefined {

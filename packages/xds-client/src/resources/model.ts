@@ -282,6 +282,8 @@ export interface RouteAction {
   /** Deprecated but still sent by istiod: ms */
   readonly max_grpc_timeout?: number;
   readonly include_vh_rate_limits?: boolean;
+  /** RoutingPriority: the cluster's circuit-breaker thresholds to use. Absent = DEFAULT (the decoder leaves DEFAULT out). */
+  readonly priority?: 'HIGH';
 }
 
 export interface WeightedClusters {

@@ -73,6 +73,7 @@ function hashPolicy(v: unknown, path: string): HashPolicy {
 }
 
 const NOT_FOUND_CODES = ['SERVICE_UNAVAILABLE', 'NOT_FOUND', 'INTERNAL_SERVER_ERROR'] as const;
+const ROUTING_PRIORITIES = ['DEFAULT', 'HIGH'] as const;
 
 /** envoy.config.route.v3.RouteAction. */
 export function routeAction(o: Obj, path: string): RouteAction {
@@ -112,6 +113,8 @@ export function routeAction(o: Obj, path: string): RouteAction {
       : undefined,
     max_grpc_timeout: optDurationMs(o, 'max_grpc_timeout', path),
     include_vh_rate_limits: optBool(o, 'include_vh_rate_limits', path),
+    // PGV defined_only; DEFAULT is the proto default, so it is left out and the model stays canonical.
+    priority: optEnum(o, 'priority', path, ROUTING_PRIORITIES) === 'HIGH' ? ('HIGH' as const) : undefined,
   });
 }
 

@@ -500,7 +500,7 @@ class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
       return;
     }
     const prev = this.listener;
-    this.listener = prev === undefined ? listener : (reason) => (tellStop(prev, reason), tellStop(listener, reason));
+    this.listener = prev === undefined ? listener : bothStops(prev, listener);
   }
 
   /** AttemptSettler: the transport got a response head. A response after a stop is released. */
@@ -526,6 +526,14 @@ class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
     this.listener = undefined;
     if (listener !== undefined) tellStop(listener, reason);
   }
+}
+
+/**
+ * A second listener on one attempt (rare). Its own function: a closure written inline in onStop made
+ * V8 allocate a context for it on every call of onStop, used or not (about 50 B per attempt).
+ */
+function bothStops(first: AttemptStopListener, second: AttemptStopListener): AttemptStopListener {
+  return (reason) => (tellStop(first, reason), tellStop(second, reason));
 }
 
 function tellStop(listener: AttemptStopListener, reason: Error): void {

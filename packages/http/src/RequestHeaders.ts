@@ -12,6 +12,8 @@ const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 export class RequestHeaders {
   /** Made on the first header: a request without headers (common for undici.request) allocates no Map. */
   private map: Map<string, string> | undefined;
+  /** The entries of names sent more than once, for Envoy 1.39's per-entry header matching; made on the first repeat. */
+  private repeated: Map<string, string[]> | undefined;
 
   constructor(headers: UndiciHeaders) {
     if (!headers) return;
@@ -36,18 +38,30 @@ export class RequestHeaders {
     const map = (this.map ??= new Map());
     const prev = map.get(key);
     map.set(key, prev === undefined ? value : `${prev},${value}`);
+    if (prev === undefined) return;
+    const entries = (this.repeated ??= new Map()).get(key);
+    if (entries === undefined) this.repeated.set(key, [prev, value]);
+    else entries.push(value);
   }
 
   get(name: string): string | undefined {
     return this.map?.get(name);
   }
 
+  repeatedValues(name: string): readonly string[] | undefined {
+    return this.repeated?.get(name);
+  }
+
   set(name: string, value: string): void {
-    (this.map ??= new Map()).set(name.toLowerCase(), value);
+    const key = name.toLowerCase();
+    (this.map ??= new Map()).set(key, value);
+    this.repeated?.delete(key);
   }
 
   delete(name: string): void {
-    this.map?.delete(name.toLowerCase());
+    const key = name.toLowerCase();
+    this.map?.delete(key);
+    this.repeated?.delete(key);
   }
 
   has(name: string): boolean {

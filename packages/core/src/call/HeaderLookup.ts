@@ -6,6 +6,12 @@
  */
 export interface HeaderLookup {
   get(name: string): string | null | undefined;
+  /**
+   * The values of a header that arrived as more than one entry, each as sent; undefined when it
+   * arrived once. Envoy 1.39 matches such entries one by one (HeaderMatcher); a transport that
+   * cannot keep them apart leaves this out, and matchers see get()'s joined value.
+   */
+  repeatedValues?(name: string): readonly string[] | undefined;
 }
 
 /** Source of uniform randoms in [0, 1); injectable so tests are deterministic. */

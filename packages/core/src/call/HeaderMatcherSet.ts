@@ -6,7 +6,10 @@ import type { HeaderLookup } from './HeaderLookup.js';
 /** Presents a bare HeaderLookup as routing's RequestView; pseudo-headers come from the lookup. */
 class LookupView implements RequestView {
   private h: HeaderLookup = { get: () => undefined };
-  readonly headers = { get: (name: string): string | undefined => this.h.get(name) ?? undefined };
+  readonly headers: HeaderLookup = {
+    get: (name) => this.h.get(name) ?? undefined,
+    repeatedValues: (name) => this.h.repeatedValues?.(name),
+  };
   readonly isGrpc = false;
   wrap(h: HeaderLookup): this {
     this.h = h;

@@ -100,7 +100,21 @@ export class CompiledHeaderMatcher {
     let result: boolean;
     const value = this.value;
     if (value === undefined) result = this.present;
-    else result = typeof value === 'function' ? value(v) : value.matches(v);
+    else {
+      // Envoy 1.39 (match_headers_individually, on by default): a header sent as several entries
+      // matches if one of them does; invert_match applies to that answer. Single entries (the
+      // common case) ask the lookup once more and allocate nothing.
+      const entries = this.source === Source.Header ? req.headers.repeatedValues?.(this.name) : undefined;
+      if (entries === undefined) result = test(value, v);
+      else {
+        result = false;
+        for (let i = 0; i < entries.length && !result; i++) result = test(value, entries[i]!);
+      }
+    }
     return this.invert ? !result : result;
   }
+}
+
+function test(value: CompiledStringMatcher | ((v: string) => boolean), v: string): boolean {
+  return typeof value === 'function' ? value(v) : value.matches(v);
 }

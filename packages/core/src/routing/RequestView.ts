@@ -1,9 +1,11 @@
 import type { HeaderLookup } from '../call/HeaderLookup.js';
 
 /**
- * Read access to request headers: names are looked up lower-case; repeated headers arrive joined with
- * ',' as Envoy joins them; null or undefined = absent (so a fetch `Headers` works as is). The one
- * declaration is shared with the call engine so that the core barrel exports a single HeaderLookup.
+ * Read access to request headers: names are looked up lower-case; get() gives a repeated header's
+ * entries joined with ',', and repeatedValues (when the transport keeps them apart) the entries, which
+ * header matchers test one by one as Envoy 1.39 does; null or undefined = absent (so a fetch `Headers`
+ * works as is). The one declaration is shared with the call engine so that the core barrel exports a
+ * single HeaderLookup.
  */
 export type { HeaderLookup };
 

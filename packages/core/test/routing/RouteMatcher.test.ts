@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HeaderMatcher, RouteMatch } from '@meshlet/xds-client';
-import { RouteTable } from '../../src/routing/index.js';
+import fc from 'fast-check';
+import { CompiledHeaderMatcher, RouteTable, type HeaderLookup, type RequestView } from '../../src/routing/index.js';
 import { request, route, routeConfig, vhost } from './builders.js';
 
 type Req = Parameters<typeof request>[1] & { path: string };
@@ -118,8 +119,60 @@ describe('header matchers', () => {
     expect(matches(m, { path: '/', headers: { a: '1', b: '3' } })).toBe(false);
   });
 
-  it('matches multiple values joined with a comma', () => {
+  it('a single header line with commas is one value', () => {
     expect(matches({ prefix: '/', headers: [hm({ exact_match: 'a,b' })] }, { path: '/', headers: { 'x-h': 'a,b' } })).toBe(true);
+  });
+});
+
+/**
+ * Envoy 1.39 (changelogs/1.39.0.yaml, runtime guard envoy.reloadable_features.match_headers_individually,
+ * on by default): a header sent as several entries is matched entry by entry, not as their comma-joined
+ * string; a single line with commas stays one value. A transport that keeps the entries apart says so
+ * through HeaderLookup.repeatedValues; one that cannot (gRPC metadata, gRFC A28) gives the joined value.
+ */
+describe('header matchers on a header sent more than once', () => {
+  /** A request whose x-h arrived as these separate entries. */
+  function sentAs(entries: string[], withRepeated = true): RequestView {
+    const joined = entries.join(',');
+    const headers: HeaderLookup = withRepeated
+      ? { get: (n) => (n === 'x-h' ? joined : undefined), repeatedValues: (n) => (n === 'x-h' ? entries : undefined) }
+      : { get: (n) => (n === 'x-h' ? joined : undefined) };
+    return { authority: 'svc', path: '/', method: 'GET', headers, isGrpc: false };
+  }
+  const compiled = (m: Partial<HeaderMatcher>) => new CompiledHeaderMatcher(hm(m), 'headers[0]');
+
+  it.each<[string, Partial<HeaderMatcher>, boolean]>([
+    ['exact: any entry', { exact_match: 'admin' }, true],
+    ['exact: the joined string no longer matches', { exact_match: 'user,admin' }, false],
+    ['exact inverted: an entry matched, so no', { exact_match: 'admin', invert_match: true }, false],
+    ['exact inverted: no entry matched', { exact_match: 'root', invert_match: true }, true],
+    ['prefix', { prefix_match: 'adm' }, true],
+    ['suffix across the join does not match', { suffix_match: 'r,admin' }, false],
+    ['regex on one entry', { safe_regex_match: { regex: 'us.r' } }, true],
+    ['string_match', { string_match: { exact: 'ADMIN', ignore_case: true } }, true],
+    ['present', { present_match: true }, true],
+  ])('%s', (_l, m, expected) => {
+    expect(compiled(m).matches(sentAs(['user', 'admin']))).toBe(expected);
+  });
+
+  it('range_match: each entry is an integer of its own', () => {
+    expect(compiled({ range_match: { start: 0, end: 10 } }).matches(sentAs(['42', '7']))).toBe(true);
+    expect(compiled({ range_match: { start: 0, end: 10 } }).matches(sentAs(['42', '17']))).toBe(false);
+  });
+
+  it('a transport without repeatedValues is matched on its joined value', () => {
+    expect(compiled({ exact_match: 'user,admin' }).matches(sentAs(['user', 'admin'], false))).toBe(true);
+    expect(compiled({ exact_match: 'admin' }).matches(sentAs(['user', 'admin'], false))).toBe(false);
+  });
+
+  it('property: exact_match on separate entries matches iff some entry equals it', () => {
+    const entry = fc.constantFrom('a', 'b', 'a,b', '', 'c');
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 2, maxLength: 4 }), entry, fc.boolean(), (entries, want, invert) => {
+        const got = compiled({ exact_match: want, invert_match: invert }).matches(sentAs(entries));
+        expect(got).toBe(entries.includes(want) !== invert);
+      }),
+    );
   });
 });
 

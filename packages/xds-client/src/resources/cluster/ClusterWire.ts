@@ -1,7 +1,11 @@
 import type { Cluster } from '../model.js';
-import { frozen } from '../DeepFreeze.js';
+import { freezeModel, frozen } from '../DeepFreeze.js';
 import { NO_ITEMS } from '../common/SharedEmpties.js';
-import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, stringLike, readWhole, varint, type Cursor } from '../common/WireCursor.js';
+import { LEN, VARINT, durationObject, giveUp, lengthEnd, string, stringLike, readWhole, validated, varint, type Cursor } from '../common/WireCursor.js';
+// ClusterResource imports this module too (decodeWire); neither uses the other while loading.
+import { cluster as validCluster } from './ClusterResource.js';
+import { circuitBreakersObject } from './CircuitBreakersWire.js';
+import { outlierDetectionObject } from './OutlierDetectionWire.js';
 
 /**
  * One-pass decode of the common Cluster shape straight from the wire into the model, for the
@@ -10,9 +14,12 @@ import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, stringLike, readWho
  *
  * Only an EDS cluster made of what the fast path knows is taken: name; type EDS;
  * eds_cluster_config with service_name and an eds_config that is `ads` plus
- * resource_api_version; connect_timeout; lb_policy ROUND_ROBIN or RANDOM. Anything else
- * (other cluster types, circuit breakers, outlier detection, transport sockets, protocol
- * options, metadata, unknown fields...) and anything invalid returns undefined, and the caller
+ * resource_api_version; connect_timeout; lb_policy ROUND_ROBIN or RANDOM; circuit_breakers and
+ * outlier_detection (CircuitBreakersWire, OutlierDetectionWire: a cluster with either is read into
+ * object form and built by the general path's validator, so that a mesh's clusters, which nearly
+ * always carry them, do not need protobufjs; footprint, BENCHMARKS.md). Anything else (other
+ * cluster types, transport sockets, protocol options, metadata, unknown fields...) and anything
+ * invalid returns undefined, and the caller
  * takes the general path, which owns every validation message. So for any input this returns
  * either undefined or exactly the model the general path would build (test:
  * cluster-wire-decode.test.ts). Outside production it is frozen as it is made (frozen()), so
@@ -31,8 +38,10 @@ function cluster(r: Cursor, end: number): Cluster {
   let type: number | undefined;
   let serviceName: string | undefined;
   let edsSeen = false;
-  let connectTimeout: number | undefined;
-  let lbPolicy = 'ROUND_ROBIN';
+  let connectTimeout: { seconds?: number; nanos?: number } | undefined;
+  let lbPolicy: string | undefined;
+  let circuitBreakers: Record<string, unknown> | undefined;
+  let outlierDetection: Record<string, unknown> | undefined;
   while (r.pos < end) {
     const tag = varint(r);
     if (tag === ((1 << 3) | LEN)) name = string(r, end);
@@ -40,21 +49,35 @@ function cluster(r: Cursor, end: number): Cluster {
     else if (tag === ((3 << 3) | LEN) && !edsSeen) {
       edsSeen = true;
       serviceName = edsClusterConfig(r, lengthEnd(r, end), name);
-    } else if (tag === ((4 << 3) | LEN) && connectTimeout === undefined) connectTimeout = durationMs(r, lengthEnd(r, end));
+    } else if (tag === ((4 << 3) | LEN) && connectTimeout === undefined) connectTimeout = durationObject(r, lengthEnd(r, end));
     else if (tag === ((6 << 3) | VARINT)) lbPolicy = LB_POLICY[varint(r)] ?? giveUp();
+    else if (tag === ((10 << 3) | LEN) && circuitBreakers === undefined) circuitBreakers = circuitBreakersObject(r, lengthEnd(r, end));
+    else if (tag === ((19 << 3) | LEN) && outlierDetection === undefined) outlierDetection = outlierDetectionObject(r, lengthEnd(r, end));
     else giveUp();
   }
-  // PGV: connect_timeout > 0 when set.
-  if (r.pos !== end || name === '' || type !== TYPE_EDS || connectTimeout === 0) giveUp();
+  if (r.pos !== end || name === '' || type !== TYPE_EDS) giveUp();
+  if (circuitBreakers !== undefined || outlierDetection !== undefined) {
+    const o: Record<string, unknown> = { name, type: 'EDS' };
+    // The validator reads only service_name from eds_cluster_config; the ConfigSource was checked above.
+    if (serviceName !== undefined) o['eds_cluster_config'] = { service_name: serviceName };
+    if (connectTimeout !== undefined) o['connect_timeout'] = connectTimeout;
+    if (lbPolicy !== undefined) o['lb_policy'] = lbPolicy;
+    if (circuitBreakers !== undefined) o['circuit_breakers'] = circuitBreakers;
+    if (outlierDetection !== undefined) o['outlier_detection'] = outlierDetection;
+    return freezeModel(validated(() => validCluster(o)));
+  }
+  // PGV: connect_timeout > 0 when set; nanos past a second is malformed (as ObjectReader.optDurationMs).
+  const { seconds = 0, nanos = 0 } = connectTimeout ?? {};
+  if (nanos > 999_999_999 || (connectTimeout !== undefined && seconds === 0 && nanos === 0)) giveUp();
   // gRFC A27: without service_name the cluster name is the EDS resource name. Keys in the
   // general path's order, so both paths give objects of one shape; whole literals, not keys
   // added one by one (those would go to a separate property array, one more object per cluster).
   const edsServiceName = serviceName || name;
-  const lb = frozen({ policy: lbPolicy });
+  const lb = frozen({ policy: lbPolicy ?? 'ROUND_ROBIN' });
   const model =
     connectTimeout === undefined
       ? { name, type: 'EDS', eds_service_name: edsServiceName, lb_policy: lb, transport_socket_matches: NO_ITEMS, protocol: 'HTTP1' }
-      : { name, type: 'EDS', eds_service_name: edsServiceName, connect_timeout: connectTimeout, lb_policy: lb, transport_socket_matches: NO_ITEMS, protocol: 'HTTP1' };
+      : { name, type: 'EDS', eds_service_name: edsServiceName, connect_timeout: seconds * 1000 + nanos / 1e6, lb_policy: lb, transport_socket_matches: NO_ITEMS, protocol: 'HTTP1' };
   return frozen(model) as unknown as Cluster;
 }
 

@@ -94,21 +94,59 @@ export function wrappedUint(r: Cursor, end: number): number {
   return value;
 }
 
+/** google.protobuf.UInt32Value in the object form protobufjs's toObject gives: `{ value }`, `{}` when absent. */
+export function wrappedUintObject(r: Cursor, end: number): { value?: number } {
+  const e = lengthEnd(r, end);
+  let value: number | undefined;
+  while (r.pos < e) {
+    if (varint(r) !== ((1 << 3) | VARINT)) giveUp();
+    value = varint(r);
+  }
+  if (r.pos !== e) giveUp();
+  return value === undefined ? {} : { value };
+}
+
+/** google.protobuf.BoolValue: an absent value is false. */
+export function boolValue(r: Cursor, end: number): boolean {
+  let value = false;
+  while (r.pos < end) {
+    if (varint(r) !== ((1 << 3) | VARINT)) giveUp();
+    value = varint(r) !== 0;
+  }
+  if (r.pos !== end) giveUp();
+  return value;
+}
+
 /**
- * google.protobuf.Duration with 32-bit non-negative seconds and valid nanos, in milliseconds (as
- * ObjectReader.optDurationMs gives it); a negative part is a 10-byte varint, so it gives up.
+ * google.protobuf.Duration in object form, 32-bit non-negative parts only (a negative part is a
+ * 10-byte varint, so it gives up). A fast path converts it to milliseconds itself or hands it to a
+ * general-path validator (ObjectReader.optDurationMs), which checks and converts it.
  */
-export function durationMs(r: Cursor, end: number): number {
-  let seconds = 0;
-  let nanos = 0;
+export function durationObject(r: Cursor, end: number): { seconds?: number; nanos?: number } {
+  const d: { seconds?: number; nanos?: number } = {};
   while (r.pos < end) {
     const tag = varint(r);
-    if (tag === ((1 << 3) | VARINT)) seconds = varint(r);
-    else if (tag === ((2 << 3) | VARINT)) nanos = varint(r);
+    if (tag === ((1 << 3) | VARINT)) d.seconds = varint(r);
+    else if (tag === ((2 << 3) | VARINT)) d.nanos = varint(r);
     else giveUp();
   }
-  if (r.pos !== end || nanos > 999_999_999) giveUp();
-  return seconds * 1000 + nanos / 1e6;
+  if (r.pos !== end) giveUp();
+  return d;
+}
+
+/**
+ * A general-path validator run on a message the fast path read into object form (the less common
+ * parts of a resource: header matchers, retry policies, outlier detection...), so both paths
+ * share one validation. Whatever it throws becomes a give-up: the general path then runs the same
+ * validator and rejects the resource with its message and the field path from the resource's root
+ * (a ValidationError), or reports it as an internal error (anything else), as it always does.
+ */
+export function validated<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch {
+    return giveUp();
+  }
 }
 
 /** Runs a fast-path reader over a whole resource: its value, or undefined when it gave up. */

@@ -1,8 +1,12 @@
-import type { Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost } from '../model.js';
+import type { HeaderMatcher, RegexMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost } from '../model.js';
 import { LIMITS } from '../Limits.js';
-import { frozen } from '../DeepFreeze.js';
+import { freezeModel, frozen } from '../DeepFreeze.js';
 import { NO_ENTRIES, NO_ITEMS } from '../common/SharedEmpties.js';
-import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, type Cursor } from '../common/WireCursor.js';
+import { headerMatcher, regexMatcher } from '../common/Matchers.js';
+import { headerMatcherObject, regexMatcherObject } from '../common/MatchersWire.js';
+import { routeAction as validRouteAction } from './RouteAction.js';
+import { retryPolicyObject, weightedClustersObject } from './RouteActionWire.js';
+import { LEN, boolValue, durationObject, giveUp, lengthEnd, string, readWhole, validated, varint, type Cursor } from '../common/WireCursor.js';
 
 /**
  * One-pass decode of the common RouteConfiguration shape straight from the wire into the model,
@@ -10,11 +14,15 @@ import { LEN, VARINT, durationMs, giveUp, lengthEnd, string, readWhole, varint, 
  * general path (protobufjs decode, toObject, validate) builds every route three times.
  *
  * Only a route configuration made of what the fast path knows is taken: name and virtual_hosts;
- * virtual hosts of name, domains and routes; routes of name, a match that is one prefix or path
- * with an optional case_sensitive, and a route action that is one cluster with an optional
- * timeout. Anything else (header matchers, weighted clusters, retry policies, header mutations,
- * per-filter config, unknown fields...) and anything invalid returns undefined, and the caller
- * takes the general path, which owns every validation message. So for any input this returns
+ * virtual hosts of name, domains and routes; routes of name, a match that is one prefix, path or
+ * safe_regex with an optional case_sensitive and header matchers, and a route action that is one
+ * cluster or weighted clusters, with an optional timeout and retry policy. Anything else (header
+ * mutations, per-filter config, hash policies, unknown fields...) and anything invalid returns
+ * undefined, and the caller takes the general path, which owns every validation message. The
+ * less common parts (header and regex matchers, weighted clusters, retry policies) are read into
+ * object form and checked by the general path's own validators (MatchersWire, RouteActionWire),
+ * so that a mesh's route table, which nearly always has some, does not need protobufjs and the
+ * generated codecs of every route type (footprint, BENCHMARKS.md). So for any input this returns
  * either undefined or exactly the model the general path would build (test:
  * route-wire-decode.test.ts). Empty header-mutation lists and per-filter config are the shared
  * frozen ones (SharedEmpties). Outside production each object is frozen as it is made (frozen()),
@@ -99,10 +107,15 @@ function route(r: Cursor, end: number): Route {
   return frozen(model) as unknown as Route;
 }
 
-/** RouteMatch: prefix (1) or path (2), exactly one, and case_sensitive (4, BoolValue). */
+/**
+ * RouteMatch: prefix (1), path (2) or safe_regex (10), exactly one; case_sensitive (4, BoolValue);
+ * headers (6).
+ */
 function routeMatch(r: Cursor, end: number): RouteMatch {
   let prefix: string | undefined;
   let path: string | undefined;
+  let regex: Record<string, unknown> | undefined;
+  let headers: Record<string, unknown>[] | undefined;
   let caseSensitive = true;
   let caseSeen = false;
   while (r.pos < end) {
@@ -112,37 +125,49 @@ function routeMatch(r: Cursor, end: number): RouteMatch {
     else if (tag === ((4 << 3) | LEN) && !caseSeen) {
       caseSeen = true;
       caseSensitive = boolValue(r, lengthEnd(r, end));
-    } else giveUp();
+    } else if (tag === ((6 << 3) | LEN)) (headers ??= []).push(headerMatcherObject(r, lengthEnd(r, end)));
+    else if (tag === ((10 << 3) | LEN) && regex === undefined) regex = regexMatcherObject(r, lengthEnd(r, end));
+    else giveUp();
   }
-  if (r.pos !== end || (prefix === undefined) === (path === undefined)) giveUp();
-  return frozen(
-    prefix !== undefined
-      ? { prefix, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS }
-      : { path, case_sensitive: caseSensitive, headers: NO_ITEMS, query_parameters: NO_ITEMS },
-  );
+  if (r.pos !== end || Number(prefix !== undefined) + Number(path !== undefined) + Number(regex !== undefined) !== 1) giveUp();
+  const headerModels = headers === undefined ? NO_ITEMS : frozen(headers.map((h) => freezeModel(validated((): HeaderMatcher => headerMatcher(h, '')))));
+  if (prefix !== undefined) return frozen({ prefix, case_sensitive: caseSensitive, headers: headerModels, query_parameters: NO_ITEMS });
+  if (path !== undefined) return frozen({ path, case_sensitive: caseSensitive, headers: headerModels, query_parameters: NO_ITEMS });
+  const safe_regex = freezeModel(validated((): RegexMatcher => regexMatcher(regex, '')));
+  return frozen({ safe_regex, case_sensitive: caseSensitive, headers: headerModels, query_parameters: NO_ITEMS });
 }
 
-/** google.protobuf.BoolValue: an absent value is false. */
-function boolValue(r: Cursor, end: number): boolean {
-  let value = false;
-  while (r.pos < end) {
-    if (varint(r) !== ((1 << 3) | VARINT)) giveUp();
-    value = varint(r) !== 0;
-  }
-  if (r.pos !== end) giveUp();
-  return value;
-}
-
-/** RouteAction: a non-empty cluster (1) and an optional timeout (8). */
+/**
+ * RouteAction: a non-empty cluster (1) or weighted_clusters (3), an optional timeout (8) and
+ * retry_policy (9). The common one (a cluster and a timeout) is built here, with the shared empty
+ * hash policy list; weighted clusters or a retry policy go to the general path's validator.
+ */
 function routeAction(r: Cursor, end: number): RouteAction {
-  let cluster = '';
-  let timeout: number | undefined;
+  let cluster: string | undefined;
+  let timeout: { seconds?: number; nanos?: number } | undefined;
+  let weighted: Record<string, unknown> | undefined;
+  let retry: Record<string, unknown> | undefined;
   while (r.pos < end) {
     const tag = varint(r);
     if (tag === ((1 << 3) | LEN)) cluster = string(r, end);
-    else if (tag === ((8 << 3) | LEN) && timeout === undefined) timeout = durationMs(r, lengthEnd(r, end));
+    else if (tag === ((8 << 3) | LEN) && timeout === undefined) timeout = durationObject(r, lengthEnd(r, end));
+    else if (tag === ((3 << 3) | LEN) && weighted === undefined) weighted = weightedClustersObject(r, lengthEnd(r, end));
+    else if (tag === ((9 << 3) | LEN) && retry === undefined) retry = retryPolicyObject(r, lengthEnd(r, end));
     else giveUp();
   }
-  if (r.pos !== end || cluster === '') giveUp();
-  return frozen(timeout === undefined ? { cluster, hash_policy: NO_ITEMS } : { cluster, timeout, hash_policy: NO_ITEMS });
+  if (r.pos !== end) giveUp();
+  if (weighted !== undefined || retry !== undefined) {
+    const o: Record<string, unknown> = {};
+    if (cluster !== undefined) o['cluster'] = cluster;
+    if (weighted !== undefined) o['weighted_clusters'] = weighted;
+    if (timeout !== undefined) o['timeout'] = timeout;
+    if (retry !== undefined) o['retry_policy'] = retry;
+    return freezeModel(validated(() => validRouteAction(o, '')));
+  }
+  if (cluster === undefined || cluster === '') giveUp();
+  if (timeout === undefined) return frozen({ cluster, hash_policy: NO_ITEMS });
+  // As ObjectReader.optDurationMs: nanos past a second is malformed.
+  const { seconds = 0, nanos = 0 } = timeout;
+  if (nanos > 999_999_999) giveUp();
+  return frozen({ cluster, timeout: seconds * 1000 + nanos / 1e6, hash_policy: NO_ITEMS });
 }

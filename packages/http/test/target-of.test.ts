@@ -17,4 +17,17 @@ describe('targetOf', () => {
     expect(targetOf(undefined)).toBeUndefined();
     expect(targetOf('http://reviews:9080')).toBe(targetOf('http://reviews:9080'));
   });
+
+  it('answers each origin with its own target when origins alternate (the last lookup is remembered, not reused for another origin)', () => {
+    const origins = ['http://a.example:1', 'not a url', 'http://b.example:2', `http://${'a'}.example:1`, 'ftp://files:21', 'https://b.example:2'];
+    for (let round = 0; round < 3; round++) {
+      expect(targetOf(origins[0])?.target).toBe('a.example:1');
+      expect(targetOf(origins[1])).toBeUndefined();
+      expect(targetOf(origins[2])?.target).toBe('b.example:2');
+      expect(targetOf(origins[2])?.secure).toBe(false);
+      expect(targetOf(origins[3])?.target).toBe('a.example:1');
+      expect(targetOf(origins[4])).toBeUndefined();
+      expect(targetOf(origins[5])).toMatchObject({ target: 'b.example:2', secure: true });
+    }
+  });
 });

@@ -22,9 +22,15 @@ export class ReplayableBody {
   /** Bytes of a streamed (too large to hold) body that went out so far; undefined for other bodies. */
   private streamed: number | undefined;
 
+  /** No body (most requests: GET, HEAD): one shared instance each for undefined and null, not one per request. */
+  private static readonly NONE = new ReplayableBody(undefined, true);
+  private static readonly NULL = new ReplayableBody(null, true);
+
   /** Without awaiting: a body that is replayable as it is (none, a string, bytes); undefined when it needs `from`. */
   static ofReplayable(body: Body): ReplayableBody | undefined {
-    if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) return new ReplayableBody(body, true);
+    if (body === undefined) return ReplayableBody.NONE;
+    if (body === null) return ReplayableBody.NULL;
+    if (typeof body === 'string' || body instanceof Uint8Array) return new ReplayableBody(body, true);
     return undefined;
   }
 
@@ -81,8 +87,11 @@ export class ReplayableBody {
 
   /** The body for the next attempt. A non-replayable body can be taken once. */
   take(): Body {
-    if (!this.replayable && this.sent) throw new Error('meshlet: request body already sent and not replayable');
-    this.sent = true;
+    // Only a body that cannot be replayed is marked: a replayable one (the shared NONE and NULL among them) is not written.
+    if (!this.replayable) {
+      if (this.sent) throw new Error('meshlet: request body already sent and not replayable');
+      this.sent = true;
+    }
     return this.first;
   }
 }

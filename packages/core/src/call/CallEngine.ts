@@ -254,7 +254,8 @@ export class CallEngine {
     if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, call.routerStart() + policy.timeoutMs);
 
     // RouteAction.priority picks the threshold set; the call keeps it for its pending and retry slots too.
-    const breakers = (call.breakers = call.cluster!.breakersFor(call.route!.route.route?.priority));
+    // gRFC A32: gRPC has no priority routing, its calls count against the DEFAULT thresholds.
+    const breakers = (call.breakers = call.cluster!.breakersFor(this.kind === 'http' ? call.route!.route.route?.priority : undefined));
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503);
     // Released when the call ends: at once on failure, else when the response stream completes.
     call.holdRequestSlot(breakers);

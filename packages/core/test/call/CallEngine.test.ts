@@ -192,6 +192,13 @@ describe('CallEngine', () => {
     expect([cluster.breakersHigh.activeRequests, cluster.breakersHigh.activeRetries]).toEqual([0, 0]);
   });
 
+  it('gRPC calls ignore RouteAction.priority: DEFAULT thresholds only (gRFC A32, no priority routing)', async () => {
+    const { engine, snapshot, cluster } = setup(config(route({ priority: 'HIGH' })), { kind: 'grpc', thresholds: { priority: 'DEFAULT', max_requests: 0 } });
+    const err = await rejection(engine.execute(snapshot, req(), new FakeTransport([200])));
+    expect([err.localReply.status, err.flags]).toEqual([503, ['UO']]);
+    expect(cluster.breakers.stats.rq_overflow).toBe(1);
+  });
+
   it('does not retry a condition the policy does not list', async () => {
     const { engine, snapshot } = setup(config(route({ retry_policy: retryPolicy('connect-failure') })));
     const t = new FakeTransport([503, 200]);

@@ -5,6 +5,8 @@ import { transportSocket } from '../common/TransportSockets.js';
 import { anyValue, decodeKnown, opaque, typeName } from '../common/TypedExtensions.js';
 import { defineResourceType } from '../common/ResourceDecoding.js';
 import { HCM_TYPE, httpConnectionManager } from './HttpConnectionManager.js';
+import { decodeHttpConnectionManagerWire } from './HttpConnectionManagerWire.js';
+import { decodeListenerWire } from './ListenerWire.js';
 import type { HttpConnectionManager } from '../model.js';
 import { asObj, at, compact, fail, list, optEnum, optObj, optStr, optWrappedUint, str, strList, toNumber, type Obj } from '../common/ObjectReader.js';
 
@@ -80,7 +82,8 @@ export function listener(o: Obj, path = ''): Listener {
     if (api['api_listener'] === undefined) fail(at(ap, 'api_listener'), 'api_listener is required');
     const any = anyValue(api['api_listener'], at(ap, 'api_listener'));
     if (typeName(any) !== HCM_TYPE) fail(at(ap, 'api_listener'), `expected an HttpConnectionManager, got ${typeName(any)}`);
-    api_listener = httpConnectionManager(decodeKnown(any, at(ap, 'api_listener'))!, at(ap, 'api_listener'));
+    // The common client-side HCM without protobufjs (same model); anything else through its proto.
+    api_listener = decodeHttpConnectionManagerWire(any.value) ?? httpConnectionManager(decodeKnown(any, at(ap, 'api_listener'))!, at(ap, 'api_listener'));
   }
   const dfc = optObj(o, 'default_filter_chain', path);
   // filter_chain_matcher (the unified matcher API) is not modelled: consumers select among
@@ -101,4 +104,5 @@ export const ListenerResource: ResourceType<Listener> = defineResourceType({
   allResourcesRequiredInSotW: true,
   nameField: 'name',
   validate: (o) => listener(o),
+  decodeWire: decodeListenerWire,
 });

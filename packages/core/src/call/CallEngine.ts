@@ -61,7 +61,8 @@ export class CallEngine {
   readonly now: () => number;
   private readonly observer: CallObserver | undefined;
   private readonly faults = new FaultConfigResolver();
-  private readonly timers: DeadlineTimers;
+  /** @internal the engine's deadline timers, armed by its calls. */
+  readonly timers: DeadlineTimers;
   /** @internal whether calls keep their caller's async context for later steps (an observer may read it). */
   readonly observed: boolean;
 
@@ -94,7 +95,7 @@ export class CallEngine {
    * `sink` may be told before `start` returns (no route, a local reply, an attempt that failed at once).
    */
   start<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>, sink: CallSink<R>): void {
-    const call = new Call(this, this.timers, snapshot, request, transport as AttemptTransport<AttemptResponse>, sink as CallSink<AttemptResponse>, this.now());
+    const call = new Call(this, snapshot, request, transport as AttemptTransport<AttemptResponse>, sink as CallSink<AttemptResponse>, this.now());
     try {
       this.route(call);
     } catch (err) {
@@ -184,7 +185,7 @@ export class CallEngine {
     if (match === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
     const route: CompiledRoute = match.route;
     const vh: CompiledVirtualHost = match.virtualHost;
-    call.routeName = route.name;
+    call.route = route;
 
     switch (route.action) {
       // Envoy's router runs DirectResponseEntry::finalizeResponseHeaders on direct_response and redirect
@@ -210,7 +211,7 @@ export class CallEngine {
     const picked: PickedCluster | undefined = route.clusterPicker?.pick(random(), view.headers);
     const notFound = NOT_FOUND_STATUS[ra.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
     if (picked === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound, 'no cluster for the request');
-    call.clusterName = picked.name;
+    call.picked = picked;
     const cluster = snapshot.cluster(picked.name);
     if (cluster === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound);
 
@@ -228,8 +229,6 @@ export class CallEngine {
       vh.virtualHost.typed_per_filter_config,
     );
     const fault = injector?.evaluate(view.headers, picked.name, random);
-    call.route = route;
-    call.picked = picked;
     call.cluster = cluster;
     call.policy = policy;
     if (fault !== undefined) {
@@ -280,9 +279,7 @@ export class CallEngine {
     call.attemptNo++;
     // previous_hosts: the hosts tried so far. The Set is made when a retry needs it, not per call.
     if (retry.avoidPreviousHosts && call.host !== undefined) (call.tried ??= new Set()).add(call.host);
-    // The call is its own PickContext: no object per pick.
-    call.avoid = retry.avoidPreviousHosts ? call.tried : undefined;
-    call.maxSelectionAttempts = retry.maxSelectionAttempts;
+    // The call is its own PickContext (its getters read the retry policy): no object per pick.
     const host = cluster.pick(call);
     if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
     call.host = host;
@@ -570,10 +567,12 @@ export interface CallSink<R> {
  * the caller's cancellation is subscribed once per call, not once per attempt.
  */
 class Call implements DeadlineOwner, PickContext, CancelListener {
-  routeName: string | undefined;
-  clusterName: string | undefined;
   fault: FaultDecision | undefined;
-  /** What routing chose, once routed (the fault step, the router and the attempts read them). */
+  /**
+   * What routing chose, once routed (the fault step, the router and the attempts read them): the route
+   * once matched, the cluster once picked (their names are the call's route and cluster in errors and
+   * in the observer's summary, also when the cluster turns out not to exist).
+   */
   route: CompiledRoute | undefined;
   picked: PickedCluster | undefined;
   cluster: CallCluster | undefined;
@@ -582,11 +581,8 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   policy: RouteCallPolicy | undefined;
   // ---- what every attempt shares (set once routed)
   canRetry = false;
-  /** PickContext: the route's hash_policy hash, previous_hosts to avoid, the selection retries and the engine's random. */
+  /** PickContext: the route's hash_policy hash (previous_hosts, selection retries and random are getters below). */
   hash: bigint | undefined;
-  avoid: ReadonlySet<Host> | undefined;
-  maxSelectionAttempts: number | undefined;
-  readonly random: () => number;
   path = '';
   authority = '';
   headerMutation: HeaderMutation | undefined;
@@ -624,16 +620,40 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
 
   constructor(
     private readonly engine: CallEngine,
-    private readonly timers: DeadlineTimers,
     readonly snapshot: CallSnapshot,
     readonly request: LogicalRequest,
     readonly transport: AttemptTransport<AttemptResponse>,
     readonly sink: CallSink<AttemptResponse>,
     readonly start: number,
   ) {
-    this.random = engine.random;
     // One AsyncResource per call only when an observer needs the caller's context (no SDK, no observer: none).
     this.scope = engine.observed ? new AsyncResource('meshlet.call') : undefined;
+  }
+
+  // A call has about forty fields, set on every request: what can be read from elsewhere is a getter,
+  // not a field of its own (the route's and the cluster's names, the PickContext inputs, the timers).
+
+  get routeName(): string | undefined {
+    return this.route?.name;
+  }
+
+  get clusterName(): string | undefined {
+    return this.picked?.name;
+  }
+
+  /** PickContext: the hosts tried so far, when the retry policy has previous_hosts. */
+  get avoid(): ReadonlySet<Host> | undefined {
+    return this.policy!.retry.avoidPreviousHosts ? this.tried : undefined;
+  }
+
+  /** PickContext: host_selection_retry_max_attempts. */
+  get maxSelectionAttempts(): number {
+    return this.policy!.retry.maxSelectionAttempts;
+  }
+
+  /** PickContext: the engine's random source. */
+  get random(): () => number {
+    return this.engine.random;
   }
 
   private get now(): number {
@@ -651,7 +671,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
   /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */
   setDeadline(timeoutMs: number, at: number): void {
     this.deadline = at;
-    this.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, at);
+    this.engine.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, at);
   }
 
   /** The engine is done with the call (response delivered or failure): disarm and unsubscribe. */
@@ -777,7 +797,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
     }
     this.wait = Wait.Attempt;
     if (perTryMs > 0 && perTryMs < this.deadline - now) {
-      this.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
+      this.engine.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
     }
     if (work === undefined) startOf(transport, attempt);
     else

@@ -1,6 +1,6 @@
 import type { Cluster, ClusterLoadAssignment, RouteAction, Thresholds } from '@meshlet/xds-client';
 import type { AttemptResult } from './AttemptResult.js';
-import { CircuitBreaker } from './CircuitBreaker.js';
+import { CircuitBreaker, type CircuitBreakerStats } from './CircuitBreaker.js';
 import type { Clock, Timers } from './Clock.js';
 import type { Disposable } from './Disposable.js';
 import { Host } from './Host.js';
@@ -76,6 +76,19 @@ export class ClusterRuntime {
   /** Envoy keeps one resource manager per RoutingPriority; a route's priority picks which its requests count against. */
   breakersFor(priority: RouteAction['priority']): CircuitBreaker {
     return priority === 'HIGH' ? this.breakersHigh : this.breakers;
+  }
+
+  /** Overflows of both priorities: Envoy's upstream_*_overflow counters are the cluster's, whatever the priority. */
+  overflowStats(): CircuitBreakerStats {
+    const d = this.breakers.stats;
+    const h = this.#breakersHigh?.stats;
+    if (h === undefined) return { ...d };
+    return {
+      cx_overflow: d.cx_overflow + h.cx_overflow,
+      rq_pending_overflow: d.rq_pending_overflow + h.rq_pending_overflow,
+      rq_overflow: d.rq_overflow + h.rq_overflow,
+      rq_retry_overflow: d.rq_retry_overflow + h.rq_retry_overflow,
+    };
   }
 
   get name(): string {

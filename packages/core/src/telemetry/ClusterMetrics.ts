@@ -52,7 +52,7 @@ export function bindClusterMetrics(mesh: Mesh, options: ClusterMetricsOptions = 
   };
   const observeOverflows = (result: ObservableResult) => {
     for (const [name, runtime] of meshClusters(mesh)) {
-      for (const [breaker, n] of Object.entries(runtime.breakers.stats)) result.observe(n, { cluster: name, breaker });
+      for (const [breaker, n] of Object.entries(runtime.overflowStats())) result.observe(n, { cluster: name, breaker });
     }
   };
   endpoints.addCallback(observeEndpoints);

@@ -57,7 +57,7 @@ export function meshDebugSnapshot(mesh: Mesh, xdsClient?: Pick<XdsClient, 'confi
         priority: h.priority,
         locality: { region: h.locality.region, zone: h.locality.zone, sub_zone: h.locality.sub_zone },
       })),
-      circuit_breakers: { ...runtime.breakers.stats },
+      circuit_breakers: { ...runtime.overflowStats() },
       outlier_detection: runtime.outlier !== undefined,
     };
   }

@@ -177,6 +177,15 @@ describe('ClusterRuntime: state across updates', () => {
     // DEFAULT's breaker is its own.
     expect(rt.breakers.tryAcquireRequest()).toBe(true);
   });
+
+  it('overflowStats sums both priorities, as Envoy\'s cluster-wide upstream_rq_*_overflow counters do', () => {
+    const { rt } = runtime({ circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_requests: 0 }, { priority: 'HIGH', max_requests: 0 }], per_host_thresholds: [] } });
+    expect(rt.overflowStats()).toEqual({ cx_overflow: 0, rq_pending_overflow: 0, rq_overflow: 0, rq_retry_overflow: 0 });
+    rt.breakersFor(undefined).tryAcquireRequest();
+    rt.breakersFor('HIGH').tryAcquireRequest();
+    rt.breakersFor('HIGH').tryAcquireRequest();
+    expect(rt.overflowStats()).toEqual({ cx_overflow: 0, rq_pending_overflow: 0, rq_overflow: 3, rq_retry_overflow: 0 });
+  });
 });
 
 describe('ClusterRuntime: outlier ejection and picking', () => {

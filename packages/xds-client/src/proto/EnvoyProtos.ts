@@ -5,37 +5,62 @@ import { CORE_PROTO_FILES, EXTENDED_PROTO_FILES, parseEnvoyProtos } from './Envo
 import { trimmedDescriptor } from './TrimmedDescriptor.js';
 
 let root: protobuf.Root | undefined;
+/** What every Root built here shares: the split descriptor, and the `.proto` fallback (parsed once, on a miss). */
+let split: SplitDescriptor | undefined;
+let full: protobuf.Root | undefined;
+let otherTypes: ReadonlySet<string> | undefined;
+const parseFull = (): protobuf.Root => (full ??= parseEnvoyProtos([...CORE_PROTO_FILES, ...EXTENDED_PROTO_FILES]));
 
 /**
- * The shared, lazily loaded protobufjs Root with every Envoy type Meshlet reads.
- * Lookups that miss the trimmed set load the rest once and retry, so callers never need
- * to know which set a type lives in.
- *
- * Built packages load the trimmed descriptor the build wrote next to this module, split per
- * top-level type, and build each type on its first lookup (DescriptorRoot.ts): the whole
+ * A Root over the split descriptor that builds each type on its first lookup (DescriptorRoot.ts).
+ * Built packages load the trimmed descriptor the build wrote next to this module: the whole
  * descriptor built up front measured +5.6 MB RSS / +2.5 MB heap, against +14 MB / +5 MB for
  * parsing the core `.proto` files. Without it (tests run from src/), the same descriptor is made
  * in-process from the parsed core `.proto` files (about 0.1 s more than parsing alone), so tests
  * exercise the Root that built packages use: types built on demand, fields resolved on first use.
  */
-export function envoyRoot(): protobuf.Root {
-  if (root) return root;
-  let full: protobuf.Root | undefined;
-  const parseFull = (): protobuf.Root => (full ??= parseEnvoyProtos([...CORE_PROTO_FILES, ...EXTENDED_PROTO_FILES]));
-  let otherTypes: ReadonlySet<string> | undefined;
+function lazyRoot(): protobuf.Root {
   const descriptor = new URL(`./${DESCRIPTOR_FILE}`, import.meta.url);
   if (existsSync(descriptor)) {
-    root = rootFromDescriptor(
-      JSON.parse(readFileSync(descriptor, 'utf8')) as SplitDescriptor,
+    split ??= JSON.parse(readFileSync(descriptor, 'utf8')) as SplitDescriptor;
+    return rootFromDescriptor(
+      split,
       () => (otherTypes ??= new Set(JSON.parse(readFileSync(new URL(`./${OTHER_TYPES_FILE}`, import.meta.url), 'utf8')) as string[])),
       parseFull,
     );
-  } else {
-    // Every name of the full tree: a name the trimmed set holds never reaches this check.
-    const split = splitDescriptor(trimmedDescriptor(parseEnvoyProtos(CORE_PROTO_FILES), CORE_PROTO_FILES));
-    root = rootFromDescriptor(split, () => (otherTypes ??= new Set(typeNamesOf(parseFull()))), parseFull);
   }
-  return root;
+  split ??= splitDescriptor(trimmedDescriptor(parseEnvoyProtos(CORE_PROTO_FILES), CORE_PROTO_FILES));
+  // Every name of the full tree: a name the trimmed set holds never reaches this check.
+  return rootFromDescriptor(split, () => (otherTypes ??= new Set(typeNamesOf(parseFull()))), parseFull);
+}
+
+/**
+ * The shared, lazily loaded protobufjs Root with every Envoy type Meshlet reads.
+ * Lookups that miss the trimmed set load the rest once and retry, so callers never need
+ * to know which set a type lives in.
+ */
+export function envoyRoot(): protobuf.Root {
+  return (root ??= lazyRoot());
+}
+
+let conversion: WeakRef<protobuf.Root> | undefined;
+
+/**
+ * A Root of the same types for proto3 JSON conversion (ProtoJson.ts), held weakly. Converting a
+ * config builds the reflection of every message it names, and their encoders for its Anys: 182
+ * types for the footprint benchmark's static config, about 1 MB of heap that the shared root kept
+ * for the life of the process, while decoding and validating the result needs few of them (the
+ * footprint pass that split them off measured heapUsed -0.9 to -1.3 MB). This one goes when no
+ * conversion holds it; the next conversion builds another, type by type, from the same split
+ * descriptor. Only plain object forms and bytes leave a conversion, so nothing mixes the roots' types.
+ */
+export function conversionRoot(): protobuf.Root {
+  let r = conversion?.deref();
+  if (r === undefined) {
+    r = lazyRoot();
+    conversion = new WeakRef(r);
+  }
+  return r;
 }
 
 /** Options for turning decoded messages into the plain objects the validators read. */
@@ -61,9 +86,9 @@ export function typeNameOf(typeUrl: string): string {
 }
 
 /** The message type for a name or type URL, or undefined when Meshlet has not loaded it. */
-export function lookupMessage(nameOrTypeUrl: string): protobuf.Type | undefined {
+export function lookupMessage(nameOrTypeUrl: string, from: protobuf.Root = envoyRoot()): protobuf.Type | undefined {
   try {
-    return envoyRoot().lookupType(typeNameOf(nameOrTypeUrl));
+    return from.lookupType(typeNameOf(nameOrTypeUrl));
   } catch {
     return undefined;
   }

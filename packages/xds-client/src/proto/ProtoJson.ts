@@ -1,11 +1,12 @@
 import protobuf from 'protobufjs';
-import { envoyRoot, lookupMessage, TO_OBJECT, typeNameOf } from './EnvoyProtos.js';
+import { conversionRoot, envoyRoot, lookupMessage, TO_OBJECT, typeNameOf } from './EnvoyProtos.js';
 import { normalizedObjectForm } from './NormalizedObjectForm.js';
 import { ValidationError } from '../resources/ValidationError.js';
 
 /**
  * proto3 JSON (https://protobuf.dev/programming-guides/json/) -> protobufjs
- * object form, driven by reflection on `envoyRoot()`.
+ * object form, driven by reflection on `conversionRoot()` (a Root of the same types that goes
+ * with the conversions that use it, EnvoyProtos.ts).
  *
  * Why not `Type.fromObject` alone: it neither knows the JSON forms of the
  * well-known types (Duration "1.5s", wrappers as bare scalars, Struct as plain
@@ -79,7 +80,15 @@ const INT32_MAX = 2147483647;
 const UINT32_MAX = 4294967295;
 
 class Converter {
+  /** The Root of the conversion's types (its first lookup's), held while the conversion runs. */
+  private readonly root = conversionRoot();
+
   constructor(private readonly options: ProtoJsonOptions) {}
+
+  /** A message type of this conversion's Root, or undefined when Meshlet has no proto for it. */
+  lookup(nameOrTypeUrl: string): protobuf.Type | undefined {
+    return lookupMessage(nameOrTypeUrl, this.root);
+  }
 
   /** JSON for a message of `type` -> the object form `type.fromObject` accepts. */
   message(type: protobuf.Type, json: unknown, path: string): Record<string, unknown> {
@@ -266,17 +275,17 @@ class Converter {
     const typeUrl = json['@type'];
     if (typeUrl === undefined && Object.keys(json).length === 0) return {};
     if (typeof typeUrl !== 'string' || typeUrl === '') fail(join(path, '@type'), 'google.protobuf.Any needs a "@type" string');
-    const inner = lookupMessage(typeUrl);
+    const inner = this.lookup(typeUrl);
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(json)) if (k !== '@type') body[k] = v;
     if (!inner) {
       // Unknown to Meshlet (e.g. Istio-private types): keep the JSON body losslessly as a Struct.
-      return { type_url: typeUrl, value: encodeObject(STRUCT, structFromJson(body, path)) };
+      return { type_url: typeUrl, value: encodeObject(this.root, STRUCT, structFromJson(body, path)) };
     }
     // Well-known types with a special JSON form carry it under "value" inside an Any.
     const special = WELL_KNOWN_SPECIAL_JSON.has(inner.fullName);
     const objectForm = this.message(inner, special ? body['value'] : body, path);
-    return { type_url: typeUrl, value: encodeObject(typeName(inner), objectForm) };
+    return { type_url: typeUrl, value: encodeObject(this.root, typeName(inner), objectForm) };
   }
 }
 
@@ -349,7 +358,8 @@ interface ValueKeys {
 let valueKeys: ValueKeys | undefined;
 function vk(): ValueKeys {
   if (!valueKeys) {
-    const fields = envoyRoot().lookupType('google.protobuf.Value').fields;
+    // Strings only are kept: the conversion Root may go.
+    const fields = conversionRoot().lookupType('google.protobuf.Value').fields;
     const pick = (snake: string) => (snake in fields ? snake : jsonNameOf(snake));
     valueKeys = {
       null_value: pick('null_value'),
@@ -388,13 +398,13 @@ function valueFromJson(json: unknown, path: string): Record<string, unknown> {
   }
 }
 
-function encodeObject(name: string, objectForm: Record<string, unknown>): Uint8Array {
-  const type = envoyRoot().lookupType(name);
+function encodeObject(root: protobuf.Root, name: string, objectForm: Record<string, unknown>): Uint8Array {
+  const type = root.lookupType(name);
   return type.encode(type.fromObject(objectForm)).finish();
 }
 
-function lookupOrFail(name: string): protobuf.Type {
-  const type = lookupMessage(name);
+function lookupOrFail(converter: Converter, name: string): protobuf.Type {
+  const type = converter.lookup(name);
   if (!type) throw new ValidationError('', `unknown message type ${typeNameOf(name)}`);
   return type;
 }
@@ -406,8 +416,9 @@ function lookupOrFail(name: string): protobuf.Type {
  * Throws ValidationError with the JSON field path.
  */
 export function fromProto3Json(name: string, json: unknown, options: ProtoJsonOptions = {}): Record<string, unknown> {
-  const type = lookupOrFail(name);
-  const objectForm = new Converter(options).message(type, json, '');
+  const converter = new Converter(options);
+  const type = lookupOrFail(converter, name);
+  const objectForm = converter.message(type, json, '');
   try {
     // What protobufjs's toObject(fromObject(objectForm), TO_OBJECT) gives, without generating both codecs per type.
     return normalizedObjectForm(type, objectForm);
@@ -421,13 +432,15 @@ export function fromProto3Json(name: string, json: unknown, options: ProtoJsonOp
  * normalizes it; the tests compare that normalization with protobufjs's round trip.
  */
 export function objectFormOfProto3Json(name: string, json: unknown, options: ProtoJsonOptions = {}): Record<string, unknown> {
-  return new Converter(options).message(lookupOrFail(name), json, '');
+  const converter = new Converter(options);
+  return converter.message(lookupOrFail(converter, name), json, '');
 }
 
 /** proto3 JSON -> encoded bytes of message `typeName`. */
 export function encodeProto3Json(name: string, json: unknown, options: ProtoJsonOptions = {}): Uint8Array {
-  const type = lookupOrFail(name);
-  const objectForm = new Converter(options).message(type, json, '');
+  const converter = new Converter(options);
+  const type = lookupOrFail(converter, name);
+  const objectForm = converter.message(type, json, '');
   return type.encode(type.fromObject(objectForm)).finish();
 }
 
@@ -436,8 +449,9 @@ export function encodeProto3Json(name: string, json: unknown, options: ProtoJson
  * value encoded; the form xDS responses carry. Unknown types are kept as Struct (see header).
  */
 export function anyFromProto3Json(json: unknown, options: ProtoJsonOptions = {}): { type_url: string; value: Uint8Array } {
-  const any = lookupOrFail('google.protobuf.Any');
-  const form = new Converter(options).message(any, json, '') as { type_url?: string; value?: Uint8Array };
+  const converter = new Converter(options);
+  const any = lookupOrFail(converter, 'google.protobuf.Any');
+  const form = converter.message(any, json, '') as { type_url?: string; value?: Uint8Array };
   if (!form.type_url) throw new ValidationError('@type', 'missing "@type"');
   return { type_url: form.type_url, value: form.value ?? new Uint8Array() };
 }

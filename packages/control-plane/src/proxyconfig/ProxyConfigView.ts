@@ -48,6 +48,8 @@ export interface RouteView {
   readonly fault?: string;
   /** Path / host rewrites, described. */
   readonly rewrite?: string;
+  /** RouteAction.priority when HIGH: HTTP requests use the cluster's HIGH circuit-breaker thresholds. */
+  readonly priority?: 'HIGH';
 }
 
 export type RouteActionView =
@@ -95,6 +97,8 @@ export interface OutlierView {
   readonly base_ejection_time_ms: number;
   readonly max_ejection_time_ms: number;
   readonly max_ejection_percent: number;
+  /** The first ejection may exceed max_ejection_percent (Envoy default false). */
+  readonly always_eject_one_host: boolean;
 }
 
 export interface EndpointView {

@@ -28,6 +28,7 @@ export function buildProxyConfigView(snapshot: TargetSnapshot, source: string): 
         ...(retry ? { retry } : {}),
         ...(fault ? { fault } : {}),
         ...(rewrite ? { rewrite } : {}),
+        ...(route.route?.priority ? { priority: route.route.priority } : {}),
       };
     }),
   }));

@@ -19,15 +19,20 @@ export function describeLbPolicy(p: LoadBalancingPolicy): string {
   }
 }
 
-/** Outlier detection as it will run: Envoy's defaults (5 x 5xx, 10 s, 30 s, 300 s, 10 %) filled in. */
+/**
+ * Outlier detection as it will run: Envoy's defaults (5 x 5xx, 10 s, 30 s, 300 s or the base time if
+ * longer, 10 %, no always_eject_one_host) filled in.
+ */
 export function effectiveOutlier(o: OutlierDetection): OutlierView {
+  const base = o.base_ejection_time ?? 30_000;
   return {
     consecutive_5xx: o.consecutive_5xx ?? 5,
     consecutive_gateway_failure: o.consecutive_gateway_failure ?? 5,
     interval_ms: o.interval ?? 10_000,
-    base_ejection_time_ms: o.base_ejection_time ?? 30_000,
-    max_ejection_time_ms: o.max_ejection_time ?? 300_000,
+    base_ejection_time_ms: base,
+    max_ejection_time_ms: o.max_ejection_time ?? Math.max(300_000, base),
     max_ejection_percent: o.max_ejection_percent ?? 10,
+    always_eject_one_host: o.always_eject_one_host ?? false,
   };
 }
 

@@ -40,6 +40,7 @@ function routeLines(r: RouteView): string[] {
   policy.push(r.retry ? `retries ${retry(r.retry)}` : r.action.kind === 'cluster' || r.action.kind === 'weighted_clusters' ? 'retries none' : '');
   if (r.fault) policy.push(`fault ${r.fault}`);
   if (r.rewrite) policy.push(`rewrite ${r.rewrite}`);
+  if (r.priority) policy.push(`priority ${r.priority}`);
   const p = policy.filter((x) => x !== '');
   if (p.length > 0) lines.push(`      ${p.join('  ')}`);
   return lines;
@@ -56,7 +57,7 @@ function breakers(c: ClusterView): string {
 function outlier(c: ClusterView): string {
   const o = c.outlier_detection;
   if (!o) return '-';
-  return `5xx=${o.consecutive_5xx} gw=${o.consecutive_gateway_failure} interval=${formatMs(o.interval_ms)} base=${formatMs(o.base_ejection_time_ms)} max=${formatMs(o.max_ejection_time_ms)} max%=${o.max_ejection_percent}`;
+  return `5xx=${o.consecutive_5xx} gw=${o.consecutive_gateway_failure} interval=${formatMs(o.interval_ms)} base=${formatMs(o.base_ejection_time_ms)} max=${formatMs(o.max_ejection_time_ms)} max%=${o.max_ejection_percent}${o.always_eject_one_host ? ' always_eject_one_host' : ''}`;
 }
 
 /** The text `meshlet proxy-config` prints: four sections, like istioctl's listener/route/cluster/endpoint views. */

@@ -1,6 +1,6 @@
 import type protobuf from 'protobufjs';
 import { envoyRoot, TO_OBJECT } from './EnvoyProtos.js';
-import { decodeDeltaDiscoveryResponseWire } from './DeltaDiscoveryResponseWire.js';
+import { decodeDeltaDiscoveryResponseWire, decodeDiscoveryResponseWire } from './DiscoveryResponseWire.js';
 import { encodeDeltaDiscoveryRequestWire, encodeDeltaDiscoveryResponseWire, encodeDiscoveryRequestWire, encodeDiscoveryResponseWire } from './DiscoveryMessageWire.js';
 
 /** grpc-js serializer pair for one message type of the shared Envoy root. */
@@ -13,7 +13,10 @@ export interface MessageCodec<T> {
  * One-pass decoders for the common shape of the messages a client receives in bulk, giving the
  * same object form as the general path; undefined sends a message to the general path.
  */
-const WIRE_DECODERS: ReadonlyMap<string, (bytes: Buffer) => unknown> = new Map([['envoy.service.discovery.v3.DeltaDiscoveryResponse', decodeDeltaDiscoveryResponseWire]]);
+const WIRE_DECODERS: ReadonlyMap<string, (bytes: Buffer) => unknown> = new Map<string, (bytes: Buffer) => unknown>([
+  ['envoy.service.discovery.v3.DiscoveryResponse', decodeDiscoveryResponseWire],
+  ['envoy.service.discovery.v3.DeltaDiscoveryResponse', decodeDeltaDiscoveryResponseWire],
+]);
 
 /**
  * One-pass encoders for the common shape of the messages sent in bulk (a client's subscription

@@ -2,6 +2,16 @@ import { LEN, giveUp, lengthEnd, string, stringLike, readWhole, varint, type Cur
 import { NO_ITEMS } from '../resources/common/SharedEmpties.js';
 import type { AnyMessage } from './EnvoyProtos.js';
 
+type AnyObject = AnyMessage | { type_url?: string; value?: Buffer };
+
+/** The object form (protobufjs toObject with TO_OBJECT) of the DiscoveryResponse fields read here. */
+interface ResponseObject {
+  resources: AnyObject[];
+  version_info?: string;
+  type_url?: string;
+  nonce?: string;
+}
+
 /** The object form (protobufjs toObject with TO_OBJECT) of the DeltaDiscoveryResponse fields read here. */
 interface DeltaResponseObject {
   resources: ResourceObject[];
@@ -16,8 +26,29 @@ interface ResourceObject {
   /** The shared frozen empty list when there are none (nearly always): no array per resource. */
   aliases: readonly string[];
   version?: string;
-  resource?: AnyMessage | { type_url?: string; value?: Buffer };
+  resource?: AnyObject;
   name?: string;
+}
+
+/**
+ * One-pass decode of a state-of-the-world DiscoveryResponse into the object form that protobufjs
+ * decode + toObject (TO_OBJECT) give, for the ADS client's receive path, as for delta below:
+ * without it each push built every Any twice (message, then object), and the client needed the
+ * response's reflection and generated codecs.
+ *
+ * Only the fields the client reads are taken: version_info, resources (Anys), type_url, nonce.
+ * Anything else (canary, control_plane, unknown fields) and anything malformed returns undefined,
+ * and the codec takes the general path (test: sotw-response-wire-decode.test.ts).
+ */
+export function decodeDiscoveryResponseWire(bytes: Buffer): ResponseObject | undefined {
+  // protobufjs copies bytes out of a plain Uint8Array but slices a Buffer: only a Buffer is taken.
+  if (!Buffer.isBuffer(bytes)) return undefined;
+  return readWhole(bytes, (r, end) => {
+    const out: ResponseObject = { resources: [] };
+    const common = responseFields(r, end, out.resources, anyOf);
+    if (common.version !== undefined) out.version_info = common.version;
+    return withCommon(out, common);
+  });
 }
 
 /**
@@ -38,25 +69,40 @@ export function decodeDeltaDiscoveryResponseWire(bytes: Buffer): DeltaResponseOb
   return readWhole(bytes, response);
 }
 
-function response(r: Cursor, end: number): DeltaResponseObject {
-  const out: DeltaResponseObject = { resources: [], removed_resources: [], removed_resource_names: [] };
-  let version: string | undefined;
-  let typeUrl: string | undefined;
-  let nonce: string | undefined;
+/** What both responses carry: version (1), resources (2), type_url (4), nonce (5); `removed` (6) for delta. */
+interface CommonFields {
+  version?: string;
+  typeUrl?: string;
+  nonce?: string;
+}
+
+function responseFields<R>(r: Cursor, end: number, resources: R[], readResource: (r: Cursor, end: number) => R, removed?: string[]): CommonFields {
+  const common: CommonFields = {};
   while (r.pos < end) {
     const tag = varint(r);
-    if (tag === ((1 << 3) | LEN)) version = string(r, end);
-    else if (tag === ((2 << 3) | LEN)) out.resources.push(resource(r, lengthEnd(r, end)));
-    else if (tag === ((4 << 3) | LEN)) typeUrl = string(r, end);
-    else if (tag === ((5 << 3) | LEN)) nonce = string(r, end);
-    else if (tag === ((6 << 3) | LEN)) out.removed_resources.push(string(r, end));
+    if (tag === ((1 << 3) | LEN)) common.version = string(r, end);
+    else if (tag === ((2 << 3) | LEN)) resources.push(readResource(r, lengthEnd(r, end)));
+    else if (tag === ((4 << 3) | LEN)) common.typeUrl = string(r, end);
+    else if (tag === ((5 << 3) | LEN)) common.nonce = string(r, end);
+    else if (tag === ((6 << 3) | LEN) && removed !== undefined) removed.push(string(r, end));
     else giveUp();
   }
   if (r.pos !== end) giveUp();
-  if (version !== undefined) out.system_version_info = version;
-  if (typeUrl !== undefined) out.type_url = typeUrl;
-  if (nonce !== undefined) out.nonce = nonce;
+  return common;
+}
+
+/** type_url and nonce, after the repeated fields and the version, where toObject puts them. */
+function withCommon<T extends { type_url?: string; nonce?: string }>(out: T, common: CommonFields): T {
+  if (common.typeUrl !== undefined) out.type_url = common.typeUrl;
+  if (common.nonce !== undefined) out.nonce = common.nonce;
   return out;
+}
+
+function response(r: Cursor, end: number): DeltaResponseObject {
+  const out: DeltaResponseObject = { resources: [], removed_resources: [], removed_resource_names: [] };
+  const common = responseFields(r, end, out.resources, resource, out.removed_resources);
+  if (common.version !== undefined) out.system_version_info = common.version;
+  return withCommon(out, common);
 }
 
 /** envoy.service.discovery.v3.Resource: version (1), resource (2), name (3), aliases (4). */
@@ -91,7 +137,7 @@ function resource(r: Cursor, end: number): ResourceObject {
 let lastTypeUrl: string | undefined;
 
 /** google.protobuf.Any: type_url (1), value (2) as a view over the message, like protobufjs's. */
-function anyOf(r: Cursor, end: number): ResourceObject['resource'] {
+function anyOf(r: Cursor, end: number): AnyObject {
   let typeUrl: string | undefined;
   let value: Buffer | undefined;
   while (r.pos < end) {

@@ -274,7 +274,10 @@ describe('CallEngine', () => {
 
   it('route timeout covers all attempts: UT even with retries left', async () => {
     const { engine, snapshot, cluster } = setup(config(route({ timeout: 15, retry_policy: retryPolicy('5xx', { num_retries: 100 }) })));
-    const t = new FakeTransport([500], 2);
+    // Answers at once: the 1-2 ms backoff timer then always expires before the 15 ms deadline, so a
+    // second attempt starts even when a loaded machine stalls the loop past both (libuv runs due
+    // timers in expiry order). With a 2 ms answer timer the deadline could win that race.
+    const t = new FakeTransport([500]);
     const err = await rejection(engine.execute(snapshot, req(), t));
     expect(err.flags[0]).toBe('UT');
     expect(t.sent.length).toBeGreaterThan(1);

@@ -151,7 +151,7 @@ function setupEveryCodec(this: protobuf.Type): protobuf.Type {
  * never called: `verify` never (Meshlet validates the decoded objects itself), encode and decode
  * only for the few types that travel as Any bytes. What a load allocates that outlives a
  * young-generation GC counts toward V8 enlarging the young generation, which then stays large
- * (BENCHMARKS.md, footprint sixth pass). After its first call a codec is the generated function
+ * (bench/HISTORY.md, footprint sixth pass). After its first call a codec is the generated function
  * itself, an own property as protobufjs's setup leaves it, so decoding pays no extra call.
  *
  * A type protobufjs wraps (google.protobuf.Any: its setup composes the wrapper with the generated

@@ -11,7 +11,7 @@ import protobuf from 'protobufjs';
  * round trip for every message type it holds; generating fromObject and toObject for them was
  * 200 to 300 KB of source and compiled functions made once at load and kept for the process, and
  * what a load keeps alive through young-generation GCs makes V8 enlarge the young generation
- * (BENCHMARKS.md, footprint sixth pass). The input is what ProtoJson's converter builds (already
+ * (bench/HISTORY.md, footprint sixth pass). The input is what ProtoJson's converter builds (already
  * checked field by field); protojson.test.ts checks the result equals protobufjs's round trip.
  */
 export function normalizedObjectForm(type: protobuf.Type, objectForm: Record<string, unknown>): Record<string, unknown> {

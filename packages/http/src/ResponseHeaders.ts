@@ -40,6 +40,18 @@ export class ResponseHeaders {
     return Array.isArray(v) ? v.join(',') : v;
   }
 
+  /**
+   * HeaderLookup: the entries of a header the upstream sent more than once, each as sent; undefined
+   * when it came once. Envoy 1.39 matches such entries one by one (retriable_headers included); only
+   * header matchers ask, so the common path never scans for it.
+   */
+  repeatedValues(name: string): readonly string[] | undefined {
+    const raw = this.raw;
+    if (raw !== undefined) return rawEntries(raw, name);
+    const v = this.parsed![name];
+    return Array.isArray(v) && v.length > 1 ? v : undefined;
+  }
+
   has(name: string): boolean {
     const key = name.toLowerCase();
     return this.raw !== undefined ? rawValue(this.raw, key) !== undefined : this.parsed![key] !== undefined;
@@ -71,20 +83,39 @@ export class ResponseHeaders {
 
 /**
  * The value of header `name` (lower case) in a raw list, repeated values joined with ',': as
- * parseHeaders then get() would give, without building the object. Most names differ in length
- * from the one asked for, so most entries cost one comparison.
+ * parseHeaders then get() would give, without building the object.
  */
 function rawValue(raw: RawHeaderList, name: string): string | undefined {
   let out: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i] as Buffer | string;
-    if (key.length !== name.length) continue;
-    if ((typeof key === 'string' ? key : key.toString('latin1')).toLowerCase() !== name) continue;
+    if (!isName(raw[i] as Buffer | string, name)) continue;
     const v = raw[i + 1]!;
     const s = typeof v === 'string' ? v : Array.isArray(v) ? v.map(latin1).join(',') : (v as Buffer).toString('latin1');
     out = out === undefined ? s : `${out},${s}`;
   }
   return out;
+}
+
+/** The entries of header `name` (lower case) in a raw list when there are two or more, else undefined. */
+function rawEntries(raw: RawHeaderList, name: string): string[] | undefined {
+  let out: string[] | undefined;
+  let first: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!isName(raw[i] as Buffer | string, name)) continue;
+    const v = raw[i + 1]!;
+    const values = Array.isArray(v) ? v.map(latin1) : [latin1(v as Buffer | string)];
+    for (const s of values) {
+      if (first === undefined) first = s;
+      else (out ??= [first]).push(s);
+    }
+  }
+  return out;
+}
+
+/** Whether a raw list's key is `name` (lower case). Most names differ in length: one comparison. */
+function isName(key: Buffer | string, name: string): boolean {
+  if (key.length !== name.length) return false;
+  return (typeof key === 'string' ? key : key.toString('latin1')).toLowerCase() === name;
 }
 
 function latin1(v: Buffer | string): string {

@@ -12,13 +12,15 @@ const rawList = fc
   .map((pairs) => pairs.flatMap(([k, v]) => [Buffer.from(k, 'latin1'), Buffer.from(v, 'latin1')]));
 
 describe('ResponseHeaders over a raw header list', () => {
-  it('answers get/has from the raw list exactly as from the parsed object (property)', () => {
+  it('answers get/has/repeatedValues from the raw list exactly as from the parsed object (property)', () => {
     fc.assert(
       fc.property(rawList, (raw) => {
         const lazy = new ResponseHeaders(undefined, raw);
         const parsed = new ResponseHeaders(util.parseHeaders(raw));
         for (const name of [...NAMES, 'absent']) {
           expect(lazy.get(name)).toBe(parsed.get(name));
+          // A name sent more than once gives its entries (header matchers test each, Envoy 1.39).
+          expect(lazy.repeatedValues(name)).toEqual(parsed.repeatedValues(name));
           expect(lazy.has(name.toUpperCase())).toBe(parsed.has(name.toUpperCase()));
         }
         expect(lazy.headers).toEqual(util.parseHeaders(raw));

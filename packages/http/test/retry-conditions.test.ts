@@ -22,7 +22,7 @@ function retryRoute(policy: Record<string, unknown>, route: Record<string, unkno
 }
 
 /** Answers `status` for the first `failures` requests, then 200 "ok-N" (N = the request's ordinal). */
-function failFirst(b: Backend, failures: number, status: number, headers: Record<string, string> = {}): void {
+function failFirst(b: Backend, failures: number, status: number, headers: Record<string, string | string[]> = {}): void {
   let n = 0;
   b.behave((_q, res) => {
     n++;
@@ -184,6 +184,24 @@ describe('retry_on conditions over real HTTP servers', () => {
 
     b.seen.length = 0;
     failFirst(b, 1, 503, { 'x-upstream-retry': 'no' });
+    expect(await get(dispatcher)).toMatchObject({ status: 503, body: 'fail-1' });
+    expect(b.seen).toHaveLength(1);
+  });
+
+  it('retriable-headers: a response header sent more than once is matched entry by entry (Envoy 1.39)', async () => {
+    const { dispatcher, b } = await single({
+      retry_on: 'retriable-headers',
+      num_retries: 2,
+      retriable_headers: [{ name: 'x-upstream-retry', string_match: { exact: 'please' } }],
+    });
+    // node:http writes an array value as one header line per entry.
+    failFirst(b, 1, 503, { 'x-upstream-retry': ['later', 'please'] });
+    expect(await get(dispatcher)).toMatchObject({ status: 200, body: 'ok-2' });
+    expect(b.seen).toHaveLength(2);
+
+    // One line with a comma is one value: 'later,please' is not 'please'.
+    b.seen.length = 0;
+    failFirst(b, 1, 503, { 'x-upstream-retry': 'later,please' });
     expect(await get(dispatcher)).toMatchObject({ status: 503, body: 'fail-1' });
     expect(b.seen).toHaveLength(1);
   });

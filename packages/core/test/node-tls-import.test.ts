@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 // Node's ESM wrapper of node:tls reads every export once, and the rootCertificates getter then
 // builds and keeps Node's bundled root certificates (0.4 MB surviving young-generation GCs while a
-// mesh loads: BENCHMARKS.md, footprint sixth pass). The client packages load node:tls with
+// mesh loads: bench/HISTORY.md, footprint sixth pass). The client packages load node:tls with
 // process.getBuiltinModule; a value import would bring the cost back for every process (grpc-js
 // itself requires node:tls as CommonJS, which does not read the getter).
 describe('node:tls in the client packages', () => {

@@ -8,7 +8,7 @@ import { medianAfterWarmup, runSurvivalChild } from './helpers/scavengeSurvival.
  * property, e.g. `this.onCancel = () => ...`), the whole request graph survives every scavenge until
  * the next mark-compact; V8 then sees the request's allocation sites survive, tenures them, and from
  * then on allocates every request in old space: about half of Meshlet's added CPU per request on the
- * HTTP path before it was found (BENCHMARKS.md, "V8 pretenuring").
+ * HTTP path before it was found (bench/HISTORY.md, "V8 pretenuring").
  *
  * Measured in a child process on the built dist with the interpreter only and no pretenuring, so the
  * figure is deterministic: bytes the two scavenges after a run of sequential requests move to old

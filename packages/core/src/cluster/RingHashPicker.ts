@@ -1,4 +1,5 @@
 import { randomHash, xxHash64 } from './Hashing.js';
+import { hashHigh, hashLow } from './HashHalves.js';
 import type { Host } from './Host.js';
 import type { HostPicker } from './HostPicker.js';
 import type { PickContext } from './PickContext.js';
@@ -56,8 +57,8 @@ export class RingHashPicker implements HostPicker {
     this.#hosts = new Array<Host>(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const hash = entries[i]!.hash;
-      this.#high[i] = Number(hash >> 32n);
-      this.#low[i] = Number(hash & 0xffffffffn);
+      this.#high[i] = hashHigh(hash);
+      this.#low[i] = hashLow(hash);
       this.#hosts[i] = entries[i]!.host;
     }
   }
@@ -70,8 +71,8 @@ export class RingHashPicker implements HostPicker {
     const n = this.#hosts.length;
     if (n === 0) return undefined;
     const hash = ctx.hash ?? randomHash(ctx.random);
-    const high = Number(hash >> 32n);
-    const low = Number(hash & 0xffffffffn);
+    const high = hashHigh(hash);
+    const low = hashLow(hash);
     const highs = this.#high;
     const lows = this.#low;
     let lo = 0;

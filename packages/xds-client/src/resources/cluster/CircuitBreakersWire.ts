@@ -1,6 +1,4 @@
-import { LEN, VARINT, giveUp, lengthEnd, varint, wrappedUintObject, type Cursor } from '../common/WireCursor.js';
-
-type ObjectForm = Record<string, unknown>;
+import { LEN, VARINT, giveUp, lengthEnd, varint, wrappedUintObject, type Cursor, type ObjectForm } from '../common/WireCursor.js';
 
 /** RoutingPriority by number, as protobufjs's toObject names it (enums: String). */
 const PRIORITIES: readonly string[] = ['DEFAULT', 'HIGH'];

@@ -1,6 +1,4 @@
-import { LEN, VARINT, durationObject, giveUp, lengthEnd, varint, wrappedUintObject, type Cursor } from '../common/WireCursor.js';
-
-type ObjectForm = Record<string, unknown>;
+import { LEN, VARINT, durationObject, giveUp, lengthEnd, varint, wrappedUintObject, type Cursor, type ObjectForm } from '../common/WireCursor.js';
 
 /** OutlierDetection's UInt32Value fields by number. */
 const WRAPPED_UINTS: Readonly<Record<number, string>> = {

@@ -1,4 +1,4 @@
-import { LEN, VARINT, giveUp, lengthEnd, string, varint, type Cursor } from './WireCursor.js';
+import { LEN, VARINT, giveUp, lengthEnd, string, varint, type Cursor, type ObjectForm } from './WireCursor.js';
 
 /**
  * Wire readers of the matcher messages routes carry (HeaderMatcher, StringMatcher, RegexMatcher)
@@ -8,8 +8,6 @@ import { LEN, VARINT, giveUp, lengthEnd, string, varint, type Cursor } from './W
  * google_re2, unknown fields, a message field set twice) gives up, and the general path decodes
  * the resource.
  */
-
-type ObjectForm = Record<string, unknown>;
 
 /** envoy.type.matcher.v3.RegexMatcher: regex (2); google_re2 (1) gives up. */
 export function regexMatcherObject(r: Cursor, end: number): ObjectForm {

@@ -10,6 +10,12 @@ export interface Cursor {
   pos: number;
 }
 
+/**
+ * A message read into the object form protobufjs's toObject gives, which a fast path hands to the
+ * general path's validator so that both share one validation (MatchersWire, RouteActionWire, ...).
+ */
+export type ObjectForm = Record<string, unknown>;
+
 /** Thrown (never escapes a fast path) when the input is outside it. */
 const GIVE_UP = Symbol('give up');
 

@@ -1,8 +1,6 @@
 import type { HttpConnectionManager } from '../model.js';
-import { LEN, VARINT, giveUp, lengthEnd, readWhole, string, validated, varint, type Cursor } from '../common/WireCursor.js';
+import { LEN, VARINT, giveUp, lengthEnd, readWhole, string, validated, varint, type Cursor, type ObjectForm } from '../common/WireCursor.js';
 import { httpConnectionManager } from './HttpConnectionManager.js';
-
-type ObjectForm = Record<string, unknown>;
 
 const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 /** The filter names httpFilter also accepts without typed_config, meaning the router (HttpFilters.ts). */

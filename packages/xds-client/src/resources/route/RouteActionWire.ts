@@ -1,5 +1,5 @@
 import { headerMatcherObject } from '../common/MatchersWire.js';
-import { LEN, VARINT, durationObject, giveUp, lengthEnd, string, varint, wrappedUintObject, type Cursor } from '../common/WireCursor.js';
+import { LEN, VARINT, durationObject, giveUp, lengthEnd, string, varint, wrappedUintObject, type Cursor, type ObjectForm } from '../common/WireCursor.js';
 
 /**
  * Wire readers of the RouteAction parts a mesh route commonly carries beyond one cluster
@@ -9,8 +9,6 @@ import { LEN, VARINT, durationObject, giveUp, lengthEnd, string, varint, wrapped
  * per-filter config on a weighted cluster, typed retry extensions, rate-limited back-off,
  * unknown fields, a message field set twice) gives up, and the general path decodes the resource.
  */
-
-type ObjectForm = Record<string, unknown>;
 
 /** WeightedCluster: clusters (1), runtime_key_prefix (2), total_weight (3). */
 export function weightedClustersObject(r: Cursor, end: number): ObjectForm {

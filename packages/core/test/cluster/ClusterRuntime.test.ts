@@ -84,6 +84,26 @@ describe('ClusterRuntime: priorities', () => {
     expect(rt.pick({ random: Math.random })).toBeUndefined();
   });
 
+  it('a priority that takes all the load is picked without a priority draw; a split load draws once per pick', () => {
+    let draws = 0;
+    const counting: PickContext = { random: () => (draws++, 0.5) };
+    const { rt } = runtime();
+    rt.updateEndpoints(cla([locality(endpoints(3)), locality([endpoint('10.1.0.1')], { priority: 1 })]));
+    expect(rt.prioritySet.load.healthy).toEqual([100, 0]);
+    rt.pick(counting); // builds the set
+    draws = 0;
+    for (let i = 0; i < 10; i++) expect(rt.pick(counting)!.address.startsWith('10.0.')).toBe(true);
+    expect(draws).toBe(0); // ROUND_ROBIN over equal weights draws nothing per pick
+
+    rt.updateEndpoints(
+      cla([locality(endpoints(4, { health: (i) => (i < 2 ? 'HEALTHY' : 'UNHEALTHY') })), locality([endpoint('10.1.0.1')], { priority: 1 })]),
+    );
+    rt.pick(counting);
+    draws = 0;
+    for (let i = 0; i < 10; i++) rt.pick(counting);
+    expect(draws).toBe(10);
+  });
+
   it('no endpoints: pick returns undefined', () => {
     const { rt } = runtime();
     expect(rt.pick({ random: Math.random })).toBeUndefined();

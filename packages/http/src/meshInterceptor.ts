@@ -12,6 +12,7 @@ import {
   type UpstreamTlsFactory,
   type WorkloadIdentity,
 } from '@meshlet/core/client';
+import { callDispatchOptions } from './CallDispatchOptions.js';
 import { LegacyCallerHandler } from './LegacyCallerHandler.js';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
@@ -86,20 +87,24 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
     function meshDispatch(opts, handler) {
       const t = targetOf(opts.origin);
       if (!t) return dispatch(opts, handler);
+      // Read from the call's own copy from here on (see callDispatchOptions); a request that leaves the mesh
+      // (passthrough) goes on with the caller's object.
+      const own = callDispatchOptions(opts);
       // A header value undici would refuse (CR, LF, NUL, other controls) is the caller's error, refused here
       // as plain undici refuses it: not an upstream reset that is retried and counted against a healthy host.
-      const bad = invalidHeaderName(opts.headers);
+      const bad = invalidHeaderName(own.headers);
       if (bad !== undefined) return fail(handler, new errors.InvalidArgumentError(`invalid ${bad} header: CR, LF, NUL and other control characters are not allowed in header values`));
-      if (opts.path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${opts.path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
+      const path = own.path;
+      if (path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
-        new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, t.authority);
+        new MeshCall(own, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, t.authority);
         return true;
       }
       if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
-        if (s.kind === 'ready') new MeshCall(opts, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, t.authority);
+        if (s.kind === 'ready') new MeshCall(own, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, t.authority);
         else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;

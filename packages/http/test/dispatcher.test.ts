@@ -126,6 +126,28 @@ describe('MeshDispatcher over real HTTP servers', () => {
     expect(backends[0]!.seen.every((s) => s.headers['x-envoy-attempt-count'] === '1')).toBe(true);
   });
 
+  it("leaves the caller's dispatch options as passed; the first attempt and the retry each carry the request's headers and body", async () => {
+    const { backends, source, dispatcher } = await setup(2);
+    backends[0]!.behave((_q, res) => res.writeHead(503).end('down'));
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: [backends[0]!.port, backends[1]!.port], cluster: { lb_policy: 'ROUND_ROBIN' } }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c', retry_policy: { retry_on: '5xx', num_retries: 3, retry_back_off: { base_interval: '0.001s' } } } }],
+    });
+    for (let i = 0; i < 4; i++) {
+      const opts = { origin: URL_, path: `/p${i}`, method: 'POST' as const, headers: { 'x-k': `v${i}` }, body: `payload-${i}` };
+      const before = structuredClone(opts);
+      const res = await dispatcher.request(opts);
+      expect(res.statusCode).toBe(200);
+      await res.body.text();
+      expect(opts).toEqual(before);
+    }
+    const all = [...backends[0]!.seen, ...backends[1]!.seen];
+    expect(backends[1]!.seen.map((s) => s.body)).toEqual(['payload-0', 'payload-1', 'payload-2', 'payload-3']);
+    for (const s of all) expect([s.path, s.headers['x-k'], s.body]).toEqual([`/p${s.body.slice(-1)}`, `v${s.body.slice(-1)}`, s.body]);
+    expect(backends[0]!.seen.length).toBeGreaterThan(0); // round robin sent some first attempts to the failing host
+  });
+
   it('retries connect-failure and replays a POST body', async () => {
     const { backends, source, dispatcher } = await setup(1);
     const dead = await deadPort();

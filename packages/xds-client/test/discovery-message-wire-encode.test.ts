@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { envoyRoot, TO_OBJECT } from '../src/proto/EnvoyProtos.js';
-import { encodeDeltaDiscoveryRequestWire, encodeDeltaDiscoveryResponseWire, encodeDiscoveryRequestWire, encodeDiscoveryResponseWire } from '../src/proto/DiscoveryMessageWire.js';
+import { encodeDeltaDiscoveryRequestWire, encodeDeltaDiscoveryResponseWire, encodeDiscoveryRequestWire, encodeDiscoveryResponseWire, encodeNodeWire } from '../src/proto/DiscoveryMessageWire.js';
 import { messageCodec } from '../src/proto/MessageCodec.js';
 import { nodeMessage } from '../src/transport/NodeMessage.js';
 
@@ -10,6 +10,7 @@ const DELTA = 'envoy.service.discovery.v3.DeltaDiscoveryRequest';
 const SOTW_RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
 const DELTA_RESPONSE = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
 const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
+const NODE = 'envoy.config.core.v3.Node';
 
 /** The general path: protobufjs fromObject, then encode. */
 const general = (typeName: string, m: Record<string, unknown>): Buffer => {
@@ -69,6 +70,63 @@ describe('discovery message one-pass wire encode', () => {
     // The codec then encodes with protobufjs: the same bytes as the general path.
     const codec = messageCodec<Record<string, unknown>>(DELTA);
     for (const m of outside.filter((o) => o['node'] === undefined)) expect(codec.serialize(m).equals(general(DELTA, m))).toBe(true);
+  });
+
+  it('property: a Node built from any bootstrap node writes the general path bytes, or declines (300 runs)', () => {
+    expect(encodeNodeWire(node)?.equals(general(NODE, node))).toBe(true);
+    // Metadata is any JSON (nested objects, lists, numbers incl. negative and fractional, null);
+    // mostly ASCII, some non-ASCII text that the one-pass encoder leaves to protobufjs.
+    const text = fc.oneof({ weight: 5, arbitrary: fc.string({ maxLength: 30 }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double({ noNaN: true }),
+        fc.integer(),
+        text,
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(text, tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    const bootstrapNode = fc.record(
+      {
+        id: text,
+        cluster: text,
+        metadata: fc.dictionary(text, json, { maxKeys: 6 }),
+        locality: fc.record({ region: text, zone: text, sub_zone: text }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['id', 'cluster'] },
+    );
+    const outcomes = new Set<string>();
+    fc.assert(
+      fc.property(bootstrapNode, fc.array(text, { maxLength: 3 }), (n, extra) => {
+        const built = nodeMessage(n as never, extra);
+        const fast = encodeNodeWire(built);
+        outcomes.add(fast === undefined ? 'general' : 'fast');
+        if (fast !== undefined) expect(fast.equals(general(NODE, built))).toBe(true);
+        // Either way the request carries the general path's bytes.
+        expectAgreement(DELTA, { node: built, type_url: CDS, resource_names_subscribe: ['a'] });
+        expectAgreement(SOTW, { version_info: '', node: built, resource_names: ['a'], type_url: CDS, response_nonce: '' });
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+    expect([...outcomes].sort()).toStrictEqual(['fast', 'general']);
+  });
+
+  it('leaves a Node outside the shape NodeMessage builds to protobufjs: same bytes', () => {
+    const odd: Record<string, unknown>[] = [
+      { ...node, extensions: [{ name: 'x' }] },
+      { ...node, metadata: { fields: { a: { stringValue: 'x', boolValue: true } } } },
+      { ...node, metadata: { fields: { a: { string_value: 'x' } } } },
+      { ...node, client_features: [7] },
+      { id: 5 },
+    ];
+    for (const n of odd) {
+      expect(encodeNodeWire(n)).toBeUndefined();
+      const m = { node: n, type_url: CDS, resource_names_subscribe: ['a'] };
+      expect(messageCodec<Record<string, unknown>>(DELTA).serialize(m).equals(general(DELTA, m))).toBe(true);
+    }
   });
 
   it('is what the ADS codec serializes', () => {

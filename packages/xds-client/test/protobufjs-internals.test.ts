@@ -6,7 +6,7 @@ import { SUPPORTED_PROTOBUFJS, assertProtobufjsInternals, protobufjsInternalsPro
 
 // DescriptorRoot's lazy root hooks protobufjs internals (Root._lookupImpl, _edition,
 // _resolveFeaturesRecursive). These tests check that the installed protobufjs passes the check
-// that runs when DescriptorRoot loads, that the declared range is the one the check names, and
+// that runs before the first lazy root is built, that the declared range is the one the check names, and
 // that a Root without those internals, or whose lookups no longer reach them, fails it clearly.
 
 const installed = (createRequire(import.meta.url)('protobufjs/package.json') as { version: string }).version;

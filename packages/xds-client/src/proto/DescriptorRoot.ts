@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 
 /** Written by the build (scripts/build-envoy-descriptor.mjs) next to the compiled EnvoyProtos.js. */
 export const DESCRIPTOR_FILE = 'envoy-descriptor.json';
@@ -22,14 +23,14 @@ export type SplitDescriptor = Readonly<Record<string, string>>;
 
 /** Cuts a (trimmed) descriptor into a SplitDescriptor. Run by the build, and by tests from src/. */
 export function splitDescriptor(descriptor: protobuf.INamespace): Record<string, string> {
-  const root = protobuf.Root.fromJSON(descriptor); // resolves every reference
+  const root = protobufjs().Root.fromJSON(descriptor); // resolves every reference
   const split: Record<string, string> = {};
   const walk = (ns: protobuf.NamespaceBase): void => {
     for (const obj of ns.nestedArray) {
-      if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service) {
+      if (obj instanceof protobufjs().Type || obj instanceof protobufjs().Enum || obj instanceof protobufjs().Service) {
         qualifyReferences(obj);
         split[obj.fullName.slice(1)] = JSON.stringify(obj.toJSON());
-      } else if (obj instanceof protobuf.Namespace) {
+      } else if (obj instanceof protobufjs().Namespace) {
         walk(obj);
       }
     }
@@ -40,10 +41,10 @@ export function splitDescriptor(descriptor: protobuf.INamespace): Record<string,
 
 /** Rewrites the type names `obj` (and its nested types) refers to as their resolved full names. */
 function qualifyReferences(obj: protobuf.ReflectionObject): void {
-  if (obj instanceof protobuf.Type) {
+  if (obj instanceof protobufjs().Type) {
     for (const field of obj.fieldsArray) if (field.resolvedType) field.type = field.resolvedType.fullName;
     for (const nested of obj.nestedArray) qualifyReferences(nested);
-  } else if (obj instanceof protobuf.Service) {
+  } else if (obj instanceof protobufjs().Service) {
     for (const method of obj.methodsArray) {
       method.requestType = method.resolvedRequestType!.fullName;
       method.responseType = method.resolvedResponseType!.fullName;
@@ -81,7 +82,7 @@ function buildOnLookup(root: protobuf.Root, split: SplitDescriptor): void {
     // encoding); it walks only the namespaces this add marked.
     root._resolveFeaturesRecursive(internals._edition);
     const built = ns.get(name.slice(dot + 1));
-    if (built instanceof protobuf.Type) generateCodecsOnFirstCall(built);
+    if (built instanceof protobufjs().Type) generateCodecsOnFirstCall(built);
   };
   const lookupImpl = internals._lookupImpl;
   internals._lookupImpl = function (path: string[], flatPath: string) {
@@ -108,11 +109,17 @@ type TypeCodecs = Record<Codec, Generated> & { setup(): protobuf.Type };
 
 /** protobufjs's code generators, one per codec, each called with the scope its `Type.setup` passes. */
 const GENERATORS: Readonly<Record<Codec, (type: protobuf.Type, types: unknown[]) => Generated>> = {
-  encode: (type, types) => protobuf.encoder(type)({ Writer: protobuf.Writer, types, util: protobuf.util }) as Generated,
-  decode: (type, types) => protobuf.decoder(type)({ Reader: protobuf.Reader, types, util: protobuf.util }) as Generated,
-  verify: (type, types) => protobuf.verifier(type)({ types, util: protobuf.util }) as Generated,
-  fromObject: (type, types) => protobuf.converter.fromObject(type)({ types, util: protobuf.util }) as Generated,
-  toObject: (type, types) => protobuf.converter.toObject(type)({ types, util: protobuf.util }) as Generated,
+  encode: (type, types) => {
+    const pb = protobufjs();
+    return pb.encoder(type)({ Writer: pb.Writer, types, util: pb.util }) as Generated;
+  },
+  decode: (type, types) => {
+    const pb = protobufjs();
+    return pb.decoder(type)({ Reader: pb.Reader, types, util: pb.util }) as Generated;
+  },
+  verify: (type, types) => protobufjs().verifier(type)({ types, util: protobufjs().util }) as Generated,
+  fromObject: (type, types) => protobufjs().converter.fromObject(type)({ types, util: protobufjs().util }) as Generated,
+  toObject: (type, types) => protobufjs().converter.toObject(type)({ types, util: protobufjs().util }) as Generated,
 };
 const CODECS = Object.keys(GENERATORS) as Codec[];
 
@@ -158,8 +165,8 @@ function setupEveryCodec(this: protobuf.Type): protobuf.Type {
  * fromObject and toObject) keeps protobufjs's own setup.
  */
 function generateCodecsOnFirstCall(type: protobuf.Type): void {
-  for (const nested of type.nestedArray) if (nested instanceof protobuf.Type) generateCodecsOnFirstCall(nested);
-  if (protobuf.wrappers[type.fullName] !== undefined) return;
+  for (const nested of type.nestedArray) if (nested instanceof protobufjs().Type) generateCodecsOnFirstCall(nested);
+  if (protobufjs().wrappers[type.fullName] !== undefined) return;
   const own = type as unknown as TypeCodecs;
   for (const codec of CODECS) own[codec] = ON_FIRST_CALL[codec];
   own.setup = setupEveryCodec;
@@ -173,7 +180,8 @@ const PROBE: SplitDescriptor = {
 
 /** What is wrong with protobufjs's code generators for generateCodecsOnFirstCall, or undefined. */
 function codecGenerationProblem(outer: protobuf.Type): string | undefined {
-  const generators = { encoder: protobuf.encoder, decoder: protobuf.decoder, verifier: protobuf.verifier, converter: protobuf.converter?.fromObject };
+  const pb = protobufjs();
+  const generators = { encoder: pb.encoder, decoder: pb.decoder, verifier: pb.verifier, converter: pb.converter?.fromObject };
   for (const [name, generator] of Object.entries(generators)) if (typeof generator !== 'function') return `protobufjs exports no ${name} code generator`;
   try {
     const bytes = outer.encode(outer.fromObject({ inner: { text: 'probe' } })).finish();
@@ -218,10 +226,11 @@ function loadedProtobufjsVersion(): string {
 
 /**
  * Throws, naming the protobufjs version loaded and the range supported, when `Root` lacks what
- * the lazy root relies on. Run when this module loads, so a protobufjs release that changed
- * them fails at import with this message instead of decoding wrongly or failing deep in a lookup.
+ * the lazy root relies on. Run before the first lazy root is built (protobufjs is loaded on
+ * first use, Protobufjs.ts), so a protobufjs release that changed them fails with this message
+ * before anything is decoded with it, instead of decoding wrongly or failing deep in a lookup.
  */
-export function assertProtobufjsInternals(Root: new () => protobuf.Root = protobuf.Root, version: () => string = loadedProtobufjsVersion): void {
+export function assertProtobufjsInternals(Root: new () => protobuf.Root = protobufjs().Root, version: () => string = loadedProtobufjsVersion): void {
   const problem = protobufjsInternalsProblem(Root);
   if (problem === undefined) return;
   throw new Error(
@@ -230,7 +239,8 @@ export function assertProtobufjsInternals(Root: new () => protobuf.Root = protob
   );
 }
 
-assertProtobufjsInternals();
+/** Whether this process's protobufjs passed assertProtobufjsInternals (checked once, before the first lazy root). */
+let internalsChecked = false;
 
 /**
  * A Root that builds each top-level object of `split` on its first lookup, whether by name
@@ -244,7 +254,11 @@ assertProtobufjsInternals();
  * parsing the whole tree.
  */
 export function rootFromDescriptor(split: SplitDescriptor, otherTypes: () => ReadonlySet<string>, parseFull: () => protobuf.Root): protobuf.Root {
-  const root = new protobuf.Root();
+  if (!internalsChecked) {
+    assertProtobufjsInternals();
+    internalsChecked = true;
+  }
+  const root = new (protobufjs().Root)();
   buildOnLookup(root, split);
 
   let full: protobuf.Root | undefined;
@@ -267,9 +281,9 @@ export function typeNamesOf(root: protobuf.NamespaceBase): string[] {
   const names: string[] = [];
   const walk = (ns: protobuf.NamespaceBase): void => {
     for (const obj of ns.nestedArray) {
-      if (obj instanceof protobuf.Type || obj instanceof protobuf.Enum) names.push(obj.fullName.slice(1));
+      if (obj instanceof protobufjs().Type || obj instanceof protobufjs().Enum) names.push(obj.fullName.slice(1));
       // At runtime Type and Service extend Namespace, so this walks nested types too.
-      if (obj instanceof protobuf.Namespace) walk(obj);
+      if (obj instanceof protobufjs().Namespace) walk(obj);
     }
   };
   walk(root);

@@ -1,5 +1,6 @@
 import type protobuf from 'protobufjs';
 import { envoyRoot } from './EnvoyProtos.js';
+import { STRUCT_VALUE_FIELDS } from './StructValueFields.js';
 
 /**
  * One-pass encode of the discovery messages sent in bulk, straight from the plain object to the
@@ -12,7 +13,7 @@ import { envoyRoot } from './EnvoyProtos.js';
  *
  * Only the common shape is taken: ASCII strings; the string, string-list and
  * initial_resource_versions fields; resources as Anys (or delta Resources of name, version, Any
- * and aliases) whose values are bytes; a Node (encoded by protobufjs: once per stream). Anything
+ * and aliases) whose values are bytes; a Node of the fields NodeMessage.ts sets. Anything
  * else (an error_detail, resource locators, a ttl, a control_plane, an Any in its JSON form, a
  * non-string value, a non-ASCII string, an unknown field) returns undefined, and the caller
  * encodes with protobufjs (test: discovery-message-wire-encode.test.ts).
@@ -76,12 +77,15 @@ let nodeType: protobuf.Type | undefined;
 
 function encodeWire(message: Readonly<Record<string, unknown>>, fields: readonly Field[]): Buffer | undefined {
   for (const key in message) if (message[key] != null && !fields.some((f) => f[2] === key)) return undefined;
-  // The Node is the one nested message of its own: protobufjs encodes it (fromObject accepts its JSON forms).
   let node: Uint8Array | undefined;
   if (message['node'] != null) {
     if (typeof message['node'] !== 'object') return undefined;
-    const type = (nodeType ??= envoyRoot().lookupType('envoy.config.core.v3.Node'));
-    node = type.encode(type.fromObject(message['node'] as Record<string, unknown>)).finish();
+    // A Node of another shape is protobufjs's to encode (fromObject accepts its JSON forms).
+    node = encodeNodeWire(message['node']);
+    if (node === undefined) {
+      const type = (nodeType ??= envoyRoot().lookupType('envoy.config.core.v3.Node'));
+      node = type.encode(type.fromObject(message['node'] as Record<string, unknown>)).finish();
+    }
   }
   // Sized first, so the bytes are written once into a buffer of the right length.
   let size = 0;
@@ -283,4 +287,137 @@ function writeResource(buf: Buffer, pos: number, tag: number, r: ResourceObject)
   if (r.name != null) pos = writeString(buf, pos, (3 << 3) | LEN, r.name);
   if (r.aliases != null) for (const a of r.aliases) pos = writeString(buf, pos, (4 << 3) | LEN, a);
   return pos;
+}
+
+const NODE_FIELDS: readonly string[] = ['id', 'cluster', 'metadata', 'locality', 'user_agent_name', 'user_agent_version', 'client_features'];
+const LOCALITY_FIELDS: readonly string[] = ['region', 'zone', 'sub_zone'];
+const STRUCT_FIELDS: readonly string[] = ['fields'];
+const LIST_VALUE_FIELDS: readonly string[] = ['values'];
+const VALUE_KINDS: readonly string[] = Object.values(STRUCT_VALUE_FIELDS);
+
+/**
+ * envoy.config.core.v3.Node as protobufjs writes it from the object NodeMessage.ts builds (id,
+ * cluster, a Struct of metadata, a locality, the user agent, client features; ASCII strings), or
+ * undefined for any other shape. Once per stream, so built from parts rather than sized first;
+ * written here so that an ADS client whose responses take the one-pass decoders never loads
+ * protobufjs (Protobufjs.ts).
+ */
+export function encodeNodeWire(node: unknown): Buffer | undefined {
+  if (!onlyFields(node, NODE_FIELDS)) return undefined;
+  const parts: Buffer[] = [];
+  const ok =
+    optionalString(parts, 1, node['id']) &&
+    optionalString(parts, 2, node['cluster']) &&
+    optionalMessage(parts, 3, node['metadata'], structBytes) &&
+    optionalMessage(parts, 4, node['locality'], localityBytes) &&
+    optionalString(parts, 6, node['user_agent_name']) &&
+    optionalString(parts, 7, node['user_agent_version']) &&
+    optionalStrings(parts, 10, node['client_features']);
+  return ok ? Buffer.concat(parts) : undefined;
+}
+
+function localityBytes(locality: unknown): Buffer | undefined {
+  if (!onlyFields(locality, LOCALITY_FIELDS)) return undefined;
+  const parts: Buffer[] = [];
+  const ok = optionalString(parts, 1, locality['region']) && optionalString(parts, 2, locality['zone']) && optionalString(parts, 3, locality['sub_zone']);
+  return ok ? Buffer.concat(parts) : undefined;
+}
+
+/** google.protobuf.Struct: its map entries in key order as given, each { key = 1; value = 2 } with both written. */
+function structBytes(struct: unknown): Buffer | undefined {
+  if (!onlyFields(struct, STRUCT_FIELDS)) return undefined;
+  const fields = struct['fields'];
+  const parts: Buffer[] = [];
+  if (fields != null) {
+    if (typeof fields !== 'object' || Array.isArray(fields)) return undefined;
+    for (const key of Object.keys(fields)) {
+      const value = valueBytes((fields as Record<string, unknown>)[key]);
+      const keyPart = stringBytes((1 << 3) | LEN, key);
+      if (value === undefined || keyPart === undefined) return undefined;
+      const entry = Buffer.concat([keyPart, lenBytes((2 << 3) | LEN, value)]);
+      parts.push(lenBytes((1 << 3) | LEN, entry));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** google.protobuf.Value with exactly one kind set, under the names protobufjs gives them. */
+function valueBytes(value: unknown): Buffer | undefined {
+  if (!onlyFields(value, VALUE_KINDS)) return undefined;
+  const kinds = Object.keys(value).filter((k) => value[k] != null);
+  if (kinds.length !== 1) return undefined;
+  const v = value[kinds[0]!];
+  switch (kinds[0]) {
+    case STRUCT_VALUE_FIELDS.null:
+      return v === 'NULL_VALUE' || v === 0 ? Buffer.from([(1 << 3) | 0, 0]) : undefined;
+    case STRUCT_VALUE_FIELDS.number: {
+      if (typeof v !== 'number') return undefined;
+      const b = Buffer.allocUnsafe(9);
+      b[0] = (2 << 3) | 1; // 64-bit
+      b.writeDoubleLE(v, 1);
+      return b;
+    }
+    case STRUCT_VALUE_FIELDS.string:
+      return stringBytes((3 << 3) | LEN, v);
+    case STRUCT_VALUE_FIELDS.bool:
+      return typeof v === 'boolean' ? Buffer.from([(4 << 3) | 0, v ? 1 : 0]) : undefined;
+    case STRUCT_VALUE_FIELDS.struct: {
+      const struct = structBytes(v);
+      return struct && lenBytes((5 << 3) | LEN, struct);
+    }
+    default: {
+      // list_value: google.protobuf.ListValue { repeated Value values = 1; }
+      if (!onlyFields(v, LIST_VALUE_FIELDS)) return undefined;
+      const values = v['values'] ?? [];
+      if (!Array.isArray(values)) return undefined;
+      const items: Buffer[] = [];
+      for (const item of values) {
+        const b = valueBytes(item);
+        if (b === undefined) return undefined;
+        items.push(lenBytes((1 << 3) | LEN, b));
+      }
+      return lenBytes((6 << 3) | LEN, Buffer.concat(items));
+    }
+  }
+}
+
+/** Appends a string field when set (protobufjs writes a set string even when empty); false outside the shape. */
+function optionalString(parts: Buffer[], id: number, value: unknown): boolean {
+  if (value == null) return true;
+  const b = stringBytes((id << 3) | LEN, value);
+  if (b !== undefined) parts.push(b);
+  return b !== undefined;
+}
+
+function optionalStrings(parts: Buffer[], id: number, value: unknown): boolean {
+  if (value == null) return true;
+  if (!Array.isArray(value)) return false;
+  for (const s of value) {
+    const b = stringBytes((id << 3) | LEN, s);
+    if (b === undefined) return false;
+    parts.push(b);
+  }
+  return true;
+}
+
+function optionalMessage(parts: Buffer[], id: number, value: unknown, encode: (v: unknown) => Buffer | undefined): boolean {
+  if (value == null) return true;
+  const b = encode(value);
+  if (b !== undefined) parts.push(lenBytes((id << 3) | LEN, b));
+  return b !== undefined;
+}
+
+/** A string field, or undefined when `value` is not an ASCII string (see stringField). */
+function stringBytes(tag: number, value: unknown): Buffer | undefined {
+  const n = stringField(value);
+  if (n < 0) return undefined;
+  const b = Buffer.allocUnsafe(n);
+  writeString(b, 0, tag, value as string);
+  return b;
+}
+
+function lenBytes(tag: number, content: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(lenField(content.length));
+  writeBytes(b, 0, tag, content);
+  return b;
 }

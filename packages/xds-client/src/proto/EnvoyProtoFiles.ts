@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 
 /*
  * The Envoy, xDS, udpa and googleapis protos, read from the copies that
@@ -111,7 +112,7 @@ function protoIncludeDirs(): string[] {
  * build runs it once to write the trimmed descriptor; a process runs it only without that file,
  * or for a type outside the trimmed set.
  */
-export function parseEnvoyProtos(files: readonly string[], into: protobuf.Root = new protobuf.Root()): protobuf.Root {
+export function parseEnvoyProtos(files: readonly string[], into: protobuf.Root = new (protobufjs().Root)()): protobuf.Root {
   const dirs = protoIncludeDirs();
   into.resolvePath = (_origin, target) => {
     for (const dir of dirs) {

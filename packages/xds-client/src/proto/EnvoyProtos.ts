@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 import { DESCRIPTOR_FILE, OTHER_TYPES_FILE, rootFromDescriptor, splitDescriptor, typeNamesOf, type SplitDescriptor } from './DescriptorRoot.js';
 import { CORE_PROTO_FILES, EXTENDED_PROTO_FILES, parseEnvoyProtos } from './EnvoyProtoFiles.js';
 import { trimmedDescriptor } from './TrimmedDescriptor.js';
@@ -108,7 +109,7 @@ export function decodeAny(any: AnyMessage): Record<string, unknown> | undefined 
  * share the reader, so the check covers them too.
  */
 export function strictReader(bytes: Uint8Array): protobuf.Reader {
-  const reader = protobuf.Reader.create(bytes);
+  const reader = protobufjs().Reader.create(bytes);
   reader.string = strictString;
   return reader;
 }

@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 
 /**
  * What `type.toObject(type.fromObject(objectForm), TO_OBJECT)` gives, worked out by reflection
@@ -77,8 +78,8 @@ const UNSET = Symbol('unset');
 
 function single(field: protobuf.Field, value: unknown): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return normalizedObjectForm(resolved, value as Record<string, unknown>);
-  if (resolved instanceof protobuf.Enum) return enumName(field, resolved, value);
+  if (resolved instanceof protobufjs().Type) return normalizedObjectForm(resolved, value as Record<string, unknown>);
+  if (resolved instanceof protobufjs().Enum) return enumName(field, resolved, value);
   return scalar(field.type, value);
 }
 

@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 import { conversionRoot, envoyRoot, lookupMessage, TO_OBJECT, typeNameOf } from './EnvoyProtos.js';
 import { normalizedObjectForm } from './NormalizedObjectForm.js';
 import { ValidationError } from '../resources/ValidationError.js';
@@ -149,8 +150,8 @@ class Converter {
   private single(field: protobuf.Field, value: unknown, path: string): unknown {
     // resolve(): the built Root resolves a type's fields on first use, not up front (DescriptorRoot.ts).
     const rt = field.resolve().resolvedType;
-    if (rt instanceof protobuf.Type) return this.message(rt, value, path);
-    if (rt instanceof protobuf.Enum) return this.enumValue(rt, value, path);
+    if (rt instanceof protobufjs().Type) return this.message(rt, value, path);
+    if (rt instanceof protobufjs().Enum) return this.enumValue(rt, value, path);
     return this.scalar(field.type, value, path);
   }
 

@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './Protobufjs.js';
 
 /**
  * Field options that change how a message is encoded, decoded or printed as proto3 JSON.
@@ -25,7 +26,7 @@ export function trimmedDescriptor(parsed: protobuf.Root, rootFiles: readonly str
   const included = new Set<protobuf.ReflectionObject>();
   const pending: protobuf.ReflectionObject[] = [];
   const include = (obj: protobuf.ReflectionObject | null | undefined): void => {
-    if (!obj || included.has(obj) || !(obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service)) return;
+    if (!obj || included.has(obj) || !(obj instanceof protobufjs().Type || obj instanceof protobufjs().Enum || obj instanceof protobufjs().Service)) return;
     included.add(obj);
     pending.push(obj);
   };
@@ -34,11 +35,11 @@ export function trimmedDescriptor(parsed: protobuf.Root, rootFiles: readonly str
   while (pending.length > 0) {
     const obj = pending.pop()!;
     // A nested type is emitted inside its parent message, so the parent (and what it reaches) comes too.
-    if (obj.parent instanceof protobuf.Type) include(obj.parent);
-    if (obj instanceof protobuf.Type) {
+    if (obj.parent instanceof protobufjs().Type) include(obj.parent);
+    if (obj instanceof protobufjs().Type) {
       for (const field of obj.fieldsArray) include(field.resolvedType);
       for (const nested of obj.nestedArray) include(nested);
-    } else if (obj instanceof protobuf.Service) {
+    } else if (obj instanceof protobufjs().Service) {
       for (const method of obj.methodsArray) {
         include(method.resolvedRequestType);
         include(method.resolvedResponseType);
@@ -48,7 +49,7 @@ export function trimmedDescriptor(parsed: protobuf.Root, rootFiles: readonly str
 
   const out: protobuf.INamespace = { nested: {} };
   for (const obj of included) {
-    if (obj.parent instanceof protobuf.Type) continue; // written with its parent
+    if (obj.parent instanceof protobufjs().Type) continue; // written with its parent
     let ns = out;
     for (const name of namespacePath(obj)) {
       ns.nested ??= {};
@@ -68,13 +69,13 @@ function declaredIn(root: protobuf.Root, files: readonly string[]): protobuf.Ref
     for (const obj of ns.nestedArray) {
       if (obj.filename && suffixes.some((s) => obj.filename!.endsWith(s))) found.push(obj);
       // At runtime Type and Service extend Namespace, so this walks nested types too.
-      if (obj instanceof protobuf.Namespace) walk(obj);
+      if (obj instanceof protobufjs().Namespace) walk(obj);
     }
   };
   walk(root);
   // protobufjs serves google/protobuf/*.proto from built-in JSON, whose objects carry no filename.
   for (const file of files) {
-    const builtin = protobuf.common.get(file);
+    const builtin = protobufjs().common.get(file);
     if (builtin) collectNames(builtin, '', (name) => found.push(root.lookup(name)!));
   }
   return found;

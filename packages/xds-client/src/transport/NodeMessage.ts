@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { NodeConfig } from '../bootstrap/Bootstrap.js';
-import { envoyRoot } from '../proto/EnvoyProtos.js';
+import { STRUCT_VALUE_FIELDS as V } from '../proto/StructValueFields.js';
 
 /** Client features gRPC advertises and Meshlet honours (envoy.config.core.v3.Node.client_features). */
 export const CLIENT_FEATURES = [
@@ -26,30 +26,14 @@ export function userAgentVersion(): string {
   return version;
 }
 
-/**
- * google.protobuf.Value's field names as loaded. protobufjs bundles its own copy of the
- * well-known types with camelCase names (`stringValue`) whatever `keepCase` says, so
- * the names are read from the loaded type instead of being assumed.
- */
-let valueFields: Record<'null' | 'number' | 'string' | 'bool' | 'struct' | 'list', string> | undefined;
-
-function valueField(kind: keyof NonNullable<typeof valueFields>): string {
-  if (!valueFields) {
-    const type = envoyRoot().lookupType('google.protobuf.Value');
-    const pick = (snake: string): string => (type.fields[snake] ? snake : snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()));
-    valueFields = { null: pick('null_value'), number: pick('number_value'), string: pick('string_value'), bool: pick('bool_value'), struct: pick('struct_value'), list: pick('list_value') };
-  }
-  return valueFields[kind];
-}
-
 /** A JSON value as google.protobuf.Value in protobufjs object form. */
 function toValue(v: unknown): Record<string, unknown> {
-  if (v === null || v === undefined) return { [valueField('null')]: 'NULL_VALUE' };
-  if (typeof v === 'number') return { [valueField('number')]: v };
-  if (typeof v === 'string') return { [valueField('string')]: v };
-  if (typeof v === 'boolean') return { [valueField('bool')]: v };
-  if (Array.isArray(v)) return { [valueField('list')]: { values: v.map(toValue) } };
-  return { [valueField('struct')]: toStruct(v as Record<string, unknown>) };
+  if (v === null || v === undefined) return { [V.null]: 'NULL_VALUE' };
+  if (typeof v === 'number') return { [V.number]: v };
+  if (typeof v === 'string') return { [V.string]: v };
+  if (typeof v === 'boolean') return { [V.bool]: v };
+  if (Array.isArray(v)) return { [V.list]: { values: v.map(toValue) } };
+  return { [V.struct]: toStruct(v as Record<string, unknown>) };
 }
 
 /** JSON object -> google.protobuf.Struct object form (protobufjs has no JSON mapping for Struct). */

@@ -12,9 +12,7 @@ export class LegacyCallerHandler implements Dispatcher.DispatchHandler {
   constructor(private readonly legacy: Dispatcher.DispatchHandler) {}
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    // undici passes the request's context as a second argument (undici.request hands it to the caller).
-    const onConnect = this.legacy.onConnect as ((abort: (reason?: Error) => void, context: unknown) => void) | undefined;
-    onConnect?.call(this.legacy, (reason) => controller.abort(reason as Error), context);
+    startLegacyCaller(this.legacy, controller, context);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
@@ -32,6 +30,26 @@ export class LegacyCallerHandler implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.legacy.onError?.(err);
   }
+}
+
+/** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
+export function modernHandler(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
+  return typeof handler.onRequestStart === 'function' ? handler : new LegacyCallerHandler(handler);
+}
+
+/** The handler itself when it only speaks undici's legacy callbacks (raw header lists). */
+export function legacyHandlerOf(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler | undefined {
+  return typeof handler.onRequestStart !== 'function' && typeof handler.onHeaders === 'function' ? handler : undefined;
+}
+
+/**
+ * Tells a legacy handler its request started (onConnect), with an abort that acts on `controller`. undici
+ * passes the request's context as a second argument (undici.request hands it to the caller); its own
+ * clients pass none.
+ */
+export function startLegacyCaller(legacy: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController, context?: unknown): void {
+  const onConnect = legacy.onConnect as ((abort: (reason?: Error) => void, context: unknown) => void) | undefined;
+  onConnect?.call(legacy, (reason) => controller.abort(reason as Error), context);
 }
 
 /** Parsed headers back to undici's raw list: [name, value, ...] as latin1 Buffers, one pair per value. */

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { LocalReply } from '@meshlet/core/client';
-import type { CommittableResponse } from './CommittableResponse.js';
+import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 
 /**
@@ -32,7 +32,8 @@ export class LocalResponse implements CommittableResponse {
 
   discard(): void {}
 
-  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController): void {
+  commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {
+    const handler = caller.modern();
     handler.onResponseStart?.(controller, this.status, this.headers.headers, '');
     if (this.body.length > 0 && !controller.aborted) handler.onResponseData?.(controller, this.body);
     if (!controller.aborted) handler.onResponseEnd?.(controller, {});

@@ -21,7 +21,8 @@ import {
   type TargetSnapshot,
 } from '@meshlet/core/client';
 import type { TransportSocket } from '@meshlet/xds-client';
-import type { CommittableResponse } from './CommittableResponse.js';
+import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
+import { legacyHandlerOf, modernHandler, startLegacyCaller } from './LegacyCallerHandler.js';
 import { LocalResponse } from './LocalResponse.js';
 import { AttemptHeaderList } from './AttemptHeaderList.js';
 import { attemptDispatchOptions } from './CallDispatchOptions.js';
@@ -53,9 +54,11 @@ export interface MeshCallOptions {
  * resume and abort act on whichever attempt is current).
  */
 export class MeshCall
-  implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
+  implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, CallerHandler, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
 {
   readonly headers: RequestHeaders;
+  /** CallerHandler: the caller's handler when it speaks undici's legacy callbacks (undici.request, fetch). */
+  readonly legacy: Dispatcher.DispatchHandler | undefined;
   // ---- RequestView and LogicalRequest (set in run)
   authority = '';
   readonly path: string;
@@ -87,12 +90,12 @@ export class MeshCall
   constructor(
     /** The call's own copy of the caller's options (callDispatchOptions), read here and sent with the first attempt. */
     private readonly opts: Dispatcher.DispatchOptions,
+    /** The caller's handler as it came: undici's current API or its legacy callbacks. */
     private readonly handler: Dispatcher.DispatchHandler,
     private readonly dispatch: Dispatcher['dispatch'],
     private readonly options: MeshCallOptions,
-    /** The caller's handler itself when it speaks undici's legacy callbacks (`handler` is then its adapter). */
-    private readonly legacyHandler?: Dispatcher.DispatchHandler,
   ) {
+    this.legacy = legacyHandlerOf(handler);
     this.headers = new RequestHeaders(opts.headers as ConstructorParameters<typeof RequestHeaders>[0]);
     this.path = opts.path;
     this.method = opts.method;
@@ -152,7 +155,9 @@ export class MeshCall
   /** Starts the call; the caller's handler hears of its response or failure through the CallSink methods. */
   run(snapshot: TargetSnapshot, authority: string): void {
     this.snapshot = snapshot;
-    this.handler.onRequestStart?.(this, {});
+    // A legacy handler is told directly: no adapter per request (modern() makes one where a path needs it).
+    if (this.legacy !== undefined) startLegacyCaller(this.legacy, this);
+    else this.modern().onRequestStart?.(this, {});
     if (this.aborted) return;
     // No Promise (and no microtask) for a body that is replayable as it is.
     const body = ReplayableBody.ofReplayable(this.opts.body);
@@ -186,7 +191,7 @@ export class MeshCall
   callResponded(response: CommittableResponse): void {
     // The span's backstop, for a call the observer could not find (no context manager).
     this.trace?.endWhenDone(response);
-    response.commit(this.handler, this, this.legacyHandler);
+    response.commit(this, this);
   }
 
   callFailed(err: unknown): void {
@@ -194,12 +199,16 @@ export class MeshCall
     if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
       const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
       const reply = (this.local = new LocalResponse(err.localReply, `${err.message}${why}\n`));
-      reply.commit(this.handler, this);
+      reply.commit(this, this);
     } else {
-      this.handler.onResponseError?.(this, err as Error);
+      this.modern().onResponseError?.(this, err as Error);
     }
   }
 
+  /** CallerHandler: the caller's handler in undici's current API (for a legacy one, an adapter made now). */
+  modern(): Dispatcher.DispatchHandler {
+    return modernHandler(this.handler);
+  }
 
   noteAttemptError(err: Error): void {
     this.lastAttemptError = err;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
 import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core/client';
-import type { CommittableResponse } from './CommittableResponse.js';
+import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
 
@@ -16,6 +16,9 @@ const enum State {
 type RawHeaders = Buffer[] | (Buffer | Buffer[])[];
 
 const NO_TRAILERS: Buffer[] = [];
+
+/** The resume handed on when undici gave none (a response whose head came through no undici client). */
+function noResume(): void {}
 
 /** Errors that mean the TCP/TLS connection was never established (Envoy: connect-failure). */
 const CONNECT_CODES = new Set(['MESHLET_TLS', 'ECONNREFUSED', 'ECONNRESET_BEFORE_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
@@ -69,6 +72,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private sink: Dispatcher.DispatchHandler | undefined;
   /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
   private legacy: Dispatcher.DispatchHandler | undefined;
+  /** Committed to `legacy` as the head came: the handler's answers pause undici, its resume is undici's own. */
+  private direct = false;
   /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
   private rawHeaders: RawHeaders | undefined;
   private view: ResponseHeaders | undefined;
@@ -180,6 +185,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length;
+    if (this.direct) return this.legacy!.onData?.(chunk) !== false;
     if (this.state === State.Committed) this.forwardData(chunk);
     else if (this.state === State.Held) (this.held ??= []).push(chunk);
     return !this.paused;
@@ -219,16 +225,24 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.completion.onComplete(callback);
   }
 
-  commit(handler: Dispatcher.DispatchHandler, controller: Dispatcher.DispatchController, legacy?: Dispatcher.DispatchHandler): void {
+  commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {
     this.state = State.Committed;
-    this.sink = handler;
     this.sinkController = controller;
+    const legacy = caller.legacy;
     if (legacy !== undefined && this.mutation.isEmpty) {
       // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
-      // to Buffers by the handler's adapter (which the caller's handler then parses once more).
+      // to Buffers by an adapter (which the caller's handler then parses once more).
       this.legacy = legacy;
-      if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => controller.resume(), this.statusMessage) === false) controller.pause();
+      if (this.held === undefined) {
+        // Committed before any body arrived (the usual case: the engine decides as the head arrives). The
+        // handler then pauses and resumes undici itself: its answers to onHeaders and onData go back to
+        // undici as they are, with undici's own resume, so no resume closure is made per response.
+        this.direct = true;
+        this.paused = legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], this.resumeUpstream ?? noResume, this.statusMessage) === false;
+      } else if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => controller.resume(), this.statusMessage) === false) controller.pause();
     } else {
+      const handler = caller.modern();
+      this.sink = handler;
       const headers = this.headers;
       this.mutation.applyToResponse(headers);
       handler.onResponseStart?.(controller, this.status, headers.headers, this.statusMessage);

@@ -13,7 +13,7 @@ import {
   type WorkloadIdentity,
 } from '@meshlet/core/client';
 import { callDispatchOptions } from './CallDispatchOptions.js';
-import { LegacyCallerHandler } from './LegacyCallerHandler.js';
+import { modernHandler } from './LegacyCallerHandler.js';
 import { MeshCall } from './MeshCall.js';
 import { DEFAULT_MAX_REPLAY_BYTES } from './ReplayableBody.js';
 import { targetOf } from './targetOf.js';
@@ -44,16 +44,6 @@ export interface MeshInterceptorOptions {
   readonly pools?: UpstreamPools;
   /** Client TLS for clusters whose transport socket asks for it (set by MeshDispatcher from certificate providers). */
   readonly tls?: UpstreamTlsFactory;
-}
-
-/** Handlers may use undici's current API or the legacy one Node's bundled fetch still uses. */
-function modern(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
-  return typeof handler.onRequestStart === 'function' ? handler : new LegacyCallerHandler(handler);
-}
-
-/** The handler itself when it only speaks undici's legacy callbacks (raw header lists). */
-function legacyOf(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler | undefined {
-  return typeof handler.onRequestStart !== 'function' && typeof handler.onHeaders === 'function' ? handler : undefined;
 }
 
 /**
@@ -98,13 +88,13 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
       if (path.length > MAX_PATH_LENGTH) return fail(handler, new errors.InvalidArgumentError(`invalid path: ${path.length} characters, over the mesh's limit of ${MAX_PATH_LENGTH} (Envoy's default max_request_headers_kb, 60 KiB)`));
       const state = mesh.state(t.target);
       if (state.kind === 'ready') {
-        new MeshCall(own, modern(handler), dispatch, callOptions, legacyOf(handler)).run(state.snapshot, t.authority);
+        new MeshCall(own, handler, dispatch, callOptions).run(state.snapshot, t.authority);
         return true;
       }
       if (state.kind === 'missing') return notInMesh(state, t.target, opts, handler, dispatch);
       // First request to this target: wait (bounded) for its config, then route or pass through.
       void mesh.resolve(t.target).then((s) => {
-        if (s.kind === 'ready') new MeshCall(own, modern(handler), dispatch, callOptions, legacyOf(handler)).run(s.snapshot, t.authority);
+        if (s.kind === 'ready') new MeshCall(own, handler, dispatch, callOptions).run(s.snapshot, t.authority);
         else notInMesh(s, t.target, opts, handler, dispatch);
       });
       return true;
@@ -120,7 +110,7 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
 
 /** Fails a request before any attempt: the caller's handler sees it start, then error. */
 function fail(handler: Dispatcher.DispatchHandler, err: Error): boolean {
-  const h = modern(handler);
+  const h = modernHandler(handler);
   const controller = new AbortController();
   const c: Dispatcher.DispatchController = { aborted: false, paused: false, reason: null, abort: (r) => controller.abort(r), pause() {}, resume() {} };
   h.onRequestStart?.(c, {});

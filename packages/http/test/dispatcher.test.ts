@@ -148,6 +148,38 @@ describe('MeshDispatcher over real HTTP servers', () => {
     expect(backends[0]!.seen.length).toBeGreaterThan(0); // round robin sent some first attempts to the failing host
   });
 
+  it('streams a large response whole to a slow reader: undici.request and fetch pause the upstream and resume it', async () => {
+    const { backends, source, dispatcher } = await setup(1);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const chunks = 64; // 4 MiB: more than the sockets' and the readers' buffers hold, so the reader's pauses reach the upstream
+    backends[0]!.behave((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let sent = 0;
+      const more = (): void => {
+        while (sent < chunks) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    applyMesh(source, { target: TARGET, clusters: [{ name: 'c', ports: [backends[0]!.port] }] });
+    const slowly = async (body: AsyncIterable<Uint8Array>): Promise<number> => {
+      let bytes = 0;
+      let n = 0;
+      for await (const part of body) {
+        bytes += part.length;
+        if (++n % 8 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      return bytes;
+    };
+    const res = await request(`${URL_}/big`, { dispatcher, highWaterMark: 16 * 1024 });
+    expect(await slowly(res.body)).toBe(chunk.length * chunks);
+    const fetched = await undiciFetch(`${URL_}/big`, { dispatcher });
+    expect(await slowly(fetched.body as unknown as AsyncIterable<Uint8Array>)).toBe(chunk.length * chunks);
+  });
+
   it('retries connect-failure and replays a POST body', async () => {
     const { backends, source, dispatcher } = await setup(1);
     const dead = await deadPort();

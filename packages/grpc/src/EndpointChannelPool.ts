@@ -55,7 +55,11 @@ export class EndpointChannelPool {
   private closed = false;
 
   constructor(options: ChannelOptions = {}) {
-    this.options = { ...options, 'grpc.enable_retries': 0 };
+    // channelz is off unless the caller's options turn it on: these channels are the MeshChannel's
+    // internals (it reports no channelz data itself, see the README), and with channelz on, grpc-js
+    // tracks every call on the channel, its subchannel and its socket (an event tracker of four
+    // closures per call, timestamps, the socket's set of active calls).
+    this.options = { 'grpc.enable_channelz': 0, ...options, 'grpc.enable_retries': 0 };
   }
 
   /** The pool key of an endpoint's channel for one transport slot. */

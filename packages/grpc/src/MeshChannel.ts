@@ -41,7 +41,7 @@ export interface MeshChannelOptions {
    * closed by the channel.
    */
   readonly certificateProviders?: CertificateProviderRegistry;
-  /** grpc-js options of the per-endpoint channels (keepalive, message sizes...). */
+  /** grpc-js options of the per-endpoint channels (keepalive, message sizes...; channelz is off unless `grpc.enable_channelz` is 1). */
   readonly channelOptions?: ChannelOptions;
   readonly observer?: CallObserver;
   /**

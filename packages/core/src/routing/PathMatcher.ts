@@ -1,8 +1,7 @@
 import type { RouteMatch } from '@meshlet/xds-client';
 import { ValidationError } from '@meshlet/xds-client';
-import type { RE2 } from 're2-wasm';
 import { asciiLower, regionEqualsIgnoreCase } from './AsciiCase.js';
-import { compileFullMatch } from './Re2Pattern.js';
+import { compileFullMatch, type FullMatchRegex } from './Re2Pattern.js';
 import type { RouteMatchContext } from './RouteMatchContext.js';
 
 export type PathMatchKind = 'prefix' | 'path' | 'safe_regex' | 'path_separated_prefix' | 'connect_matcher';
@@ -18,7 +17,7 @@ export class PathMatcher {
   readonly value: string;
   private readonly lowerValue: string;
   private readonly caseSensitive: boolean;
-  private readonly regex: RE2 | undefined;
+  private readonly regex: FullMatchRegex | undefined;
   /** A literal every path the regex matches starts with ('' when none is known): checked before RE2 runs. */
   private readonly regexPrefix: string;
 

@@ -1,5 +1,5 @@
 import type { RE2 } from 're2-wasm';
-import { checkRe2, compileRe2 } from '@meshlet/xds-client';
+import { compileRe2, isPlainRe2, re2Problem } from '@meshlet/xds-client';
 import { ValidationError } from '@meshlet/xds-client';
 
 /**
@@ -13,24 +13,24 @@ import { ValidationError } from '@meshlet/xds-client';
  * patterns, and re2-wasm then aborted. Compiled objects are only used synchronously (test /
  * replace), so sharing them between RouteTables is safe.
  */
-class WeakRe2Cache {
-  private readonly entries = new Map<string, WeakRef<RE2>>();
+class WeakRe2Cache<T extends object> {
+  private readonly entries = new Map<string, WeakRef<T>>();
   private readonly dropped = new FinalizationRegistry<string>((pattern) => {
     if (this.entries.get(pattern)?.deref() === undefined) this.entries.delete(pattern);
   });
 
-  get(pattern: string): RE2 | undefined {
+  get(pattern: string): T | undefined {
     return this.entries.get(pattern)?.deref();
   }
 
-  set(pattern: string, re: RE2): void {
+  set(pattern: string, re: T): void {
     this.entries.set(pattern, new WeakRef(re));
     this.dropped.register(re, pattern);
   }
 }
 
-const fullMatchCache = new WeakRe2Cache();
-const searchCache = new WeakRe2Cache();
+const fullMatchCache = new WeakRe2Cache<FullMatchRegex>();
+const searchCache = new WeakRe2Cache<RE2>();
 
 function invalid(err: unknown, pattern: string, fieldPath: string): ValidationError {
   const detail = err instanceof Error ? err.message : String(err);
@@ -45,20 +45,45 @@ function compile(source: string, flags: string, pattern: string, fieldPath: stri
   }
 }
 
+/** What route matching asks of a full-match regex. */
+export interface FullMatchRegex {
+  test(text: string): boolean;
+}
+
+/**
+ * A full-match regex in the plain RE2 subset (xds-client's PlainRe2Syntax.ts), compiled on its first
+ * test. Such a pattern is known to compile without re2-wasm, so a config whose regex routes no request
+ * reaches (the literal-prefix check in PathMatcher often answers first) never loads re2-wasm nor
+ * compiles: about 4 MB of resident memory (footprint benchmark, static and ADS). The first request
+ * that reaches it pays the load (about 50 ms once per process) and the compile.
+ */
+class CompiledOnFirstTest implements FullMatchRegex {
+  private re: RE2 | undefined;
+
+  constructor(private readonly source: string) {}
+
+  test(text: string): boolean {
+    return (this.re ??= compileRe2(this.source, 'u')).test(text);
+  }
+}
+
 /**
  * A regex that must match the WHOLE input (Envoy uses RE2::FullMatch for safe_regex path, header
  * and string matchers). Anchoring with `^(?:...)$` is exact in RE2: without the `m` flag `$` matches
- * only at the end of text (unlike Perl, not before a trailing newline).
+ * only at the end of text (unlike Perl, not before a trailing newline). Validated here, as a push is
+ * (a bad pattern throws ValidationError); compiled here, or on first use when it is plain RE2.
  */
-export function compileFullMatch(pattern: string, fieldPath: string): RE2 {
+export function compileFullMatch(pattern: string, fieldPath: string): FullMatchRegex {
   let re = fullMatchCache.get(pattern);
   if (re === undefined) {
-    re = compile(`^(?:${pattern})$`, 'u', pattern, fieldPath);
-    // A pattern like `a)|(b` would escape the group; compile the bare pattern too to reject it.
-    try {
-      checkRe2(pattern, 'u');
-    } catch (err) {
-      throw invalid(err, pattern, fieldPath);
+    const anchored = `^(?:${pattern})$`;
+    if (isPlainRe2(pattern) && isPlainRe2(anchored)) {
+      re = new CompiledOnFirstTest(anchored);
+    } else {
+      re = compile(anchored, 'u', pattern, fieldPath);
+      // A pattern like `a)|(b` would escape the group; the bare pattern must compile too to reject it.
+      const problem = re2Problem(pattern);
+      if (problem !== '') throw new ValidationError(fieldPath, `invalid RE2 regex ${JSON.stringify(pattern)}: ${problem}`);
     }
     fullMatchCache.set(pattern, re);
   }

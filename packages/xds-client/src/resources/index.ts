@@ -8,4 +8,5 @@ export { fromProto3Json, encodeProto3Json, anyFromProto3Json, structToJson, valu
 export type { ProtoJsonOptions } from '../proto/ProtoJson.js';
 export { KNOWN_RESOURCE_TYPES, resourceTypeFor } from './KnownResourceTypes.js';
 export { LIMITS, type LimitName } from './Limits.js';
-export { checkRe2, compileRe2, loadRe2 } from './common/Re2.js';
+export { checkRe2, compileRe2, loadRe2, re2Problem } from './common/Re2.js';
+export { isPlainRe2 } from './common/PlainRe2Syntax.js';

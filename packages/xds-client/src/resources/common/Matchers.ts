@@ -1,31 +1,7 @@
-import { checkRe2 } from './Re2.js';
+import { re2Problem } from './Re2.js';
 import type { FractionalPercent, HeaderMatcher, HeaderValueOption, RegexMatcher, StringMatcher } from '../model.js';
 import { checkStringBytes } from '../Limits.js';
 import { asObj, at, compact, fail, list, optBool, optBytes, optEnum, optObj, optStr, optUint, str, toNumber, type Obj } from './ObjectReader.js';
-
-/**
- * What checking each pattern found: '' when it compiles, else re2-wasm's reason. Repeated pushes of
- * the same config do not recompile, and a control plane that keeps re-sending a bad pattern does not
- * leak: re2-wasm cannot free the native memory of a pattern that fails to compile (its constructor
- * throws before returning the object that holds it). Bounded: cleared when full.
- */
-const checked = new Map<string, string>();
-const CHECKED_LIMIT = 10_000;
-
-function re2Problem(regex: string): string {
-  let problem = checked.get(regex);
-  if (problem === undefined) {
-    problem = '';
-    try {
-      checkRe2(regex, 'u');
-    } catch (err) {
-      problem = (err as Error).message;
-    }
-    if (checked.size >= CHECKED_LIMIT) checked.clear();
-    checked.set(regex, problem);
-  }
-  return problem;
-}
 
 /** envoy.type.matcher.v3.RegexMatcher: the pattern must compile as RE2 (Envoy NACKs otherwise, gRFC A28). */
 export function regexMatcher(v: unknown, path: string): RegexMatcher {

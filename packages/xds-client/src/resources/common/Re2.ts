@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { RE2 as RE2Class } from 're2-wasm';
+import { isPlainRe2 } from './PlainRe2Syntax.js';
 
 let ctor: typeof RE2Class | undefined;
 
@@ -55,4 +56,35 @@ export function checkRe2(source: string, flags: string): void {
   } catch {
     // Nothing to free.
   }
+}
+
+/**
+ * What checking each pattern found: '' when it compiles, else re2-wasm's reason. Repeated pushes of
+ * the same config do not recompile, and a control plane that keeps re-sending a bad pattern does not
+ * leak: re2-wasm cannot free the native memory of a pattern that fails to compile (its constructor
+ * throws before returning the object that holds it). Bounded: cleared when full.
+ */
+const checked = new Map<string, string>();
+const CHECKED_LIMIT = 10_000;
+
+/**
+ * '' when `source` compiles as RE2 (flags 'u'), else re2-wasm's reason. A pattern in the plain
+ * subset PlainRe2Syntax.ts knows is accepted without loading re2-wasm; any other is compiled once
+ * and its verdict kept.
+ */
+export function re2Problem(source: string): string {
+  let problem = checked.get(source);
+  if (problem === undefined) {
+    problem = '';
+    if (!isPlainRe2(source)) {
+      try {
+        checkRe2(source, 'u');
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+    }
+    if (checked.size >= CHECKED_LIMIT) checked.clear();
+    checked.set(source, problem);
+  }
+  return problem;
 }

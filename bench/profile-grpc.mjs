@@ -25,7 +25,7 @@ import { closedLoop } from './harness/load.mjs';
 import { summarize } from './harness/stats.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadGrpcJs } from './harness/pkgs.mjs';
-import { greeterMesh, roundCap, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
+import { greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
 
 const side = (process.argv[2] ?? 'meshlet').replace(/-stub$/, '');
 const stub = (process.argv[2] ?? '').endsWith('-stub');
@@ -146,8 +146,7 @@ function unary(client) {
 /** Closed-loop load for `durationMs`, with the process's CPU time (user + system) per call. */
 async function measure(send, durationMs) {
   const cpu0 = process.cpuUsage();
-  // The stub sides run up to ~90 calls per ms, over roundCap's bound for real sockets.
-  const r = await closedLoop({ send, inFlight, durationMs, maxRequests: roundCap(durationMs) * (stub ? 5 : 1) });
+  const r = await closedLoop({ send, inFlight, durationMs });
   const cpu = process.cpuUsage(cpu0);
   return { rps: r.rps, p50us: r.p50us, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests), errors: r.errors };
 }
@@ -186,7 +185,7 @@ if (side === 'ab') {
   console.log(`minus plain, p50 latency: baseline ${fmt(over('baseline', 'p50us'))}, candidate ${fmt(over('candidate', 'p50us'))}`);
 } else {
   const send = side === 'plain' ? plainSide() : await meshletSide(process.env.BENCH_TREE ? rootOf(process.env.BENCH_TREE) : thisTree);
-  await closedLoop({ send, inFlight, durationMs: 1000, maxRequests: roundCap(1000) * (stub ? 5 : 1) });
+  await closedLoop({ send, inFlight, durationMs: 1000 });
   if (process.env.BENCH_BYTES === '1') {
     // Bytes allocated per call (no GC during the count): see harness/bytesPerRequest.mjs for the node flags.
     const calls = Number(process.env.BENCH_BYTES_CALLS ?? 5000);

@@ -56,16 +56,6 @@ export function staticSourceOf(x, objects) {
   return source;
 }
 
-/**
- * The most calls a round of `durationMs` can make here (100 per ms; these clients make under 10 per ms),
- * passed to closedLoop as maxRequests because it sizes its latency samples by it: by default each round
- * allocated a 32 MB Float64Array, whose external memory made V8 run a scavenge and a mark-compact
- * during the next rounds, charged to whichever side was running.
- */
-export function roundCap(durationMs) {
-  return Math.ceil(durationMs * 100);
-}
-
 export function startBackend() {
   const child = fork(new URL('../harness/grpc-backend-child.mjs', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
@@ -146,7 +136,7 @@ export const scenario = {
     const profileArg = process.argv.find((a) => a.startsWith('--profile='));
     if (profileArg) {
       const [side, inFlight, seconds] = profileArg.slice(10).split(',');
-      const r = await closedLoop({ send: send[side], inFlight: Number(inFlight), durationMs: Number(seconds) * 1000, maxRequests: roundCap(Number(seconds) * 1000) });
+      const r = await closedLoop({ send: send[side], inFlight: Number(inFlight), durationMs: Number(seconds) * 1000 });
       log(`  profile run: ${side} at ${inFlight} in flight: ${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us`);
       for (const c of Object.values(clients)) c.close();
       backend.close();
@@ -162,7 +152,7 @@ export const scenario = {
       // run 1 / CPU per call is the throughput a quiet machine would show.
       const load = async (side, durationMs) => {
         const cpu0 = process.cpuUsage();
-        const r = await closedLoop({ send: send[side], inFlight, durationMs, maxRequests: roundCap(durationMs) });
+        const r = await closedLoop({ send: send[side], inFlight, durationMs });
         const cpu = process.cpuUsage(cpu0);
         return { ...r, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests) };
       };

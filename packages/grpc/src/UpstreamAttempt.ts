@@ -1,5 +1,5 @@
 import { Metadata, status as Status, type InterceptingListener, type StatusObject } from '@grpc/grpc-js';
-import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderLookup, type StreamEnd } from '@meshlet/core/client';
+import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderLookup, type StreamEnd, type StreamEndListener } from '@meshlet/core/client';
 import type { ChannelCall, MessageContext } from './ChannelCall.js';
 import { connectFailureReason } from './ConnectFailureReason.js';
 import type { EndpointLease } from './EndpointChannelPool.js';
@@ -197,7 +197,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.completion.complete();
   }
 
-  onStreamEnd(callback: (end: StreamEnd) => void): void {
+  onStreamEnd(callback: StreamEndListener): void {
     this.completion.onComplete(callback);
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEnd } from '@meshlet/core/client';
+import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
 import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
@@ -221,7 +221,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.completion.complete();
   }
 
-  onStreamEnd(callback: (end: StreamEnd) => void): void {
+  onStreamEnd(callback: StreamEndListener): void {
     this.completion.onComplete(callback);
   }
 

@@ -1,4 +1,4 @@
-import type { StreamEnd } from './StreamCompletion.js';
+import type { StreamEndListener } from './StreamCompletion.js';
 import type { BodyByteCounts } from './CallObserver.js';
 import type { Host } from '../cluster/Host.js';
 import type { HeaderMutation, RequestView } from '../routing/index.js';
@@ -102,9 +102,10 @@ export interface AttemptResponse {
    * it failed, was reset or discarded); at once if it already has. The engine holds the
    * call's `max_requests` slot and reports `onCallEnd` until then, as Envoy counts a request
    * active until its stream completes. Optional: a response without it (a local reply) is
-   * complete when it is returned. See StreamCompletion.
+   * complete when it is returned. `callback` is a function or an object with `streamEnded` (the
+   * engine passes its call: no closure per call); StreamCompletion takes both.
    */
-  onStreamEnd?(callback: (end: StreamEnd) => void): void;
+  onStreamEnd?(callback: StreamEndListener): void;
 }
 
 /**

@@ -25,6 +25,7 @@ import { MeshCallError, type AttemptRecord, type LocalReply } from './MeshCallEr
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy } from './RouteCallPolicy.js';
 import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
+import type { StreamEnd, StreamEndObject } from './StreamCompletion.js';
 
 export interface CallEngineOptions {
   /** 'grpc' applies gRFC A44 retry and A31 timeout semantics. */
@@ -109,17 +110,11 @@ export class CallEngine {
     call.settle();
     if (response.onStreamEnd === undefined) {
       call.end(this.observer, response.status, undefined);
+    } else if (this.observer === undefined) {
+      // The call itself is told (streamEnded): no closure per call. Only the observer reads the status.
+      response.onStreamEnd(call);
     } else {
-      const status = response.status;
-      const observer = this.observer;
-      if (observer === undefined) {
-        response.onStreamEnd(() => call.end(undefined, status, undefined));
-      } else {
-        // The stream ends in a transport callback; run the observer in the caller's async context
-        // so context-based telemetry (the OpenTelemetry call span) still finds its call.
-        const scope = call.scope!;
-        response.onStreamEnd((end) => scope.runInAsyncScope(() => call.end(observer, status, undefined, end.grpcStatus)));
-      }
+      response.onStreamEnd(observedEnd(call, this.observer, response.status));
     }
     call.sink.callResponded(response);
   }
@@ -566,7 +561,7 @@ export interface CallSink<R> {
  * deadline and the per-try timeout are two reusable Deadlines on the engine's shared timers, and
  * the caller's cancellation is subscribed once per call, not once per attempt.
  */
-class Call implements DeadlineOwner, PickContext, CancelListener {
+class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObject {
   fault: FaultDecision | undefined;
   /**
    * What routing chose, once routed (the fault step, the router and the attempts read them): the route
@@ -881,6 +876,11 @@ class Call implements DeadlineOwner, PickContext, CancelListener {
     }
   }
 
+  /** StreamEndListener, for a call without an observer: its response stream ended. */
+  streamEnded(): void {
+    this.end(undefined, undefined, undefined);
+  }
+
   /** The call is over (failed, or its response stream completed): release its slots, then report it. Once only. */
   end(observer: CallObserver | undefined, status: number | undefined, error: unknown, grpcStatus?: number): void {
     if (this.ended) return;
@@ -922,6 +922,16 @@ function sendOf(transport: AttemptTransport<AttemptResponse>, attempt: EngineAtt
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * The end of an observed call's stream: the observer runs in the caller's async context, so that
+ * context-based telemetry (the OpenTelemetry call span) still finds its call. A function of its own:
+ * its closure is made only for observed calls, not in respond() for every call.
+ */
+function observedEnd(call: Call, observer: CallObserver, status: number): (end: StreamEnd) => void {
+  const scope = call.scope!;
+  return (end) => scope.runInAsyncScope(() => call.end(observer, status, undefined, end.grpcStatus));
 }
 
 /** A call's sleep timer: a module function with the call as its argument, not a closure per sleep. */

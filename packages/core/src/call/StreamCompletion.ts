@@ -9,6 +9,14 @@ export interface StreamEnd {
   readonly grpcStatus?: number;
 }
 
+/** An object told when a stream ends (the engine's call, so that it costs no closure per call). */
+export interface StreamEndObject {
+  streamEnded(end: StreamEnd): void;
+}
+
+/** Told when a stream ends: a function, or an object with streamEnded. */
+export type StreamEndListener = ((end: StreamEnd) => void) | StreamEndObject;
+
 /** The end of a stream that carried no status (shared: nothing is allocated per stream). */
 const NO_STATUS: StreamEnd = Object.freeze({});
 
@@ -16,17 +24,17 @@ export class StreamCompletion {
   private ended = false;
   private end: StreamEnd = NO_STATUS;
   /** Most streams get one callback (the engine's); more go to `more`. Nothing is allocated until then. */
-  private first: ((end: StreamEnd) => void) | undefined;
-  private more: Array<(end: StreamEnd) => void> | undefined;
+  private first: StreamEndListener | undefined;
+  private more: StreamEndListener[] | undefined;
 
   /** Whether the stream has ended. */
   get done(): boolean {
     return this.ended;
   }
 
-  /** Runs `callback` when the stream ends; at once if it already has. */
-  onComplete(callback: (end: StreamEnd) => void): void {
-    if (this.ended) callback(this.end);
+  /** Tells `callback` when the stream ends; at once if it already has. */
+  onComplete(callback: StreamEndListener): void {
+    if (this.ended) tell(callback, this.end);
     else if (this.first === undefined) this.first = callback;
     else (this.more ??= []).push(callback);
   }
@@ -39,7 +47,12 @@ export class StreamCompletion {
     const first = this.first;
     const more = this.more;
     this.first = this.more = undefined;
-    first?.(end);
-    if (more !== undefined) for (const callback of more) callback(end);
+    if (first !== undefined) tell(first, end);
+    if (more !== undefined) for (const callback of more) tell(callback, end);
   }
+}
+
+function tell(listener: StreamEndListener, end: StreamEnd): void {
+  if (typeof listener === 'function') listener(end);
+  else listener.streamEnded(end);
 }

@@ -7,7 +7,7 @@ import type { PickContext } from '../../src/cluster/PickContext.js';
 import type { AttemptResult } from '../../src/cluster/AttemptResult.js';
 import { CallEngine } from '../../src/call/CallEngine.js';
 import { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptTransport } from '../../src/call/AttemptTransport.js';
-import { StreamCompletion } from '../../src/call/StreamCompletion.js';
+import { StreamCompletion, type StreamEndListener } from '../../src/call/StreamCompletion.js';
 import type { CallCluster, CallSnapshot } from '../../src/call/CallSnapshot.js';
 import type { LocalReply } from '../../src/call/MeshCallError.js';
 import { MeshCallError } from '../../src/call/MeshCallError.js';
@@ -346,7 +346,7 @@ class StreamingTransport extends FakeTransport {
     const r = await super.send(a);
     const stream = new StreamCompletion();
     this.streams.push(stream);
-    return Object.assign(r, { onStreamEnd: (cb: () => void) => stream.onComplete(cb) });
+    return Object.assign(r, { onStreamEnd: (cb: StreamEndListener) => stream.onComplete(cb) });
   }
 }
 
@@ -368,6 +368,19 @@ describe('CallEngine: a call lasts until its response stream ends (Envoy active 
     // No leak: the next call gets the slot.
     expect((await engine.execute(snapshot, req(), new FakeTransport([200]))).status).toBe(200);
     expect(cluster.breakers.activeRequests).toBe(0);
+  });
+
+  it('without an observer, the call itself listens for the stream end (a listener object): the slot is held until then, released once', async () => {
+    const { snapshot, cluster } = setup(config(route()), { thresholds: { priority: 'DEFAULT', max_requests: 1 } });
+    const engine = new CallEngine({ kind: 'http', random: seededRandom(1) });
+    const t = new StreamingTransport([200]);
+    expect((await engine.execute(snapshot, req(), t)).status).toBe(200);
+    expect(cluster.breakers.activeRequests).toBe(1);
+    expect((await rejection(engine.execute(snapshot, req(), new FakeTransport([200])))).flags).toEqual(['UO']);
+    t.streams[0]!.complete();
+    t.streams[0]!.complete();
+    expect(cluster.breakers.activeRequests).toBe(0);
+    expect((await engine.execute(snapshot, req(), new FakeTransport([200]))).status).toBe(200);
   });
 
   it('a stream that already ended when the engine returns it releases at once', async () => {

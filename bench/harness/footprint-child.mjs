@@ -2,7 +2,10 @@
 // (config from a StaticResourceSource, or over ADS from a control plane in another process).
 // Prints its memory use after GC as JSON. argv: variant portsJson [adsPort]
 // Variants: bare, meshlet-static, meshlet-static-noregex (the same config without its one
-// safe_regex route, so re2-wasm never loads), meshlet-ads.
+// safe_regex route), meshlet-static-regexhit (the static config with one request in 16 sent to a
+// path its regex route matches), meshlet-ads. The regex route's literal prefix (/api/v) turns away
+// the other paths before RE2 runs, and a plain-syntax route regex is compiled on its first test
+// (core Re2Pattern), so only the regexhit variant loads re2-wasm.
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import { Agent, request } from 'undici';
 import { residentOutsideHeap } from './residentMemory.mjs';
@@ -19,11 +22,15 @@ import { residentOutsideHeap } from './residentMemory.mjs';
  */
 const REQUESTS = 20_000;
 const IN_FLIGHT = 16;
+/** meshlet-static-regexhit: every REGEX_EVERY-th request goes to a path the config's regex route matches. */
+const REGEX_EVERY = 16;
+const REGEX_PATH = '/api/v1/items/7';
 
 const [variant, portsJson, adsPort] = process.argv.slice(2);
 const ports = JSON.parse(portsJson);
 let dispatcher;
 let url;
+let regexUrl;
 if (variant === 'bare') {
   dispatcher = new Agent();
   url = `http://127.0.0.1:${ports.v1a}/reviews/1`;
@@ -32,6 +39,7 @@ if (variant === 'bare') {
   const { applyToStatic, realisticMesh, TARGET, DEFAULT_PATH } = await import('./meshConfig.mjs');
   const { createMeshDispatcher } = await loadHttp();
   if (variant.startsWith('meshlet-static')) {
+    regexUrl = variant === 'meshlet-static-regexhit' ? `http://${TARGET}${REGEX_PATH}` : undefined;
     const x = await loadXdsClient();
     const source = new x.StaticResourceSource();
     const config = realisticMesh({ v1Ports: [ports.v1a, ports.v1b], v2Ports: [ports.v2a, ports.v2b] });
@@ -59,7 +67,7 @@ gcProfiler.start();
 await Promise.all(
   Array.from({ length: IN_FLIGHT }, async () => {
     for (let i = 0; i < REQUESTS / IN_FLIGHT; i++) {
-      const r = await request(url, { dispatcher });
+      const r = await request(regexUrl !== undefined && i % REGEX_EVERY === 0 ? regexUrl : url, { dispatcher });
       if (r.statusCode !== 200) failures++;
       await r.body.text();
     }

@@ -69,6 +69,17 @@ export function decodeDeltaDiscoveryResponseWire(bytes: Buffer): DeltaResponseOb
   return readWhole(bytes, response);
 }
 
+/**
+ * One-pass decode of an envoy.service.discovery.v3.Resource, as a SotW response may wrap its
+ * resources (client feature xds.config.resource-in-sotw), into the object form the delta path
+ * gives its resources; undefined for anything else (ttl, cache_control, metadata, malformed),
+ * which the caller decodes with protobufjs.
+ */
+export function decodeResourceWire(bytes: Uint8Array): ResourceObject | undefined {
+  if (!Buffer.isBuffer(bytes)) return undefined;
+  return readWhole(bytes, resource);
+}
+
 /** What both responses carry: version (1), resources (2), type_url (4), nonce (5); `removed` (6) for delta. */
 interface CommonFields {
   version?: string;

@@ -3,6 +3,7 @@ import { grpcJs } from './GrpcJs.js';
 import type { NodeConfig, XdsServerConfig } from '../bootstrap/Bootstrap.js';
 import type { Logger } from '../client/Logger.js';
 import { envoyRoot, TO_OBJECT, type AnyMessage } from '../proto/EnvoyProtos.js';
+import { decodeResourceWire } from '../proto/DiscoveryResponseWire.js';
 import { adsServiceClientConstructor, type AdsServiceClient } from './AdsServiceClient.js';
 import { ExponentialBackoff, type BackoffOptions } from './Backoff.js';
 import { channelCredentialsFor } from './ChannelCredentials.js';
@@ -490,6 +491,9 @@ const NO_RESOURCES_ANY: readonly AnyMessage[] = NO_ITEMS;
 /** SotW entries may be wrapped in envoy.service.discovery.v3.Resource (client feature xds.config.resource-in-sotw). */
 function unwrapSotwResource(any: AnyMessage): ReceivedResource {
   if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) return { resource: any };
+  // The common wrapper (name, version, Any, aliases) without protobufjs; the rest goes to it.
+  const wire = decodeResourceWire(any.value);
+  if (wire !== undefined) return wire as DiscoveryResource;
   try {
     const type = envoyRoot().lookupType('envoy.service.discovery.v3.Resource');
     return type.toObject(type.decode(any.value), TO_OBJECT) as DiscoveryResource;

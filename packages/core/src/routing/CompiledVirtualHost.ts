@@ -1,5 +1,6 @@
 import type { RouteConfiguration, VirtualHost } from '@meshlet/xds-client';
 import { CompiledRoute } from './CompiledRoute.js';
+import { RouteCandidates } from './RouteCandidates.js';
 import type { RouteMatchResult } from './RouteTable.js';
 
 /** A virtual host with its routes compiled, in config order (first match wins). */
@@ -7,6 +8,8 @@ export class CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
   /** One frozen RouteMatchResult per route, so RouteTable.match hands out results without allocating. */
   readonly results: readonly RouteMatchResult[];
+  /** The routes worth trying for a path, by its second character; undefined: try them all. */
+  readonly candidates: RouteCandidates | undefined;
 
   constructor(
     readonly virtualHost: VirtualHost,
@@ -17,6 +20,7 @@ export class CompiledVirtualHost {
       (route, i) => new CompiledRoute(route, { config, virtualHost, fieldPath: `${fieldPath}.routes[${i}]`, virtualHostFieldPath: fieldPath }),
     );
     this.results = this.routes.map((route) => Object.freeze({ virtualHost: this, route }));
+    this.candidates = RouteCandidates.of(this.routes.map((route) => route.matcher.path.literalStart));
   }
 
   get name(): string {

@@ -48,6 +48,13 @@ export class PathMatcher {
     this.regexPrefix = kind === 'safe_regex' ? literalPrefix(match.safe_regex!.regex) : '';
   }
 
+  /** A literal every path this matcher accepts starts with, compared case-sensitively ('' when none is known). */
+  get literalStart(): string {
+    if (this.kind === 'safe_regex') return this.regexPrefix;
+    if (this.kind === 'connect_matcher' || !this.caseSensitive) return '';
+    return this.value;
+  }
+
   private startsWith(path: string, end: number, p: string, lower: string): boolean {
     if (p.length > end) return false;
     return this.caseSensitive ? path.startsWith(p) : regionEqualsIgnoreCase(path, 0, lower);

@@ -71,7 +71,15 @@ export class RouteTable {
     try {
       ctx.reset(req, random);
       const routes = vh.routes;
-      for (let i = 0; i < routes.length; i++) {
+      const list = vh.candidates?.for(req.path, ctx.pathEnd);
+      if (list === undefined) {
+        for (let i = 0; i < routes.length; i++) {
+          if (routes[i]!.matcher.matches(ctx)) return i;
+        }
+        return -1;
+      }
+      for (let j = 0; j < list.length; j++) {
+        const i = list[j]!;
         if (routes[i]!.matcher.matches(ctx)) return i;
       }
       return -1;

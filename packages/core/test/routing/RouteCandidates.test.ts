@@ -42,6 +42,14 @@ describe("RouteCandidates: routes tried by the path's second character", () => {
     expect(candidates.for('/\u00e9', 2)).toBeUndefined(); // every route
   });
 
+  it('keeps no list for a character most routes start with: such paths try every route directly', () => {
+    const routes = Array.from({ length: 20 }, (_, i) => route({ prefix: `/api/svc${i}/` }));
+    expect(RouteTable.compile(routeConfig([vhost('v', ['*'], routes)])).virtualHosts[0]!.candidates).toBeUndefined();
+    const mostly = RouteTable.compile(routeConfig([vhost('v', ['*'], [...routes, route({ prefix: '/b' }), route({ prefix: '/c' })])])).virtualHosts[0]!.candidates!;
+    expect(mostly.for('/api/svc3/', 10)).toBeUndefined();
+    expect(mostly.for('/b', 2)).toEqual([20]);
+  });
+
   it('is left out when its lists would hold more than four indices per route (many routes in every list)', () => {
     const keyed = Array.from({ length: 60 }, (_, i) => route({ prefix: `/${String.fromCharCode(48 + i)}x` }));
     const unkeyed = Array.from({ length: 10 }, () => route({ prefix: '/' }));

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { envoyRoot } from '../src/proto/EnvoyProtos.js';
 import { STRUCT_VALUE_FIELDS } from '../src/proto/StructValueFields.js';
 
-// NodeMessage.ts and the Node's one-pass encoder write google.protobuf.Value under these names
-// without loading protobufjs; protobufjs's fromObject reads a Value under the names of its loaded type.
+// NodeMessage.ts and the Node's one-pass encoder write google.protobuf.Value under these names without
+// loading protobufjs, and ProtoJson.ts converts JSON Structs to them; protobufjs's fromObject reads a
+// Value under the names of its loaded type.
 describe('google.protobuf.Value field names', () => {
   it('are the names of the loaded type, one per kind', () => {
     const fields = envoyRoot().lookupType('google.protobuf.Value').fields;

@@ -2,6 +2,7 @@ import type protobuf from 'protobufjs';
 import { protobufjs } from './Protobufjs.js';
 import { conversionRoot, envoyRoot, lookupMessage, TO_OBJECT, typeNameOf } from './EnvoyProtos.js';
 import { normalizedObjectForm } from './NormalizedObjectForm.js';
+import { STRUCT_VALUE_FIELDS as V } from './StructValueFields.js';
 import { ValidationError } from '../resources/ValidationError.js';
 
 /**
@@ -343,37 +344,6 @@ function parseTimestamp(json: unknown, path: string): Record<string, unknown> {
   return { seconds: String(Math.floor(base / 1000)), nanos };
 }
 
-/**
- * google.protobuf.Value's field names as loaded: protobufjs serves the well-known
- * types from its bundled descriptors, which use camelCase (`stringValue`) even
- * under keepCase, so the names are read from the Root rather than assumed.
- */
-interface ValueKeys {
-  null_value: string;
-  number_value: string;
-  string_value: string;
-  bool_value: string;
-  struct_value: string;
-  list_value: string;
-}
-let valueKeys: ValueKeys | undefined;
-function vk(): ValueKeys {
-  if (!valueKeys) {
-    // Strings only are kept: the conversion Root may go.
-    const fields = conversionRoot().lookupType('google.protobuf.Value').fields;
-    const pick = (snake: string) => (snake in fields ? snake : jsonNameOf(snake));
-    valueKeys = {
-      null_value: pick('null_value'),
-      number_value: pick('number_value'),
-      string_value: pick('string_value'),
-      bool_value: pick('bool_value'),
-      struct_value: pick('struct_value'),
-      list_value: pick('list_value'),
-    };
-  }
-  return valueKeys;
-}
-
 function structFromJson(json: Record<string, unknown>, path: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) fields[k] = valueFromJson(v, join(path, k));
@@ -381,19 +351,18 @@ function structFromJson(json: Record<string, unknown>, path: string): Record<str
 }
 
 function valueFromJson(json: unknown, path: string): Record<string, unknown> {
-  const k = vk();
-  if (json === null) return { [k.null_value]: 'NULL_VALUE' };
+  if (json === null) return { [V.null]: 'NULL_VALUE' };
   switch (typeof json) {
     case 'number':
-      return { [k.number_value]: json };
+      return { [V.number]: json };
     case 'string':
-      return { [k.string_value]: json };
+      return { [V.string]: json };
     case 'boolean':
-      return { [k.bool_value]: json };
+      return { [V.bool]: json };
     case 'object':
-      if (Array.isArray(json)) return { [k.list_value]: { values: json.map((v, i) => valueFromJson(v, `${path}[${i}]`)) } };
+      if (Array.isArray(json)) return { [V.list]: { values: json.map((v, i) => valueFromJson(v, `${path}[${i}]`)) } };
       if (json instanceof Uint8Array) fail(path, 'binary data is not JSON');
-      return { [k.struct_value]: structFromJson(json as Record<string, unknown>, path) };
+      return { [V.struct]: structFromJson(json as Record<string, unknown>, path) };
     default:
       fail(path, `not a JSON value (${typeof json})`);
   }

@@ -8,7 +8,7 @@
 // (core Re2Pattern), so only the regexhit variant loads re2-wasm.
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import { Agent, request } from 'undici';
-import { residentOutsideHeap } from './residentMemory.mjs';
+import { residentByKind, residentOutsideHeap } from './residentMemory.mjs';
 
 /**
  * Enough requests for V8's young generation to reach its steady-state size in both processes.
@@ -87,6 +87,6 @@ const m = process.memoryUsage();
 // Resident pages of the young generation: empty after GC, but V8 keeps them committed.
 const youngGeneration = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ variant, failures, requests: REQUESTS, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, youngGeneration, outsideHeap: residentOutsideHeap(), promotedPerRequest: promoted / REQUESTS })}\n`,
+  `${JSON.stringify({ variant, failures, requests: REQUESTS, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, youngGeneration, outsideHeap: residentOutsideHeap(), resident: residentByKind(), promotedPerRequest: promoted / REQUESTS })}\n`,
 );
 process.exit(0);

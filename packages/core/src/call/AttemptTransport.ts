@@ -64,6 +64,11 @@ export interface AttemptRequest {
   readonly includeAttemptCount: boolean;
   /** `x-envoy-expected-rq-timeout-ms`: the time this attempt has (per-try or remaining route timeout), if bounded. */
   readonly expectedTimeoutMs: number | undefined;
+  /**
+   * True when the engine will start no other attempt of this call (its route has no retry policy):
+   * the transport need keep nothing for a replay. Absent (or false): it may.
+   */
+  readonly lastAttempt?: boolean;
   /** Aborted on per-try timeout, route timeout or caller cancellation: stop and release everything. */
   readonly signal: AbortSignal;
   /**

@@ -1,9 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
-import type { AttemptResult } from '../cluster/AttemptResult.js';
 import type { PickContext } from '../cluster/PickContext.js';
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
-import type { CompiledRoute, CompiledVirtualHost, PickedCluster } from '../routing/index.js';
+import type { CompiledRoute, CompiledVirtualHost, PickedCluster, RouteMatchResult } from '../routing/index.js';
 import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
 import { FaultConfigResolver } from '../fault/FaultConfigResolver.js';
 import type { HeaderMutation } from '../routing/HeaderMutation.js';
@@ -18,6 +17,8 @@ import {
   type CancelListener,
   type LogicalRequest,
 } from './AttemptTransport.js';
+import { LOCAL_FAILURE, attemptResult, discardLate, outcomeOf } from './AttemptResults.js';
+import { AttemptStop } from './AttemptStop.js';
 import type { CallObserver } from './CallObserver.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import type { Random } from './HeaderLookup.js';
@@ -25,6 +26,7 @@ import { MeshCallError, type AttemptRecord, type LocalReply } from './MeshCallEr
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy } from './RouteCallPolicy.js';
 import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
+import { startDirectCall } from './DirectCall.js';
 import type { StreamEnd, StreamEndObject } from './StreamCompletion.js';
 
 export interface CallEngineOptions {
@@ -74,7 +76,15 @@ export class CallEngine {
     this.observer = options.observer;
     this.observed = options.observer !== undefined;
     this.timers = new DeadlineTimers(this.now);
+    this.directCalls = options.kind === 'grpc' && options.observer === undefined;
   }
+
+  /**
+   * gRPC calls without an observer whose route allows a single attempt (RouteCallPolicy.singleAttempt)
+   * run as a DirectCall: no retry, timer or fault state, one object per call instead of Call and its
+   * attempt. An observer reads the Call's records, so observed engines always take the full path.
+   */
+  private readonly directCalls: boolean;
 
   /**
    * Runs the call and resolves with the response the transport should deliver. The call stays
@@ -96,9 +106,18 @@ export class CallEngine {
    * `sink` may be told before `start` returns (no route, a local reply, an attempt that failed at once).
    */
   start<R extends AttemptResponse>(snapshot: CallSnapshot, request: LogicalRequest, transport: AttemptTransport<R>, sink: CallSink<R>): void {
+    let matched: RouteMatchResult | null | undefined;
+    if (this.directCalls && !(request.signal?.aborted === true || request.cancellation?.aborted === true)) {
+      try {
+        matched = snapshot.routeTable.match(request.view, this.random) ?? null;
+      } catch {
+        matched = undefined; // the full path matches again and fails the call with what match throws
+      }
+      if (matched != null && startDirectCall(this, snapshot, matched, request, transport as AttemptTransport<AttemptResponse>, sink as CallSink<AttemptResponse>)) return;
+    }
     const call = new Call(this, snapshot, request, transport as AttemptTransport<AttemptResponse>, sink as CallSink<AttemptResponse>, this.now());
     try {
-      this.route(call);
+      this.route(call, matched);
     } catch (err) {
       this.fail(call, err);
     }
@@ -170,13 +189,14 @@ export class CallEngine {
    * Routing and the filters before the router. Throws the call's failure; ends in a local reply,
    * a fault delay (timer) or the first attempt.
    */
-  private route(call: Call): void {
+  private route(call: Call, matched: RouteMatchResult | null | undefined): void {
     const { snapshot, request, transport } = call;
     const view = request.view;
     const random = this.random;
     if (call.callerAborted()) throw call.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, 'cancelled before start', call.callerReason());
 
-    const match = snapshot.routeTable.match(view, random);
+    // `matched`: start() already matched the route (null: none matched) for a call that may run direct.
+    const match = matched === undefined ? snapshot.routeTable.match(view, random) : (matched ?? undefined);
     if (match === undefined) throw call.fail(ResponseFlag.NO_ROUTE_FOUND, 404);
     const route: CompiledRoute = match.route;
     const vh: CompiledVirtualHost = match.virtualHost;
@@ -417,46 +437,14 @@ function responseHeaders(mutation: HeaderMutation, base: Record<string, string>)
 }
 
 const PER_TRY_TIMEOUT: AttemptOutcome = { kind: 'per-try-timeout' };
-const LOCAL_FAILURE: AttemptResult = { kind: 'local-origin-failure' };
-const CONNECT_FAILURE: AttemptOutcome = { kind: 'connect-failure' };
-const REFUSED: AttemptOutcome = { kind: 'refused-stream' };
-const RESET: AttemptOutcome = { kind: 'reset' };
-const RESET_BEFORE: AttemptOutcome = { kind: 'reset', requestStarted: false };
-
-/** A response that arrived after its attempt was stopped: release its body. */
-function discardLate(v: unknown): void {
-  (v as Partial<AttemptResponse> | undefined)?.discard?.();
-}
 
 function ignore(): void {}
-
-function outcomeOf(err: unknown): AttemptOutcome {
-  if (err instanceof AttemptError) {
-    if (err.kind === 'connect-failure') return CONNECT_FAILURE;
-    if (err.kind === 'refused-stream') return REFUSED;
-    return err.requestStarted ? RESET : RESET_BEFORE;
-  }
-  return RESET;
-}
-
-function attemptResult(outcome: AttemptOutcome): AttemptResult {
-  if (outcome.kind !== 'response') return LOCAL_FAILURE;
-  const code = outcome.grpcStatus;
-  if (code !== undefined) return (code >= 0 && code < GRPC_RESULTS.length ? GRPC_RESULTS[code] : undefined) ?? { kind: 'grpc', code };
-  const status = outcome.status;
-  if (status < 100 || status > 599) return { kind: 'http', status };
-  // One immutable result per status, made on first use: reporting an attempt allocates nothing.
-  return (HTTP_RESULTS[status - 100] ??= Object.freeze({ kind: 'http', status }));
-}
-
-const HTTP_RESULTS: Array<AttemptResult | undefined> = new Array(500).fill(undefined);
-const GRPC_RESULTS: readonly AttemptResult[] = Array.from({ length: 17 }, (_, code) => Object.freeze({ kind: 'grpc', code }) as AttemptResult);
 
 /**
  * One attempt's request. Its AbortSignal is created only when a transport reads `signal`: one that
  * uses `onStop` instead (the HTTP transport) costs no AbortController/AbortSignal per attempt.
  */
-class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
+class EngineAttempt extends AttemptStop implements AttemptRequest, AttemptSettler<unknown> {
   /** What the transport's send settled with (read by the engine after the race). */
   value: unknown = undefined;
   error: unknown = undefined;
@@ -464,9 +452,6 @@ class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
   done = false;
   /** The call whose wait (Call.race) this attempt's settling ends; set when the race starts. */
   call: Call | undefined;
-  private controller: AbortController | undefined;
-  private stopReason: Error | undefined;
-  private listener: AttemptStopListener | undefined;
 
   constructor(
     readonly host: Host,
@@ -477,23 +462,8 @@ class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
     readonly attemptCount: number,
     readonly includeAttemptCount: boolean,
     readonly expectedTimeoutMs: number | undefined,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.stopReason !== undefined) this.controller.abort(this.stopReason);
-    }
-    return this.controller.signal;
-  }
-
-  onStop(listener: AttemptStopListener): void {
-    if (this.stopReason !== undefined) {
-      tellStop(listener, this.stopReason);
-      return;
-    }
-    const prev = this.listener;
-    this.listener = prev === undefined ? listener : bothStops(prev, listener);
+  ) {
+    super();
   }
 
   /** AttemptSettler: the transport got a response head. A response after a stop is released. */
@@ -509,29 +479,6 @@ class EngineAttempt implements AttemptRequest, AttemptSettler<unknown> {
     this.error = error;
     this.call!.settled();
   }
-
-  /** Once: aborts the signal (if one was created), then tells the onStop listener. */
-  stop(reason: Error): void {
-    if (this.stopReason !== undefined) return;
-    this.stopReason = reason;
-    this.controller?.abort(reason);
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener !== undefined) tellStop(listener, reason);
-  }
-}
-
-/**
- * A second listener on one attempt (rare). Its own function: a closure written inline in onStop made
- * V8 allocate a context for it on every call of onStop, used or not (about 50 B per attempt).
- */
-function bothStops(first: AttemptStopListener, second: AttemptStopListener): AttemptStopListener {
-  return (reason) => (tellStop(first, reason), tellStop(second, reason));
-}
-
-function tellStop(listener: AttemptStopListener, reason: Error): void {
-  if (typeof listener === 'function') listener(reason);
-  else listener.attemptStopped(reason);
 }
 
 /** A call's attempts before its first (never written: record() replaces it). */

@@ -10,13 +10,22 @@ const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
  * (CompiledRoute objects are rebuilt on every push, so the WeakMap never serves stale config).
  */
 export class RouteCallPolicy {
+  /**
+   * A call on this route has exactly one attempt and no timer of the route's own: no retry policy in
+   * effect, no per-try timeout, no route timeout (max_stream_duration for gRPC) and no hash policy.
+   * Such calls can run as a DirectCall (decided here, once per push, not per call).
+   */
+  readonly singleAttempt: boolean;
+
   private constructor(
     readonly retry: CompiledRetryPolicy,
     readonly hasher: RequestHasher | undefined,
     /** Overall time for all attempts and backoffs, ms; 0 = none. */
     readonly timeoutMs: number,
     readonly includeAttemptCount: boolean,
-  ) {}
+  ) {
+    this.singleAttempt = !retry.enabled && retry.perTryTimeoutMs === 0 && hasher === undefined && timeoutMs === 0;
+  }
 
   private static readonly cache = { http: new WeakMap<CompiledRoute, RouteCallPolicy>(), grpc: new WeakMap<CompiledRoute, RouteCallPolicy>() };
 

@@ -1,0 +1,230 @@
+import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
+import type { Host } from '../cluster/Host.js';
+import type { PickContext } from '../cluster/PickContext.js';
+import type { AttemptOutcome } from '../retry/AttemptOutcome.js';
+import type { HeaderMutation } from '../routing/HeaderMutation.js';
+import type { RouteMatchResult } from '../routing/index.js';
+import { LOCAL_FAILURE, discardLate, outcomeOf, responseResult } from './AttemptResults.js';
+import { AttemptStop } from './AttemptStop.js';
+import type { AttemptRequest, AttemptResponse, AttemptSettler, AttemptTransport, CancelListener, LogicalRequest } from './AttemptTransport.js';
+import type { CallEngine, CallSink } from './CallEngine.js';
+import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
+import { MeshCallError, type AttemptRecord } from './MeshCallError.js';
+import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
+import { RouteCallPolicy } from './RouteCallPolicy.js';
+
+const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
+
+/**
+ * Starts `request` as a DirectCall when its route allows a single attempt (RouteCallPolicy.singleAttempt,
+ * decided once per push) and the listener has no fault filter; returns false, having done nothing, for
+ * the CallEngine to run the call in full otherwise. CallEngine.start calls it for an engine without an
+ * observer, once the caller is known not to have cancelled and the route is matched.
+ */
+export function startDirectCall(
+  engine: CallEngine,
+  snapshot: CallSnapshot,
+  match: RouteMatchResult,
+  request: LogicalRequest,
+  transport: AttemptTransport<AttemptResponse>,
+  sink: CallSink<AttemptResponse>,
+): boolean {
+  if (match.route.action !== 'route' || snapshot.fault !== undefined || transport.startAttempt === undefined) return false;
+  const policy = RouteCallPolicy.for(match.route, match.virtualHost, engine.kind, snapshot.maxStreamDuration);
+  if (!policy.singleAttempt) return false;
+  let call: DirectCall;
+  try {
+    call = DirectCall.routed(engine, snapshot, match, policy, request, sink);
+  } catch (err) {
+    // As CallEngine.fail: a local reply (MeshCallError), or what routing threw.
+    sink.callFailed(err);
+    return true;
+  }
+  call.startAttempt(transport);
+  return true;
+}
+
+/**
+ * A call that has exactly one attempt (RouteCallPolicy.singleAttempt) and no observer: the call and its
+ * attempt in one object, without the engine's retry, backoff, timer and fault state, and its steps in
+ * three methods (routed, startAttempt, resolved or rejected) instead of the engine's chain. It keeps
+ * what Envoy's router does for such a request, as CallEngine does: the max_requests slot until the
+ * response stream ends, max_pending_requests while the transport would queue, the host's active
+ * request count, the attempt's outcome reported to outlier detection, the caller's cancel (DC, not
+ * reported to outlier detection), and the same MeshCallErrors (flags, status, attempts).
+ */
+class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext {
+  // ---- AttemptRequest (host, path, authority and header mutation are set by routed())
+  host!: Host;
+  path = '';
+  authority = '';
+  headerMutation!: HeaderMutation;
+  readonly attemptCount = 1;
+  readonly includeAttemptCount: boolean;
+  /** No route timeout: the attempt is bounded only by the caller's deadline. */
+  readonly expectedTimeoutMs = undefined;
+  /** No other attempt will follow: the transport need keep nothing for a replay. */
+  readonly lastAttempt = true;
+  // ---- PickContext: no hash policy, no previous hosts
+  readonly random: () => number;
+
+  private breakers: CircuitBreaker | undefined = undefined;
+  private clusterRuntime: CallCluster | undefined = undefined;
+  /** The attempt settled, or the caller cancelled first. */
+  private done = false;
+  private pending = false;
+  private subscribed = false;
+
+  private constructor(
+    private readonly engine: CallEngine,
+    private readonly target: string,
+    private readonly routeName: string | undefined,
+    readonly cluster: string,
+    private readonly request: LogicalRequest,
+    private readonly sink: CallSink<AttemptResponse>,
+    includeAttemptCount: boolean,
+    private readonly start: number,
+  ) {
+    super();
+    this.includeAttemptCount = includeAttemptCount;
+    this.random = engine.random;
+  }
+
+  /** Envoy's router order up to the attempt, as CallEngine.route and afterFault run it for such a route. Throws the call's failure. */
+  static routed(engine: CallEngine, snapshot: CallSnapshot, match: RouteMatchResult, policy: RouteCallPolicy, request: LogicalRequest, sink: CallSink<AttemptResponse>): DirectCall {
+    const start = engine.now();
+    const route = match.route;
+    const view = request.view;
+    const ra = route.route.route!;
+    const picked = route.clusterPicker?.pick(engine.random(), view.headers);
+    const notFound = NOT_FOUND_STATUS[ra.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
+    if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS, 'no cluster for the request');
+    const cluster = snapshot.cluster(picked.name);
+    if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS);
+    const call = new DirectCall(engine, snapshot.target, route.name, picked.name, request, sink, policy.includeAttemptCount, start);
+    // gRFC A32: gRPC calls count against the DEFAULT thresholds (no priority routing).
+    const breakers = cluster.breakersFor(engine.kind === 'http' ? ra.priority : undefined);
+    if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, NO_ATTEMPTS);
+    try {
+      call.path = route.rewritePath(view.path);
+      call.authority = route.rewriteHost(view.headers, picked) ?? view.authority;
+      call.headerMutation = route.headerMutationFor(picked);
+      const host = cluster.pick(call);
+      if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503, NO_ATTEMPTS);
+      call.host = host;
+    } catch (err) {
+      breakers.releaseRequest();
+      throw err;
+    }
+    call.breakers = breakers;
+    call.clusterRuntime = cluster;
+    return call;
+  }
+
+  startAttempt(transport: AttemptTransport<AttemptResponse>): void {
+    const request = this.request;
+    // max_pending_requests: an attempt that must wait for a connection holds a pending slot until its head.
+    const pending = transport.wouldQueue?.(this) === true;
+    if (pending && !this.breakers!.tryAcquirePending()) {
+      this.releaseSlot();
+      this.sink.callFailed(this.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, NO_ATTEMPTS, 'max_pending_requests reached'));
+      return;
+    }
+    this.pending = pending;
+    this.host.activeRequests++;
+    // The call itself listens for the caller's cancel (no closure per call; see Call.stopBeforeWait).
+    if (request.signal !== undefined || request.cancellation !== undefined) {
+      this.subscribed = true;
+      request.signal?.addEventListener('abort', this, { once: true });
+      request.cancellation?.setCancelListener(this);
+    }
+    try {
+      transport.startAttempt!(this, this);
+    } catch (err) {
+      // A transport that throws instead of settling: the attempt failed with what it threw.
+      this.rejected(err);
+    }
+  }
+
+  // ---- AttemptSettler
+
+  resolved(response: AttemptResponse): void {
+    if (this.done) return discardLate(response);
+    this.attemptOver();
+    this.clusterRuntime!.reportResult(this.host, responseResult(response.status, response.grpcStatus));
+    // The max_requests slot is held until the response stream ends (streamEnded).
+    if (response.onStreamEnd === undefined) this.releaseSlot();
+    else response.onStreamEnd(this);
+    this.sink.callResponded(response);
+  }
+
+  rejected(error: unknown): void {
+    if (this.done) return;
+    this.attemptOver();
+    const outcome = outcomeOf(error);
+    this.clusterRuntime!.reportResult(this.host, LOCAL_FAILURE);
+    this.releaseSlot();
+    const flag = outcome.kind === 'connect-failure' ? ResponseFlag.UPSTREAM_CONNECTION_FAILURE : ResponseFlag.UPSTREAM_REMOTE_RESET;
+    this.sink.callFailed(this.fail(flag, 503, [this.record(outcome)], undefined, error));
+  }
+
+  // ---- the caller's cancel (CancelListener, or the EventListener of the request's signal)
+
+  callerCancelled(): void {
+    if (this.done) return;
+    this.attemptOver();
+    this.stop(new Error('cancelled'));
+    this.releaseSlot();
+    const { signal, cancellation } = this.request;
+    const cause = signal?.aborted === true ? signal.reason : cancellation?.reason;
+    this.sink.callFailed(this.fail(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION, 499, [this.record(CALLER_RESET)], undefined, cause));
+  }
+
+  handleEvent(): void {
+    this.callerCancelled();
+  }
+
+  /** CancelListener: no backoff waits for a replay here. */
+  requestNotReplayable(): void {}
+
+  /** StreamEndObject: the response stream ended, and with it the call's max_requests slot. */
+  streamEnded(): void {
+    this.releaseSlot();
+  }
+
+  private attemptOver(): void {
+    this.done = true;
+    this.host.activeRequests--;
+    if (this.pending) this.breakers!.releasePending();
+    if (this.subscribed) {
+      this.subscribed = false;
+      this.request.signal?.removeEventListener('abort', this);
+      this.request.cancellation?.setCancelListener(undefined);
+    }
+  }
+
+  /** Releases the max_requests slot (once). */
+  private releaseSlot(): void {
+    const breakers = this.breakers;
+    this.breakers = undefined;
+    breakers?.releaseRequest();
+  }
+
+  private record(outcome: AttemptOutcome): AttemptRecord {
+    return { host: this.host, outcome, durationMs: this.engine.now() - this.start };
+  }
+
+  private fail(flag: ResponseFlagCode, status: number, attempts: readonly AttemptRecord[], detail?: string, cause?: unknown): MeshCallError {
+    return callError(this.target, this.routeName, this.cluster, flag, status, attempts, detail, cause);
+  }
+}
+
+/** The call's failure: Call.fail's MeshCallError for a call of one attempt at most. */
+function callError(target: string, route: string | undefined, cluster: string | undefined, flag: ResponseFlagCode, status: number, attempts: readonly AttemptRecord[], detail?: string, cause?: unknown): MeshCallError {
+  const flags = [flag];
+  return new MeshCallError({ target, route, cluster, flags, attempts, localReply: { status, body: `meshlet: ${flag}`, flags }, detail, cause });
+}
+
+const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
+/** A cancelled attempt, as CallEngine records it. */
+const CALLER_RESET: AttemptOutcome = { kind: 'reset' };

@@ -338,7 +338,7 @@ export class MeshClientCall
     } finally {
       if (inPlace) writes.end();
     }
-    this.messages.attach(upstream);
+    this.messages.attach(upstream, attempt.lastAttempt === true);
   }
 
   /** This attempt's additions to the caller's metadata (header mutation, counts, ids, trace context, peer metadata). */

@@ -22,6 +22,13 @@ export class RequestMessages {
   private overflowed = false;
   private released = false;
   private writer: MessageWriter | undefined;
+  /**
+   * The call's only attempt (AttemptRequest.lastAttempt) when it started before any message: what the
+   * caller sends goes straight to it, with the caller's own write context (nothing is logged, and no
+   * writer or message object is made per call: the caller's flow control already sends one message
+   * at a time, waiting for each write's callback).
+   */
+  private direct: MessageSink | undefined;
 
   constructor(private readonly limitBytes: number) {}
 
@@ -32,6 +39,10 @@ export class RequestMessages {
 
   /** Sends `message` to the current attempt and logs it; true when it is the one that outgrew the buffer. */
   push(context: MessageContext, message: Buffer): boolean {
+    if (this.direct !== undefined) {
+      this.direct.sendMessageWithContext(context, message);
+      return false;
+    }
     const entry = new OutgoingMessage(message, context.flags, context.callback);
     let outgrew = false;
     if (!this.overflowed) {
@@ -59,11 +70,20 @@ export class RequestMessages {
 
   halfClose(): void {
     this.halfClosed = true;
-    this.writer?.halfClose();
+    if (this.direct !== undefined) this.direct.halfClose();
+    else this.writer?.halfClose();
   }
 
-  /** Makes `sink` the current attempt: replays what was sent so far, then forwards what follows. */
-  attach(sink: MessageSink): void {
+  /**
+   * Makes `sink` the current attempt: replays what was sent so far, then forwards what follows.
+   * `lastAttempt`: no attempt will follow it (the request need not be kept for a replay).
+   */
+  attach(sink: MessageSink, lastAttempt = false): void {
+    if (lastAttempt && this.writer === undefined && this.first === undefined && !this.halfClosed) {
+      this.direct = sink;
+      this.release();
+      return;
+    }
     this.writer?.detach();
     const writer = new MessageWriter(sink);
     this.writer = writer;

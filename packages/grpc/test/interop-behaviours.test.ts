@@ -1,11 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh } from '@meshlet/core';
-import { ListenerResource, StaticResourceSource, fromProto3Json } from '@meshlet/xds-client';
-import { meshClientOptions } from '@meshlet/grpc';
-import { failWith, startBackend, type GrpcBackend } from './helpers/backends.js';
-import { EchoClientConstructor, type EchoClient, type UnaryOutcome } from './helpers/echoService.js';
-import { applyMesh, type MeshSpec } from '../../http/test/helpers/meshConfig.js';
+import { describe, expect, it } from 'vitest';
+import { ListenerResource, fromProto3Json } from '@meshlet/xds-client';
+import { failWith, type GrpcBackend } from './helpers/backends.js';
+import type { EchoClient, UnaryOutcome } from './helpers/echoService.js';
+import { meshSetups } from './helpers/meshSetup.js';
 
 /**
  * The gRPC xDS interop client behaviours (psm-interop's path_matching, header_matching, timeout,
@@ -20,31 +18,7 @@ const HUNDRED = { numerator: 100, denominator: 'HUNDRED' };
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 
-let cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-interface Setup {
-  readonly backends: GrpcBackend[];
-  readonly source: StaticResourceSource;
-  readonly client: EchoClient;
-}
-
-async function setup(n: number, spec: (ports: number[]) => Omit<MeshSpec, 'target'>): Promise<Setup> {
-  const backends = await Promise.all(Array.from({ length: n }, (_, i) => startBackend(`b${i}`)));
-  const source = new StaticResourceSource();
-  applyMesh(source, { target: TARGET, ...spec(backends.map((b) => b.port)) });
-  const mesh = await Mesh.create({ source, resolveTimeoutMs: 2000 });
-  const client = new EchoClientConstructor(`xds:///${TARGET}`, grpc.credentials.createInsecure(), meshClientOptions(mesh, `xds:///${TARGET}`));
-  cleanups.push(async () => {
-    client.close();
-    mesh.close();
-    await Promise.all(backends.map((b) => b.close()));
-  });
-  return { backends, source, client };
-}
+const setup = meshSetups(TARGET);
 
 /** One cluster per backend, `c0`..`cN`. */
 const clusterPerBackend = (ports: number[]) => ports.map((p, i) => ({ name: `c${i}`, ports: [p] }));

@@ -1,33 +1,46 @@
 import { randomFillSync } from 'node:crypto';
 
-/** Random bytes drawn in batches: 16 per id. */
-const pool = Buffer.allocUnsafe(16 * 256);
-let offset = pool.length;
-/** One id's 36 ASCII characters, written in place and read out as one string. */
-const text = Buffer.allocUnsafe(36);
+/** Ids made per batch: one random fill and one string per batch, a substring of it per id. */
+const BATCH = 64;
+const ID_LENGTH = 36;
+const random = Buffer.allocUnsafe(16 * BATCH);
+/** The batch's ids, written in place (dashes at 8, 13, 18, 23 of each) and read out as one string. */
+const text = Buffer.allocUnsafe(ID_LENGTH * BATCH);
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
-/** Character positions of the 16 bytes' high nibbles (dashes at 8, 13, 18, 23). */
+/** Character positions of an id's 16 bytes' high nibbles. */
 const AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-text[8] = text[13] = text[18] = text[23] = 0x2d;
+for (let id = 0; id < BATCH; id++) for (const dash of [8, 13, 18, 23]) text[id * ID_LENGTH + dash] = 0x2d;
+let ids = '';
+let next = BATCH;
 
 /**
  * A random (version 4) UUID for `x-request-id`, as Envoy generates one per request without it.
- * crypto.randomUUID() allocated about 500 bytes per id (its string is assembled piece by piece);
- * this writes the 36 characters into one reused buffer and makes one string of them.
+ * crypto.randomUUID() allocated about 500 bytes per id (its string is assembled piece by piece). Ids
+ * are made 64 at a time into one reused buffer and read out as one string; each id is a substring
+ * of it (V8 makes a slice, no copy), so a request pays no call into Node's C++ bindings for its id
+ * (Buffer#toString is one), which costs microseconds when the CPU caches are cold, as they are
+ * between one request and the next at low load.
  */
 export function newRequestId(): string {
-  if (offset === pool.length) {
-    randomFillSync(pool);
-    offset = 0;
+  if (next === BATCH) refill();
+  const at = next++ * ID_LENGTH;
+  return ids.substring(at, at + ID_LENGTH);
+}
+
+function refill(): void {
+  randomFillSync(random);
+  for (let id = 0; id < BATCH; id++) {
+    const from = id * 16;
+    const to = id * ID_LENGTH;
+    for (let i = 0; i < 16; i++) {
+      let b = random[from + i]!;
+      if (i === 6) b = (b & 0x0f) | 0x40; // version 4
+      else if (i === 8) b = (b & 0x3f) | 0x80; // RFC 4122 variant
+      const at = to + AT[i]!;
+      text[at] = HEX[b >> 4]!;
+      text[at + 1] = HEX[b & 0x0f]!;
+    }
   }
-  for (let i = 0; i < 16; i++) {
-    let b = pool[offset + i]!;
-    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
-    else if (i === 8) b = (b & 0x3f) | 0x80; // RFC 4122 variant
-    const at = AT[i]!;
-    text[at] = HEX[b >> 4]!;
-    text[at + 1] = HEX[b & 0x0f]!;
-  }
-  offset += 16;
-  return text.toString('latin1', 0, 36);
+  ids = text.toString('latin1');
+  next = 0;
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
-import { AttemptError, StreamCompletion, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
+import { AttemptError, NO_STREAM_STATUS, StreamCompletion, tellStreamEnd, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
 import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
@@ -79,8 +79,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private view: ResponseHeaders | undefined;
   private rawTrailers: RawHeaders = NO_TRAILERS;
   private sinkController: Dispatcher.DispatchController | undefined;
-  /** The response stream's end, for the engine's max_requests slot (Envoy holds it until then). */
-  private readonly completion = new StreamCompletion();
+  /**
+   * The response stream ended (body complete, failed, or discarded): the engine's max_requests slot is held
+   * until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept here,
+   * not in a StreamCompletion object per attempt; a second listener (a call span's backstop) gets one.
+   */
+  private streamDone = false;
+  private streamListener: StreamEndListener | undefined;
+  private moreStreamListeners: StreamCompletion | undefined;
   /** Why the engine stopped this attempt (per-try/route timeout, caller cancel), once it has. */
   private stopped: Error | undefined;
   /** The attempt's AbortSignal, when its request has no onStop (this object is then its listener: handleEvent). */
@@ -194,7 +200,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   onComplete(rawTrailers: string[] | null): void {
     this.signal?.removeEventListener('abort', this);
     this.leave();
-    this.completion.complete();
+    this.endStream();
     // (undici types the legacy trailers as string[]; it passes the Buffers it read.)
     if (rawTrailers) this.rawTrailers = rawTrailers as unknown as Buffer[];
     if (this.state === State.Committed) this.forwardEnd();
@@ -204,7 +210,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   onError(err: Error): void {
     this.signal?.removeEventListener('abort', this);
     this.leave();
-    this.completion.complete();
+    this.endStream();
     if (this.state === State.Waiting) this.fail(classify(err));
     else if (this.state === State.Committed) this.forwardError(err);
     else this.failed = err;
@@ -218,11 +224,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.held = undefined;
     if (!this.ended && this.failed === undefined) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
     this.leave();
-    this.completion.complete();
+    this.endStream();
   }
 
   onStreamEnd(callback: StreamEndListener): void {
-    this.completion.onComplete(callback);
+    if (this.streamDone) tellStreamEnd(callback, NO_STREAM_STATUS);
+    else if (this.streamListener === undefined) this.streamListener = callback;
+    else (this.moreStreamListeners ??= new StreamCompletion()).onComplete(callback);
+  }
+
+  /** The response stream ended (once): its listeners are told. */
+  private endStream(): void {
+    if (this.streamDone) return;
+    this.streamDone = true;
+    const listener = this.streamListener;
+    this.streamListener = undefined;
+    if (listener !== undefined) tellStreamEnd(listener, NO_STREAM_STATUS);
+    this.moreStreamListeners?.complete();
   }
 
   commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {

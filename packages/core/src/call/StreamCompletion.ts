@@ -18,11 +18,11 @@ export interface StreamEndObject {
 export type StreamEndListener = ((end: StreamEnd) => void) | StreamEndObject;
 
 /** The end of a stream that carried no status (shared: nothing is allocated per stream). */
-const NO_STATUS: StreamEnd = Object.freeze({});
+export const NO_STREAM_STATUS: StreamEnd = Object.freeze({});
 
 export class StreamCompletion {
   private ended = false;
-  private end: StreamEnd = NO_STATUS;
+  private end: StreamEnd = NO_STREAM_STATUS;
   /** Most streams get one callback (the engine's); more go to `more`. Nothing is allocated until then. */
   private first: StreamEndListener | undefined;
   private more: StreamEndListener[] | undefined;
@@ -34,25 +34,26 @@ export class StreamCompletion {
 
   /** Tells `callback` when the stream ends; at once if it already has. */
   onComplete(callback: StreamEndListener): void {
-    if (this.ended) tell(callback, this.end);
+    if (this.ended) tellStreamEnd(callback, this.end);
     else if (this.first === undefined) this.first = callback;
     else (this.more ??= []).push(callback);
   }
 
   /** Marks the stream ended (idempotent): its body or trailers arrived, or it failed, was reset or was discarded. */
-  complete(end: StreamEnd = NO_STATUS): void {
+  complete(end: StreamEnd = NO_STREAM_STATUS): void {
     if (this.ended) return;
     this.ended = true;
     this.end = end;
     const first = this.first;
     const more = this.more;
     this.first = this.more = undefined;
-    if (first !== undefined) tell(first, end);
-    if (more !== undefined) for (const callback of more) tell(callback, end);
+    if (first !== undefined) tellStreamEnd(first, end);
+    if (more !== undefined) for (const callback of more) tellStreamEnd(callback, end);
   }
 }
 
-function tell(listener: StreamEndListener, end: StreamEnd): void {
+/** Tells one listener (a function or a StreamEndObject) that its stream ended. */
+export function tellStreamEnd(listener: StreamEndListener, end: StreamEnd): void {
   if (typeof listener === 'function') listener(end);
   else listener.streamEnded(end);
 }

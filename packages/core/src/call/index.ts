@@ -3,7 +3,7 @@ export { HeaderMatcherSet } from './HeaderMatcherSet.js';
 export { ResponseFlag, describeFlag, type ResponseFlagCode } from './ResponseFlags.js';
 export { MeshCallError, type AttemptRecord, type LocalReply, type MeshCallErrorInit } from './MeshCallError.js';
 export { AttemptError, type AttemptRequest, type AttemptResponse, type AttemptSettler, type AttemptStopListener, type AttemptTransport, type Cancellation, type CancelListener, type LogicalRequest } from './AttemptTransport.js';
-export { StreamCompletion, type StreamEnd, type StreamEndListener, type StreamEndObject } from './StreamCompletion.js';
+export { StreamCompletion, NO_STREAM_STATUS, tellStreamEnd, type StreamEnd, type StreamEndListener, type StreamEndObject } from './StreamCompletion.js';
 export type { BodyByteCounts, CallObserver, CallSummary } from './CallObserver.js';
 export type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 export { RequestHasher, type HashInput } from './RequestHasher.js';

@@ -216,7 +216,16 @@ export class MeshCall
 
   /** Sends one attempt; its UpstreamAttempt tells `settler` (the engine's attempt) of the head or the failure. */
   startAttempt(attempt: AttemptRequest, settler: AttemptSettler<CommittableResponse>): void {
-    const headers = new AttemptHeaderList(this.headers.toFlat());
+    // Room for what the mesh adds (below): host and x-request-id, x-envoy-expected-rq-timeout-ms and
+    // x-envoy-attempt-count when sent, trace context (traceparent, tracestate) when traced, Istio's two peer
+    // metadata headers when configured. The route's request_headers_to_add go past it.
+    const room =
+      4 +
+      (attempt.expectedTimeoutMs === undefined ? 0 : 2) +
+      (attempt.includeAttemptCount ? 2 : 0) +
+      (this.trace === undefined ? 0 : 4) +
+      (this.options.attemptHeaders.peerMetadata === undefined ? 0 : 4);
+    const headers = new AttemptHeaderList(this.headers.toFlat(room), 2 * this.headers.size);
     if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
     // One x-request-id for all the call's attempts, as Envoy does (the caller's wins).
     decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders, this.trace ?? this);
@@ -250,7 +259,7 @@ export class MeshCall
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
       const body = this.body.take();
-      this.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, headers.flat, body), upstream);
+      this.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, headers.done(), body), upstream);
     } catch (err) {
       upstream.leave();
       upstream.fail(err as Error);

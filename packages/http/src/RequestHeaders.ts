@@ -68,12 +68,26 @@ export class RequestHeaders {
     return this.map?.has(name.toLowerCase()) === true;
   }
 
-  /** A new array in undici's flat form: each attempt writes its own headers into one (AttemptHeaderList). */
-  toFlat(): string[] {
-    const out: string[] = [];
+  /**
+   * A new array in undici's flat form, followed by `room` empty slots: each attempt writes its own headers
+   * into one (AttemptHeaderList), the mesh's into the room.
+   */
+  toFlat(room: number): string[] {
+    const map = this.map;
+    if (map === undefined) return new Array<string>(room);
+    const out = new Array<string>(2 * map.size + room);
+    let at = 0;
     // forEach, not for-of: no [key, value] array per entry.
-    this.map?.forEach((v, k) => void out.push(k, v));
+    map.forEach((v, k) => {
+      out[at++] = k;
+      out[at++] = v;
+    });
     return out;
+  }
+
+  /** How many names the request has (each is one name and one value in toFlat's array). */
+  get size(): number {
+    return this.map?.size ?? 0;
   }
 
   entries(): IterableIterator<[string, string]> {

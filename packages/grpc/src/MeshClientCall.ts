@@ -96,7 +96,8 @@ export class MeshClientCall
   start(metadata: Metadata, listener: InterceptingListener): void {
     this.metadata = metadata;
     this.listener = listener;
-    const ms = Math.max(0, this.deadline - Date.now());
+    // No clock read for a call without a deadline (Infinity), the common case.
+    const ms = this.deadline === Number.POSITIVE_INFINITY ? MAX_TIMER_MS + 1 : Math.max(0, this.deadline - Date.now());
     if (ms <= MAX_TIMER_MS) {
       this.deadlineTimer = setTimeout(() => this.cancel(Status.DEADLINE_EXCEEDED, `Deadline exceeded (meshlet: ${this.core.target})`), ms);
     }

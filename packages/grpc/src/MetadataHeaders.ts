@@ -4,6 +4,9 @@ import type { HeaderLookup, MutableHeaders } from '@meshlet/core/client';
 /** What a header view reads and writes: grpc-js Metadata, or one attempt's writes to it (AttemptMetadata). */
 export type MetadataStore = Pick<Metadata, 'get' | 'set' | 'add' | 'remove'>;
 
+/** Response metadata and header mutation views have no pseudo-headers (one shared object, not one per view). */
+const NO_PSEUDO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * grpc-js Metadata seen as request headers, for route matching, hash policies and
  * header mutations. gRFC A28: header matchers never see `-bin` metadata, and
@@ -13,7 +16,7 @@ export type MetadataStore = Pick<Metadata, 'get' | 'set' | 'add' | 'remove'>;
 export class MetadataHeaders implements HeaderLookup, MutableHeaders {
   constructor(
     readonly metadata: MetadataStore,
-    private readonly pseudo: Readonly<Record<string, string>> = {},
+    private readonly pseudo: Readonly<Record<string, string>> = NO_PSEUDO_HEADERS,
   ) {}
 
   get(name: string): string | null {

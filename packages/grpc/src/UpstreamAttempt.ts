@@ -48,8 +48,9 @@ const NO_HEADERS: HeaderLookup = new MetadataHeaders(new Metadata());
 
 export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingListener {
   readonly status = 200;
-  headers: HeaderLookup = NO_HEADERS;
   grpcStatus: number | undefined;
+  /** The head's metadata seen as headers, made when the engine first reads them (a call with no retry policy never does). */
+  private headerView: HeaderLookup | undefined;
   private state = State.Waiting;
   private metadata: Metadata | undefined;
   private finalStatus: StatusObject | undefined;
@@ -130,7 +131,6 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     if (this.state === State.Committed) return this.sink!.onReceiveMetadata(md);
     if (this.state !== State.Waiting) return;
     this.metadata = md;
-    this.headers = new MetadataHeaders(md);
     this.state = State.Held;
     this.settler.resolved(this);
   }
@@ -148,8 +148,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.settler = SETTLED;
     if (this.state === State.Committed || this.state === State.Discarded) {
       // So does what it has delivered (or never will): the head's metadata and its view, the status.
-      this.sink = this.metadata = this.finalStatus = undefined;
-      this.headers = NO_HEADERS;
+      this.sink = this.metadata = this.finalStatus = this.headerView = undefined;
     }
   }
 
@@ -181,13 +180,19 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     }
     // Trailers-Only: the status is the response head.
     this.grpcStatus = status.code;
-    this.headers = new MetadataHeaders(status.metadata);
     this.finalStatus = status;
     this.state = State.Held;
     this.settler.resolved(this);
   }
 
   // ---- AttemptResponse (engine side)
+
+  /** The head's headers: the response headers, or a Trailers-Only status's metadata; none before the head or once delivered. */
+  get headers(): HeaderLookup {
+    if (this.headerView !== undefined) return this.headerView;
+    const head = this.metadata ?? this.finalStatus?.metadata;
+    return head === undefined ? NO_HEADERS : (this.headerView = new MetadataHeaders(head));
+  }
 
   discard(): void {
     if (this.state !== State.Held && this.state !== State.Waiting) return;

@@ -75,11 +75,12 @@ export function meshInterceptor(options: MeshInterceptorOptions): Dispatcher.Dis
 
   return (dispatch) =>
     function meshDispatch(opts, handler) {
-      const t = targetOf(opts.origin);
-      if (!t) return dispatch(opts, handler);
-      // Read from the call's own copy from here on (see callDispatchOptions); a request that leaves the mesh
-      // (passthrough) goes on with the caller's object.
+      // Read from the call's own copy only (see callDispatchOptions), its origin included: a read from the
+      // caller's object made by undici.request misses V8's caches (about 100 to 150 ns), and copying first
+      // costs a request that leaves the mesh (passthrough, which goes on with the caller's object) a copy.
       const own = callDispatchOptions(opts);
+      const t = targetOf(own.origin);
+      if (!t) return dispatch(opts, handler);
       // A header value undici would refuse (CR, LF, NUL, other controls) is the caller's error, refused here
       // as plain undici refuses it: not an upstream reset that is retried and counted against a healthy host.
       const bad = invalidHeaderName(own.headers);

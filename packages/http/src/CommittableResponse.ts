@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
 import type { AttemptResponse } from '@meshlet/core/client';
-import type { ResponseHeaders } from './ResponseHeaders.js';
 
 /** The caller's handler as a response is committed to it. */
 export interface CallerHandler {
@@ -19,6 +18,5 @@ export interface CallerHandler {
  * or a local reply. `commit` replays it into the caller's handler.
  */
 export interface CommittableResponse extends AttemptResponse {
-  readonly headers: ResponseHeaders;
   commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void;
 }

@@ -85,7 +85,7 @@ export class ResponseHeaders {
  * The value of header `name` (lower case) in a raw list, repeated values joined with ',': as
  * parseHeaders then get() would give, without building the object.
  */
-function rawValue(raw: RawHeaderList, name: string): string | undefined {
+export function rawValue(raw: RawHeaderList, name: string): string | undefined {
   let out: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (!isName(raw[i] as Buffer | string, name)) continue;
@@ -97,7 +97,7 @@ function rawValue(raw: RawHeaderList, name: string): string | undefined {
 }
 
 /** The entries of header `name` (lower case) in a raw list when there are two or more, else undefined. */
-function rawEntries(raw: RawHeaderList, name: string): string[] | undefined {
+export function rawEntries(raw: RawHeaderList, name: string): string[] | undefined {
   let out: string[] | undefined;
   let first: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {

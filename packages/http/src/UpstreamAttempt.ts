@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
-import { AttemptError, NO_STREAM_STATUS, StreamCompletion, tellStreamEnd, type AttemptRequest, type AttemptSettler, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
+import { AttemptError, NO_STREAM_STATUS, StreamCompletion, tellStreamEnd, type AttemptRequest, type AttemptSettler, type HeaderLookup, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
 import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
-import { ResponseHeaders } from './ResponseHeaders.js';
+import { ResponseHeaders, rawEntries, rawValue } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
 
 const enum State {
@@ -116,8 +116,28 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     }
   }
 
-  /** The response headers: the engine's HeaderLookup and the route's response header mutation. */
-  get headers(): ResponseHeaders {
+  /**
+   * AttemptResponse.headers, the engine's HeaderLookup: this object itself, so that the lookups the retry
+   * policy makes on every response (x-envoy-ratelimited, grpc-status) scan the raw list without a view
+   * object per response. Once the view exists (a response header mutation, a caller handler of undici's
+   * current API), lookups go to it.
+   */
+  get headers(): HeaderLookup {
+    return this;
+  }
+
+  get(name: string): string | undefined {
+    const view = this.view;
+    return view === undefined ? rawValue(this.rawHeaders ?? NO_TRAILERS, name) : view.get(name);
+  }
+
+  repeatedValues(name: string): readonly string[] | undefined {
+    const view = this.view;
+    return view === undefined ? rawEntries(this.rawHeaders ?? NO_TRAILERS, name) : view.repeatedValues(name);
+  }
+
+  /** The response headers as the route's response header mutation and undici's current API see them. */
+  private responseHeaders(): ResponseHeaders {
     return (this.view ??= new ResponseHeaders(undefined, this.rawHeaders ?? NO_TRAILERS));
   }
 
@@ -261,7 +281,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     } else {
       const handler = caller.modern();
       this.sink = handler;
-      const headers = this.headers;
+      const headers = this.responseHeaders();
       this.mutation.applyToResponse(headers);
       handler.onResponseStart?.(controller, this.status, headers.headers, this.statusMessage);
     }

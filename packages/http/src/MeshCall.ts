@@ -285,13 +285,23 @@ interface HostAddress {
 /** Per host, made on first use and dropped with the host (a Host's address and port are fixed for its life). */
 const ADDRESSES = new WeakMap<AttemptRequest['host'], HostAddress>();
 
+/**
+ * The host looked up last and its address, checked before the WeakMap: an attempt looks its host up twice
+ * in a row (wouldQueue, then startAttempt). Holds one host after it leaves the config, until the next lookup.
+ */
+let lastHost: AttemptRequest['host'] | undefined;
+let lastAddress: HostAddress | undefined;
+
 function addressOf(host: AttemptRequest['host']): HostAddress {
+  if (host === lastHost) return lastAddress!;
   let address = ADDRESSES.get(host);
   if (address === undefined) {
     const endpoint = host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
     address = { endpoint, plainOrigin: `http://${endpoint}` };
     ADDRESSES.set(host, address);
   }
+  lastHost = host;
+  lastAddress = address;
   return address;
 }
 

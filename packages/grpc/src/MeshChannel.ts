@@ -76,8 +76,6 @@ type ChannelzRef = ReturnType<ChannelInterface['getChannelzRef']>;
 type ParentCall = Parameters<ChannelInterface['createCall']>[3];
 
 let nextChannelId = 1;
-/** Distinct method paths whose pseudo-headers a channel keeps (a service has a few; a generic client may send any). */
-const MAX_CACHED_METHODS = 256;
 let nextCallNumber = 1;
 
 /**
@@ -109,8 +107,6 @@ export class MeshChannel implements ChannelInterface {
   readonly authority: string;
   private readonly channelTarget: string;
   private readonly channelzRef: ChannelzRef;
-  /** The pseudo-headers routing sees, per method path: made once per method, not per call (bounded for generic clients). */
-  private readonly pseudo = new Map<string, Readonly<Record<string, string>>>();
   private lastSnapshotVersion = -1;
   private readonly lastHosts = new Map<string, readonly unknown[] | undefined>();
   private closed = false;
@@ -148,16 +144,6 @@ export class MeshChannel implements ChannelInterface {
       parentCall.on('cancelled', () => call.cancelWithStatus(Status.CANCELLED, 'Cancelled by parent call'));
     }
     return call;
-  }
-
-  /** @internal A call's `:path`, `:authority` and `:method`, as route matching and hash policies read them. */
-  pseudoHeaders(path: string): Readonly<Record<string, string>> {
-    let headers = this.pseudo.get(path);
-    if (headers === undefined) {
-      headers = { ':path': path, ':authority': this.authority, ':method': 'POST' };
-      if (this.pseudo.size < MAX_CACHED_METHODS) this.pseudo.set(path, headers);
-    }
-    return headers;
   }
 
   getTarget(): string {

@@ -23,7 +23,7 @@ import type { GrpcResponse } from './GrpcResponse.js';
 import { LocalGrpcReply } from './LocalGrpcReply.js';
 import type { MeshChannel } from './MeshChannel.js';
 import { statusForMeshError } from './MeshCallStatus.js';
-import { MetadataHeaders, type MetadataStore } from './MetadataHeaders.js';
+import { MetadataHeaders, metadataHeader, type MetadataStore } from './MetadataHeaders.js';
 import { RequestMessages } from './RequestMessages.js';
 import { GRPC_FRAME_PREFIX_BYTES, UpstreamAttempt } from './UpstreamAttempt.js';
 
@@ -48,18 +48,27 @@ export class MeshClientCall
     RequestView,
     Cancellation,
     BodyByteCounts,
+    HeaderLookup,
     InterceptingListener
 {
   // ---- RequestView (routing's view of the call); `path` is the method's, e.g. /pkg.Service/Method
   readonly method = 'POST';
   readonly isGrpc = true;
-  /** The caller's metadata seen as headers, with the call's pseudo-headers; made at routing. */
+  /** The caller's metadata seen as headers, with the call's pseudo-headers: this call itself (get) once routed. */
   headers: HeaderLookup = NO_HEADERS;
 
   private listener: InterceptingListener | undefined;
   /** The caller's metadata (from start()); attempts send copies of it, decorated. */
   private metadata: Metadata = NO_METADATA;
-  private readonly messages: RequestMessages;
+  /** What the caller sent, kept for the attempts (and a replay); made when a message or the half-close comes before `direct` is set. */
+  private messages: RequestMessages | undefined;
+  /**
+   * The call's only attempt (AttemptRequest.lastAttempt), when it started before any message (as every
+   * call routed at start() does): the caller's messages and half-close go straight to it, with the
+   * caller's own write context. No replay log or writer is made; the caller's flow control (grpc-js
+   * sends the next message after the previous write's callback) keeps one write in flight.
+   */
+  private direct: UpstreamAttempt | undefined;
   /** Cancellation (LogicalRequest.cancellation): a flag and one listener, no AbortController per call. */
   private cancelled: Error | undefined;
   private cancelListener: CancelListener | undefined;
@@ -88,7 +97,6 @@ export class MeshClientCall
     private readonly callNumber: number,
   ) {
     this.deadline = deadline;
-    this.messages = new RequestMessages(core.retryBufferBytes);
   }
 
   // ---- grpc-js channel-level Call
@@ -110,9 +118,10 @@ export class MeshClientCall
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
     this.sentBytes += message.length + GRPC_FRAME_PREFIX_BYTES;
+    if (this.direct !== undefined) return this.direct.sendMessageWithContext(context, message);
     // This message outgrew the retry buffer: the engine is told (a call waiting in a retry backoff
     // then fails, gRFC A44), on the next tick so the caller's status never comes inside its own write.
-    if (this.messages.push(context, message)) process.nextTick(MeshClientCall.notReplayable, this);
+    if (this.requestMessages().push(context, message)) process.nextTick(MeshClientCall.notReplayable, this);
   }
 
   private static notReplayable(call: MeshClientCall): void {
@@ -125,7 +134,12 @@ export class MeshClientCall
   }
 
   halfClose(): void {
-    this.messages.halfClose();
+    if (this.direct !== undefined) this.direct.halfClose();
+    else this.requestMessages().halfClose();
+  }
+
+  private requestMessages(): RequestMessages {
+    return (this.messages ??= new RequestMessages(this.core.retryBufferBytes));
   }
 
   cancelWithStatus(code: Status, details: string): void {
@@ -148,6 +162,16 @@ export class MeshClientCall
     return this.callNumber;
   }
 
+  // ---- HeaderLookup: the request headers routing and hash policies read (this call's `headers` once routed)
+
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    if (!key.startsWith(':')) return metadataHeader(this.metadata, key);
+    if (key === ':path') return this.path;
+    if (key === ':authority') return this.core.authority;
+    return key === ':method' ? 'POST' : null;
+  }
+
   // ---- BodyByteCounts, read once when the call ends (Istio's request/response size metrics)
 
   get requestBodyBytes(): number {
@@ -167,7 +191,7 @@ export class MeshClientCall
     return this.core.authority;
   }
   get replayable(): boolean {
-    return this.messages.replayable;
+    return this.messages?.replayable ?? true;
   }
   get cancellation(): Cancellation {
     return this;
@@ -210,7 +234,7 @@ export class MeshClientCall
     const snapshot: TargetSnapshot = state.snapshot;
     this.snapshot = snapshot;
     this.core.sawSnapshot(snapshot);
-    this.headers = new MetadataHeaders(this.metadata, this.core.pseudoHeaders(this.path));
+    this.headers = this;
     const tracing = this.core.tracing;
     this.starting = true;
     try {
@@ -274,7 +298,7 @@ export class MeshClientCall
       response.discard();
       return;
     }
-    this.messages.release();
+    this.messages?.release();
     if (response instanceof UpstreamAttempt) {
       this.committed = response;
       response.commit(this);
@@ -339,7 +363,8 @@ export class MeshClientCall
     } finally {
       if (inPlace) writes.end();
     }
-    this.messages.attach(upstream, attempt.lastAttempt === true);
+    if (attempt.lastAttempt === true && this.messages === undefined) this.direct = upstream;
+    else this.requestMessages().attach(upstream);
   }
 
   /** This attempt's additions to the caller's metadata (header mutation, counts, ids, trace context, peer metadata). */
@@ -386,7 +411,7 @@ export class MeshClientCall
     if (this.finished) return;
     this.finished = true;
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.messages.release();
+    this.messages?.release();
     const listener = this.listener;
     // grpc-js keeps this call reachable after its end (its attempt's grpc-js call keeps the attempt,
     // which notes heads here): what the call will not use again goes, so that it does not survive

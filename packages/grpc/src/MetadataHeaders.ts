@@ -22,11 +22,7 @@ export class MetadataHeaders implements HeaderLookup, MutableHeaders {
   get(name: string): string | null {
     const key = name.toLowerCase();
     if (key.startsWith(':')) return this.pseudo[key] ?? null;
-    if (key === 'content-type') return 'application/grpc';
-    if (key.endsWith('-bin')) return null;
-    const values = this.metadata.get(key);
-    if (values.length === 0) return null;
-    return values.map(String).join(',');
+    return metadataHeader(this.metadata, key);
   }
 
   has(name: string): boolean {
@@ -56,4 +52,16 @@ export class MetadataHeaders implements HeaderLookup, MutableHeaders {
 function writable(name: string): boolean {
   const key = name.toLowerCase();
   return !key.startsWith(':') && !key.startsWith('grpc-') && !key.endsWith('-bin') && key !== 'content-type' && key !== 'te' && key !== 'host' && /^[0-9a-z_.-]+$/.test(key);
+}
+
+/**
+ * The value of the header `key` (lower-case, not a pseudo-header) as route matchers see `metadata`:
+ * `content-type` is `application/grpc`, `-bin` keys are absent, several values are joined with ','.
+ */
+export function metadataHeader(metadata: MetadataStore, key: string): string | null {
+  if (key === 'content-type') return 'application/grpc';
+  if (key.endsWith('-bin')) return null;
+  const values = metadata.get(key);
+  if (values.length === 0) return null;
+  return values.map(String).join(',');
 }

@@ -22,13 +22,6 @@ export class RequestMessages {
   private overflowed = false;
   private released = false;
   private writer: MessageWriter | undefined;
-  /**
-   * The call's only attempt (AttemptRequest.lastAttempt) when it started before any message: what the
-   * caller sends goes straight to it, with the caller's own write context (nothing is logged, and no
-   * writer or message object is made per call: the caller's flow control already sends one message
-   * at a time, waiting for each write's callback).
-   */
-  private direct: MessageSink | undefined;
 
   constructor(private readonly limitBytes: number) {}
 
@@ -39,10 +32,6 @@ export class RequestMessages {
 
   /** Sends `message` to the current attempt and logs it; true when it is the one that outgrew the buffer. */
   push(context: MessageContext, message: Buffer): boolean {
-    if (this.direct !== undefined) {
-      this.direct.sendMessageWithContext(context, message);
-      return false;
-    }
     const entry = new OutgoingMessage(message, context.flags, context.callback);
     let outgrew = false;
     if (!this.overflowed) {
@@ -70,20 +59,11 @@ export class RequestMessages {
 
   halfClose(): void {
     this.halfClosed = true;
-    if (this.direct !== undefined) this.direct.halfClose();
-    else this.writer?.halfClose();
+    this.writer?.halfClose();
   }
 
-  /**
-   * Makes `sink` the current attempt: replays what was sent so far, then forwards what follows.
-   * `lastAttempt`: no attempt will follow it (the request need not be kept for a replay).
-   */
-  attach(sink: MessageSink, lastAttempt = false): void {
-    if (lastAttempt && this.writer === undefined && this.first === undefined && !this.halfClosed) {
-      this.direct = sink;
-      this.release();
-      return;
-    }
+  /** Makes `sink` the current attempt: replays what was sent so far, then forwards what follows. */
+  attach(sink: MessageSink): void {
     this.writer?.detach();
     const writer = new MessageWriter(sink);
     this.writer = writer;

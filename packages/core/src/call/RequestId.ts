@@ -1,9 +1,14 @@
 import { randomFillSync } from 'node:crypto';
 
-/** Ids made per batch: one random fill and one string per batch, a substring of it per id. */
+/** Ids made per batch: one string per batch, a substring of it per id. */
 const BATCH = 64;
 const ID_LENGTH = 36;
-const random = Buffer.allocUnsafe(16 * BATCH);
+/**
+ * Random bytes for 1,024 ids (16 per id), drawn at once, 16 batches' worth: a fill costs about 8 to 20 µs
+ * however small (OpenSSL's generator per call), which drawn per batch of 64 was 130 to 280 ns per id.
+ */
+const random = Buffer.allocUnsafe(16 * 1024);
+let randomAt = random.length;
 /** The batch's ids, written in place (dashes at 8, 13, 18, 23 of each) and read out as one string. */
 const text = Buffer.allocUnsafe(ID_LENGTH * BATCH);
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
@@ -28,9 +33,12 @@ export function newRequestId(): string {
 }
 
 function refill(): void {
-  randomFillSync(random);
+  if (randomAt === random.length) {
+    randomFillSync(random);
+    randomAt = 0;
+  }
   for (let id = 0; id < BATCH; id++) {
-    const from = id * 16;
+    const from = randomAt + id * 16;
     const to = id * ID_LENGTH;
     for (let i = 0; i < 16; i++) {
       let b = random[from + i]!;
@@ -41,6 +49,7 @@ function refill(): void {
       text[at + 1] = HEX[b & 0x0f]!;
     }
   }
+  randomAt += 16 * BATCH;
   ids = text.toString('latin1');
   next = 0;
 }

@@ -123,7 +123,11 @@ export class MeshCall
     this._reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
     const listener = this.cancelListener;
     this.cancelListener = undefined;
-    listener?.callerCancelled();
+    if (listener !== undefined) listener.callerCancelled();
+    // The engine no longer listens once it has handed the response over: the caller gave up on its body
+    // (undici.request's body destroyed, fetch's aborted), so the upstream request is reset, as Envoy resets
+    // the upstream stream when the downstream one goes away (a no-op when the attempt already ended).
+    else this.current?.abort(this._reason);
   }
   setCancelListener(listener: CancelListener | undefined): void {
     this.cancelListener = listener;

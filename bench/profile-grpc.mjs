@@ -18,6 +18,9 @@
 // latency, candidate minus baseline and each minus plain (BENCH_WARMUP_MS, default 1500 per side). Both builds share one
 // grpc-js, so the difference is Meshlet's own work. The backend runs in a child process: the CPU
 // counted here is the client's alone.
+// Cold caches: BENCH_EVICT_MB=16 reads 16 MB before every call on every side (see readEvictBuffer), e.g.
+//   BENCH_EVICT_MB=16 BENCH_AB=<base> BENCH_AB_CANDIDATE=<new> node --expose-gc bench/profile-grpc.mjs ab-stub 1 0.3 24
+// At 1 in flight on real sockets each call starts with cold caches; the warm stub hides that cost.
 import { allocationSites } from './harness/allocationSites.mjs';
 import { bytesPerRequest } from './harness/bytesPerRequest.mjs';
 import { alternate } from './harness/alternate.mjs';
@@ -139,8 +142,22 @@ class AnsweringCall {
   }
 }
 
+/**
+ * BENCH_EVICT_MB=<n>: every call (on every side) is preceded by reading n MB, one byte per 64-byte
+ * line, so it starts with cold CPU caches, as calls at 1 in flight on real sockets do (the backend
+ * process and other tenants run in between). The read's own CPU time is the same on every side.
+ */
+const evict = Number(process.env.BENCH_EVICT_MB ?? 0) > 0 ? new Uint8Array(Number(process.env.BENCH_EVICT_MB) * 1024 * 1024).fill(1) : undefined;
+let evictSum = 0;
+function readEvictBuffer() {
+  let sum = 0;
+  for (let i = 0; i < evict.length; i += 64) sum += evict[i];
+  evictSum += sum;
+}
+
 function unary(client) {
-  return () => new Promise((resolve, reject) => client.Echo(payload, (err, res) => (err ? reject(err) : resolve(res))));
+  const call = () => new Promise((resolve, reject) => client.Echo(payload, (err, res) => (err ? reject(err) : resolve(res))));
+  return evict === undefined ? call : () => (readEvictBuffer(), call());
 }
 
 /** Closed-loop load for `durationMs`, with the process's CPU time (user + system) per call. */

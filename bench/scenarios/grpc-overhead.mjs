@@ -10,7 +10,8 @@
 // Closed-loop unary load at 1 and 64 calls in flight. After a warm-up of each side, rounds run
 // in a rotating order (pair i starts with side i mod 3), and each pair gives the ratios
 // meshlet/plain, xds/plain and meshlet/xds: median with p25..p75 and min..max.
-// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full]
+// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry]
+// --istio-retry: the route carries istiod's default retry policy (ISTIO_DEFAULT_RETRY_POLICY below).
 import { fork } from 'node:child_process';
 import { closedLoop } from '../harness/load.mjs';
 import { listener, toObjectForm } from '../harness/meshConfig.mjs';
@@ -25,11 +26,26 @@ const ROUTE = `outbound|${PORT}||${HOST}`;
 const CLUSTER = `outbound|${PORT}||${HOST}`;
 const SIDES = ['plain', 'meshlet', 'xds'];
 
+/**
+ * The retry policy istiod puts on every HTTP route it generates unless a VirtualService says otherwise
+ * (as in the real Istio dumps under shared/fixtures/xds-real/). With it a call may take a second attempt,
+ * so Meshlet's single-attempt path (RouteCallPolicy.singleAttempt) does not apply: `--istio-retry` shows
+ * what an istiod-driven mesh pays.
+ */
+export const ISTIO_DEFAULT_RETRY_POLICY = {
+  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+  num_retries: 2,
+  retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+  host_selection_retry_max_attempts: '5',
+  retriable_status_codes: [503],
+};
+
 /** The istiod-shaped mesh for one backend port, as proto3 JSON (also used by bench/profile-grpc.mjs). */
-export function greeterMesh(port) {
+export function greeterMesh(port, { istioRetry = false } = {}) {
+  const route = { cluster: CLUSTER, timeout: '0s', ...(istioRetry ? { retry_policy: ISTIO_DEFAULT_RETRY_POLICY } : {}) };
   return {
     listeners: [listener(TARGET, ROUTE)],
-    routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: CLUSTER, timeout: '0s' } }] }] }],
+    routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route }] }] }],
     clusters: [{ name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: CLUSTER }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' }],
     endpoints: [
       {
@@ -80,6 +96,7 @@ export const scenario = {
       warmupMs: full ? 3000 : 700,
       payloadBytes: 64,
       target: `xds:///${TARGET}`,
+      istioRetry: process.argv.includes('--istio-retry'),
     };
     const grpc = await loadGrpcJs();
     const grpcXds = await loadGrpcJsXds();
@@ -89,7 +106,7 @@ export const scenario = {
     const cp = await loadControlPlane();
 
     const backend = await startBackend();
-    const mesh = greeterMesh(backend.port);
+    const mesh = greeterMesh(backend.port, { istioRetry: params.istioRetry });
     const objects = await toObjectForm(mesh);
 
     // Meshlet: a Mesh over a StaticResourceSource (the embedded-config mode).

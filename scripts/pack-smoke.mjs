@@ -25,21 +25,30 @@ const grpc = await import('@meshlet/grpc');
 const grpcClient = await import('@meshlet/grpc/client');
 if (grpcClient.MeshChannel !== grpc.MeshChannel || 'MeshServer' in grpcClient) throw new Error('@meshlet/grpc/client is not the client side of @meshlet/grpc');
 // Route a real request through mesh.yaml with the packages as users install them.
-const server = createServer((req, res) => res.end('routed:' + req.headers.host));
+const server = createServer((req, res) => res.end('routed:' + req.headers.host + (req.headers['x-smoke-route'] ? ':' + req.headers['x-smoke-route'] : '')));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 writeFileSync('mesh.yaml', [
   'apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: { name: svc }',
   'spec: { hosts: [svc.smoke.local], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: STATIC,',
   '  endpoints: [{ address: 127.0.0.1, ports: { http: ' + server.address().port + ' } }] }',
+  '---',
+  // A regex route: its first match loads the regex engine (re2js) from the installed tarballs.
+  'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: { name: svc }',
+  'spec: { hosts: [svc.smoke.local], http: [',
+  '  { match: [{ uri: { regex: "/items/[0-9]+" } }], headers: { request: { set: { x-smoke-route: regex } } }, route: [{ destination: { host: svc.smoke.local } }] },',
+  '  { route: [{ destination: { host: svc.smoke.local } }] } ] }',
 ].join('\\n'));
 const { createMeshDispatcher } = await import('@meshlet/http');
 const { request } = await import('undici');
 const dispatcher = await createMeshDispatcher({ meshConfig: 'mesh.yaml' });
 const res = await request('http://svc.smoke.local/', { dispatcher });
 const body = await res.body.text();
+const viaRegex = await request('http://svc.smoke.local/items/7', { dispatcher });
+const regexBody = await viaRegex.body.text();
 await dispatcher.close();
 server.close();
 if (body !== 'routed:svc.smoke.local') throw new Error('unexpected response through the mesh: ' + res.statusCode + ' ' + body);
+if (regexBody !== 'routed:svc.smoke.local:regex') throw new Error('unexpected response through the regex route: ' + viaRegex.statusCode + ' ' + regexBody);
 console.log('routed a request through mesh.yaml with the installed tarballs');
 `;
 

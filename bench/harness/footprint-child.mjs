@@ -5,7 +5,7 @@
 // safe_regex route), meshlet-static-regexhit (the static config with one request in 16 sent to a
 // path its regex route matches), meshlet-ads. The regex route's literal prefix (/api/v) turns away
 // the other paths before RE2 runs, and a plain-syntax route regex is compiled on its first test
-// (core Re2Pattern), so only the regexhit variant loads re2-wasm.
+// (core Re2Pattern), so only the regexhit variant loads a regex engine (re2js, for a plain one).
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import { Agent, request } from 'undici';
 import { residentByKind, residentOutsideHeap } from './residentMemory.mjs';

@@ -1,8 +1,9 @@
 // Scenario 4: memory footprint. A child process sends 20,000 requests (16 in flight) to a
 // loopback backend with bare undici, or with Meshlet and the realistic config of scenario 1:
 // from a StaticResourceSource (the embedded mesh.yaml mode), the same without its one regex
-// route, the same with one request in 16 reaching the regex route (what re2-wasm costs: it loads
-// when a request first reaches a regex), or over ADS from an AdsServer in this (parent) process.
+// route, the same with one request in 16 reaching the regex route (what the regex engine costs:
+// re2js for this plain regex, loaded when a request first reaches it), or over ADS from an AdsServer
+// in this (parent) process.
 // After 3x global.gc() the child reports process.memoryUsage() and its young generation's size.
 // Footprint = Meshlet child minus bare child, per round; the variants' order rotates.
 import { execFile } from 'node:child_process';

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkRe2, re2Problem } from '../src/resources/common/Re2.js';
 import { isPlainRe2 } from '../src/resources/common/PlainRe2Syntax.js';
+import { plainPatternGrammar } from './helpers/plainPatterns.js';
 
 // isPlainRe2 lets a route regex be validated without loading re2-wasm. It may decline any pattern
 // (re2-wasm then decides), but must never accept one RE2 rejects: that would ACK a config Envoy NACKs.
@@ -71,15 +72,7 @@ describe('isPlainRe2', () => {
     );
     const count = fc.oneof(fc.constantFrom('', '*', '+', '?', '*?'), fc.tuple(small, fc.option(small)).map(([n, m]) => (m === null ? `{${n}}` : `{${n},${m}}`)));
     const piece = fc.tuple(atom, count).map(([a, q]) => a + q);
-    const pattern = fc.letrec<{ re: string }>((tie) => ({
-      re: fc.oneof(
-        { depthSize: 'small' },
-        fc.array(piece, { minLength: 1, maxLength: 4 }).map((ps) => ps.join('')),
-        fc.tuple(tie('re'), tie('re')).map(([x, y]) => `${x}|${y}`),
-        fc.tuple(tie('re'), count).map(([x, q]) => `(${x})${q}`),
-        fc.tuple(tie('re'), count).map(([x, q]) => `(?:${x})${q}`),
-      ),
-    })).re;
+    const pattern = plainPatternGrammar(piece, count);
     let built = 0;
     fc.assert(
       fc.property(pattern, (p) => {

@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import type { RE2 } from 're2-wasm';
+import type { RE2JS } from 're2js';
 import { compileRe2, isPlainRe2, re2Problem } from '@meshlet/xds-client';
 import { ValidationError } from '@meshlet/xds-client';
 
@@ -50,21 +52,41 @@ export interface FullMatchRegex {
   test(text: string): boolean;
 }
 
+let re2jsClass: typeof RE2JS | undefined;
+
+/** re2js's RE2JS class, loaded on first use (its CommonJS build, so the first test stays synchronous). */
+function loadRe2js(): typeof RE2JS {
+  return (re2jsClass ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS);
+}
+
 /**
  * A full-match regex in the plain RE2 subset (xds-client's PlainRe2Syntax.ts), compiled on its first
- * test. Such a pattern is known to compile without re2-wasm, so a config whose regex routes no request
- * reaches (the literal-prefix check in PathMatcher often answers first) never loads re2-wasm nor
- * compiles: about 4 MB of resident memory (footprint benchmark, static and ADS). The first request
- * that reaches it pays the load (about 50 ms once per process) and the compile.
+ * test. Such a pattern is known to compile, so a config whose regex routes no request reaches (the
+ * literal-prefix check in PathMatcher often answers first) loads no regex engine and compiles nothing.
+ *
+ * It runs on re2js (a pure-JavaScript port of RE2, linear time) rather than re2-wasm: re2-wasm costs
+ * about 6 MB of resident memory once it has run (its WebAssembly code, its malloc zones, its glue),
+ * re2js about 2.3 MB of V8 heap (bench/footprint-breakdown.mjs). On the plain subset both give the
+ * same answers (PlainFullMatchEngines.test.ts), except around an unpaired UTF-16 surrogate, which
+ * re2-wasm joins with the next code unit when it converts the text to UTF-8 and re2js reads as one
+ * character: such a text (not one a URL or an HTTP header carries) goes to re2-wasm, so every
+ * answer stays re2-wasm's.
  */
 class CompiledOnFirstTest implements FullMatchRegex {
-  private re: RE2 | undefined;
+  private re: RE2JS | undefined;
+  private wasm: RE2 | undefined;
 
   constructor(private readonly source: string) {}
 
   test(text: string): boolean {
-    return (this.re ??= compileRe2(this.source, 'u')).test(text);
+    if (!(text as unknown as WellFormedString).isWellFormed()) return (this.wasm ??= compileRe2(this.source, 'u')).test(text);
+    return (this.re ??= loadRe2js().compile(this.source)).test(text);
   }
+}
+
+/** String.prototype.isWellFormed (Node 20; ES2024, past the lib this project compiles against). */
+interface WellFormedString {
+  isWellFormed(): boolean;
 }
 
 /**

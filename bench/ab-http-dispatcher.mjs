@@ -2,9 +2,10 @@
 // mesh interceptor directly, as MeshDispatcher.dispatch does (no compose(), so the caller's handler
 // reaches the mesh in undici's legacy callbacks, as undici.request and fetch hand it) -> the attempts to an
 // in-process dispatcher that answers each on the next macrotask with undici's legacy callbacks, as a
-// Client does. ab-http.mjs stub and profile-http.mjs meshlet-stub compose() the interceptor instead,
+// Client does. (ab-http.mjs stub and profile-http.mjs meshlet-stub used to compose() the interceptor instead,
 // which wraps the caller's handler in undici's WrapHandler and converts every response head back to
-// Buffers: work the scenario's MeshDispatcher does not do (about 0.5 KB and a few hundred ns per request).
+// Buffers: work the scenario's MeshDispatcher does not do (about 0.5 KB and a few hundred ns per request);
+// session 8 retired the one and moved the other to this shape.)
 //
 //   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/ab-http-dispatcher.mjs ab [inFlight] [seconds] [pairs]
 //     client CPU per request of the two builds in alternating rounds (swap the roles and run again)

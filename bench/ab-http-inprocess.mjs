@@ -9,7 +9,7 @@
 // that depend on fresh strings (hashing an origin, say) are counted. Rounds alternate between the two
 // builds; each is timed in CPU time (process.cpuUsage), not wall time, so other processes weigh less.
 // What it measures is the mesh's work with warm caches: about half of what the same work costs
-// between sockets and undici at 64 in flight (compare ab-http.mjs stub, pass-through).
+// between sockets and undici at 64 in flight (compare ab-http-dispatcher.mjs ab).
 import { builtMesh } from './harness/builtMesh.mjs';
 import { cpuRounds } from './harness/cpuRounds.mjs';
 import { answerHeld, HoldingDispatcher, LegacyCaller } from './harness/heldAttempts.mjs';

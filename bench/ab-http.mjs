@@ -1,18 +1,19 @@
 // Same-process A/B of two Meshlet builds on the HTTP path: client CPU per request of each, in
 // alternating rounds, for a change too small to see across separate processes on a shared machine.
-//   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/ab-http.mjs [stub|real] [inFlight] [seconds] [pairs]
-// Each root is a built tree (`pnpm build`); the candidate defaults to this tree. `stub` sends to an
-// in-process dispatcher that answers at once (no sockets: Meshlet's own work plus undici's request
-// API), `real` to a loopback backend. Run it twice with the roles swapped (BENCH_AB and
-// BENCH_AB_CANDIDATE exchanged): the build loaded second tends to measure a little slower, and the
-// swapped run cancels that.
-import { Dispatcher, request } from 'undici';
+//   BENCH_AB=/tmp/before [BENCH_AB_CANDIDATE=/tmp/after] node --expose-gc bench/ab-http.mjs real [inFlight] [seconds] [pairs]
+// Each root is a built tree (`pnpm build`); the candidate defaults to this tree. Requests go to
+// loopback backends through each build's createMeshDispatcher. Run it twice with the roles swapped
+// (BENCH_AB and BENCH_AB_CANDIDATE exchanged): the build loaded second tends to measure a little
+// slower, and the swapped run cancels that. Without sockets, use bench/ab-http-dispatcher.mjs ab:
+// this tool's former `stub` mode went through undici's compose(), which the scenario never does.
+import { request } from 'undici';
 import { alternate } from './harness/alternate.mjs';
 import { startBackends } from './harness/backend.mjs';
 import { closedLoop } from './harness/load.mjs';
 import { DEFAULT_PATH, realisticMesh, TARGET } from './harness/meshConfig.mjs';
 
-const mode = process.argv[2] ?? 'stub';
+const mode = process.argv[2] ?? 'real';
+if (mode !== 'real') throw new Error(`ab-http.mjs ${mode}: only 'real' (loopback backends); without sockets use bench/ab-http-dispatcher.mjs ab`);
 const inFlight = Number(process.argv[3] ?? 64);
 const seconds = Number(process.argv[4] ?? 2);
 const pairs = Number(process.argv[5] ?? 6);
@@ -20,24 +21,7 @@ const baselineRoot = process.env.BENCH_AB;
 if (!baselineRoot) throw new Error('ab-http needs BENCH_AB=<root of the baseline build>');
 const candidateRoot = process.env.BENCH_AB_CANDIDATE ?? new URL('../', import.meta.url).pathname;
 
-/** Answers each request on the next macrotask with 200 and a small body (undici's legacy handler callbacks). */
-class AnsweringDispatcher extends Dispatcher {
-  dispatch(_opts, handler) {
-    setImmediate(() => {
-      handler.onConnect?.(() => {});
-      handler.onHeaders?.(200, RAW_HEADERS, () => {}, 'OK');
-      handler.onData?.(BODY);
-      handler.onComplete?.([]);
-    });
-    return true;
-  }
-  async close() {}
-  async destroy() {}
-}
-const BODY = Buffer.from('ok');
-const RAW_HEADERS = [Buffer.from('content-type'), Buffer.from('text/plain'), Buffer.from('content-length'), Buffer.from('2')];
-
-const backends = mode === 'stub' ? { ports: { v1a: 1, v1b: 2, v2a: 3, v2b: 4 }, close: async () => {} } : await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
+const backends = await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
 const { ports } = backends;
 const closers = [];
 
@@ -53,16 +37,8 @@ async function meshSide(root) {
   source.replaceFromObjects(x.ClusterResource, conv(x.ClusterResource, mesh.clusters));
   source.replaceFromObjects(x.RouteConfigurationResource, conv(x.RouteConfigurationResource, mesh.routes));
   source.replaceFromObjects(x.ListenerResource, conv(x.ListenerResource, mesh.listeners));
-  let dispatcher;
-  if (mode === 'stub') {
-    const core = await dist('core');
-    const m = await core.Mesh.create({ source });
-    dispatcher = new AnsweringDispatcher().compose(http.meshInterceptor({ mesh: m }));
-    closers.push(() => m.close());
-  } else {
-    dispatcher = await http.createMeshDispatcher({ source });
-    closers.push(() => dispatcher.close());
-  }
+  const dispatcher = await http.createMeshDispatcher({ source });
+  closers.push(() => dispatcher.close());
   return () => request(`http://${TARGET}${DEFAULT_PATH}`, { dispatcher }).then((r) => r.body.text());
 }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { deadPort, failWith } from './helpers/backends.js';
-import { countAnswers, unary } from './helpers/echoService.js';
+import { chat, countAnswers, unary } from './helpers/echoService.js';
 import { meshSetups } from './helpers/meshSetup.js';
 import { applyMesh, type MeshSpec } from '../../http/test/helpers/meshConfig.js';
 
@@ -13,6 +13,15 @@ import { applyMesh, type MeshSpec } from '../../http/test/helpers/meshConfig.js'
 const TARGET = 'direct.test:50051';
 
 const setup = meshSetups(TARGET);
+
+/** The retry policy istiod puts on every route it generates (as bench/scenarios/grpc-overhead.mjs's ISTIO_DEFAULT_RETRY_POLICY). */
+const ISTIO_DEFAULT_RETRY_POLICY = {
+  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+  num_retries: 2,
+  retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+  host_selection_retry_max_attempts: '5',
+  retriable_status_codes: [503],
+};
 
 const withRetry = (ports: number[]): Omit<MeshSpec, 'target'> => ({
   clusters: [{ name: 'c0', ports }],
@@ -29,17 +38,7 @@ describe('single-attempt gRPC calls (DirectCall)', () => {
     const streamed: string[] = [];
     for await (const m of stream) streamed.push((m as Buffer).toString());
     expect(streamed).toHaveLength(3);
-    const chat = client.Chat();
-    const got: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      chat.on('data', (m: Buffer) => got.push(m.toString().split(':')[1]!));
-      chat.on('end', resolve);
-      chat.on('error', reject);
-    });
-    for (const m of ['a', 'b', 'c', 'd']) chat.write(Buffer.from(m));
-    chat.end();
-    await done;
-    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect((await chat(client, ['a', 'b', 'c', 'd'])).map((m) => m.split(':')[1])).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('a status is not retried and reaches the caller; an endpoint nothing listens on fails UF', async () => {
@@ -107,6 +106,27 @@ describe('single-attempt gRPC calls (DirectCall)', () => {
     expect((await unary(client, { deadline: Date.now() + 50 })).code).toBe(grpc.status.DEADLINE_EXCEEDED);
     backends[0]!.behave((_call, callback, name) => callback(null, Buffer.from(name)));
     await expect.poll(async () => (await unary(client)).ok).toBe(true);
+  });
+
+  it("on a route with istiod's default retry policy, the first attempt runs direct and an UNAVAILABLE one is retried onto the other endpoint, replaying the request", async () => {
+    const { backends, client } = await setup(2, (ports) => ({
+      clusters: [{ name: 'c0', ports }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { ...ISTIO_DEFAULT_RETRY_POLICY, retry_back_off: { base_interval: '0.001s' } } } }],
+    }));
+    const [b0, b1] = [backends[0]!, backends[1]!];
+    b0.behave(failWith(grpc.status.UNAVAILABLE, 'b0 down'));
+    b1.behave((call, callback, name) => callback(null, Buffer.from(`${name}:${call.request.toString()}`)));
+    // Round robin alternates: a call that starts on b0 fails there and is retried on b1 with its message.
+    for (let i = 0; i < 4; i++) expect(await unary(client, { body: `m${i}` })).toEqual({ ok: true, body: `b1:m${i}`, code: grpc.status.OK, details: '' });
+    expect(b0.seen.length).toBeGreaterThanOrEqual(3);
+    const previous = b1.seen.map((s) => s.metadata.get('grpc-previous-rpc-attempts')[0]);
+    expect(previous).toHaveLength(4);
+    expect(previous.filter((p) => p === '1')).toHaveLength(b0.seen.length);
+
+    // A bidi stream whose first attempt fails on its first message: the retry replays every message sent.
+    b0.failChats(2);
+    for (let i = 0; i < 2; i++) expect(await chat(client, ['a', 'b', 'c'])).toEqual(['b1:a', 'b1:b', 'b1:c']);
+    expect(b0.seen.filter((s) => s.method.endsWith('/Chat')).length).toBeGreaterThanOrEqual(1);
   });
 
   it('reports each result to outlier detection: a host that keeps failing is ejected', async () => {

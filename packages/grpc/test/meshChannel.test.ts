@@ -4,7 +4,7 @@ import { Mesh, type CallSummary } from '@meshlet/core';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { createMeshChannel, meshClientOptions, meshInterceptor, type MeshChannel } from '@meshlet/grpc';
 import { deadPort, failWith, startBackend, type GrpcBackend } from './helpers/backends.js';
-import { EchoClientConstructor, countAnswers, unary, type EchoClient } from './helpers/echoService.js';
+import { EchoClientConstructor, chat, countAnswers, unary, type EchoClient } from './helpers/echoService.js';
 import { applyMesh, type MeshSpec } from '../../http/test/helpers/meshConfig.js';
 
 const TARGET = 'echo.test:50051';
@@ -332,18 +332,7 @@ describe('MeshChannel over real grpc-js servers', () => {
 
   it('runs bidi-streaming calls through the mesh', async () => {
     const { client } = await setup(1, oneCluster);
-    const chat = client.Chat();
-    const got: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      chat.on('data', (m: Buffer) => got.push(m.toString()));
-      chat.on('end', resolve);
-      chat.on('error', reject);
-    });
-    chat.write(Buffer.from('a'));
-    chat.write(Buffer.from('b'));
-    chat.end();
-    await done;
-    expect(got).toEqual(['b0:a', 'b0:b']);
+    expect(await chat(client, ['a', 'b'])).toEqual(['b0:a', 'b0:b']);
   });
 
   it('replays the messages a bidi call sent so far when it retries before any response (gRFC A44)', async () => {
@@ -352,18 +341,7 @@ describe('MeshChannel over real grpc-js servers', () => {
       routes: [{ match: { prefix: '/' }, route: { cluster: 'c0', retry_policy: { retry_on: 'unavailable', num_retries: 1, retry_back_off: { base_interval: '0.001s' } } } }],
     }));
     backends[0]!.failChats(1);
-    const chat = client.Chat();
-    const got: string[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      chat.on('data', (m: Buffer) => got.push(m.toString()));
-      chat.on('end', resolve);
-      chat.on('error', reject);
-    });
-    chat.write(Buffer.from('a'));
-    chat.write(Buffer.from('b'));
-    chat.end();
-    await done;
-    expect(got).toEqual(['b0:a', 'b0:b']);
+    expect(await chat(client, ['a', 'b'])).toEqual(['b0:a', 'b0:b']);
     expect(backends[0]!.seen.map((s) => s.method)).toEqual(['/meshlet.test.Echo/Chat', '/meshlet.test.Echo/Chat']);
   });
 

@@ -80,9 +80,10 @@ export class CallEngine {
   }
 
   /**
-   * gRPC calls without an observer whose route allows a single attempt (RouteCallPolicy.singleAttempt)
-   * run as a DirectCall: no retry, timer or fault state, one object per call instead of Call and its
-   * attempt. An observer reads the Call's records, so observed engines always take the full path.
+   * gRPC calls without an observer whose route has no timer of its own (RouteCallPolicy.directFirstAttempt)
+   * run their first attempt as a DirectCall: no retry, timer or fault state, one object per call instead
+   * of Call and its attempt; a first attempt its route's retry policy retries goes on in a Call
+   * (continueCall). An observer reads the Call's records, so observed engines always take the full path.
    */
   private readonly directCalls: boolean;
 
@@ -278,13 +279,46 @@ export class CallEngine {
     const route = call.route!;
     const { request } = call;
     const view = request.view;
-    const retry = policy.retry;
-    call.canRetry = retry.enabled && request.replayable && retry.appliesTo(view.headers);
+    call.canRetry = canRetry(policy, request);
     call.hash = policy.hasher?.hash({ request: view, sourceIp: request.sourceIp });
     call.path = route.rewritePath(view.path);
     call.authority = route.rewriteHost(view.headers, call.picked!) ?? view.authority;
     call.headerMutation = route.headerMutationFor(call.picked!);
     this.nextAttempt(call);
+  }
+
+  /**
+   * @internal A DirectCall's first attempt ended with an outcome its route's retry policy retries (it
+   * ran on a route with RouteCallPolicy.directFirstAttempt): the call goes on as a full Call that has
+   * made that attempt, from afterAttempt on (the attempt's release, outlier report, record, retry
+   * decision, max_retries breaker, backoff), exactly as if the full path had run it. The Call takes over
+   * the max_requests slot, the attempt's host load and pending slot; the DirectCall no longer listens
+   * for the caller's cancel (the Call subscribes before its backoff).
+   */
+  continueCall(first: FirstAttempt, response: AttemptResponse | undefined, error: unknown): void {
+    const call = new Call(this, first.snapshot, first.request, first.transport, first.sink, first.start);
+    const policy = first.policy;
+    const breakers = first.handOverSlot();
+    call.route = first.route;
+    call.picked = first.picked;
+    call.cluster = first.clusterRuntime;
+    call.policy = policy;
+    call.breakers = breakers;
+    call.holdRequestSlot(breakers);
+    call.canRetry = canRetry(policy, first.request);
+    call.path = first.path;
+    call.authority = first.authority;
+    call.headerMutation = first.headerMutation;
+    call.attemptNo = 1;
+    call.host = first.host;
+    call.attemptStarted = first.start;
+    call.attemptPending = first.pending;
+    const attempt = new EngineAttempt(first.host, first.picked.name, first.path, first.authority, first.headerMutation, 1, policy.includeAttemptCount, undefined);
+    attempt.done = true;
+    attempt.value = response;
+    attempt.error = error;
+    call.attempt = attempt;
+    this.step(call, Wait.Attempt, Stop.None);
   }
 
   /** Picks a host and starts the next attempt; its race ends in afterAttempt (see step). */
@@ -418,6 +452,35 @@ export class CallEngine {
     }
     throw call.failAttempt(outcome, cause);
   }
+}
+
+/** Whether the call's attempts may be retried (decided once, as it reaches the router; `replayable` is read again after each attempt). */
+function canRetry(policy: RouteCallPolicy, request: LogicalRequest): boolean {
+  const retry = policy.retry;
+  return retry.enabled && request.replayable && retry.appliesTo(request.view.headers);
+}
+
+/**
+ * @internal What a DirectCall hands to CallEngine.continueCall: its routing, its first attempt (host,
+ * start, pending slot) and, through handOverSlot, its max_requests slot.
+ */
+export interface FirstAttempt {
+  readonly snapshot: CallSnapshot;
+  readonly request: LogicalRequest;
+  readonly transport: AttemptTransport<AttemptResponse>;
+  readonly sink: CallSink<AttemptResponse>;
+  readonly start: number;
+  readonly route: CompiledRoute;
+  readonly picked: PickedCluster;
+  readonly clusterRuntime: CallCluster;
+  readonly policy: RouteCallPolicy;
+  readonly path: string;
+  readonly authority: string;
+  readonly headerMutation: HeaderMutation;
+  readonly host: Host;
+  readonly pending: boolean;
+  /** The breakers whose max_requests slot the call holds, now the engine's to release. */
+  handOverSlot(): CircuitBreaker;
 }
 
 /** conclude(): the attempt is retried (the call holds a retry slot). */

@@ -3,11 +3,11 @@ import type { Host } from '../cluster/Host.js';
 import type { PickContext } from '../cluster/PickContext.js';
 import type { AttemptOutcome } from '../retry/AttemptOutcome.js';
 import type { HeaderMutation } from '../routing/HeaderMutation.js';
-import type { RouteMatchResult } from '../routing/index.js';
+import type { CompiledRoute, PickedCluster, RouteMatchResult } from '../routing/index.js';
 import { LOCAL_FAILURE, discardLate, outcomeOf, responseResult } from './AttemptResults.js';
 import { AttemptStop } from './AttemptStop.js';
 import type { AttemptRequest, AttemptResponse, AttemptSettler, AttemptTransport, CancelListener, LogicalRequest } from './AttemptTransport.js';
-import type { CallEngine, CallSink } from './CallEngine.js';
+import type { CallEngine, CallSink, FirstAttempt } from './CallEngine.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import { MeshCallError, type AttemptRecord } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
@@ -16,8 +16,9 @@ import { RouteCallPolicy } from './RouteCallPolicy.js';
 const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
 
 /**
- * Starts `request` as a DirectCall when its route allows a single attempt (RouteCallPolicy.singleAttempt,
- * decided once per push) and the listener has no fault filter; returns false, having done nothing, for
+ * Starts `request` as a DirectCall when its route allows its first attempt to run direct
+ * (RouteCallPolicy.directFirstAttempt, decided once per push: a single attempt, or a retry policy without
+ * per-try timeout) and the listener has no fault filter; returns false, having done nothing, for
  * the CallEngine to run the call in full otherwise. CallEngine.start calls it for an engine without an
  * observer, once the caller is known not to have cancelled and the route is matched.
  */
@@ -31,29 +32,32 @@ export function startDirectCall(
 ): boolean {
   if (match.route.action !== 'route' || snapshot.fault !== undefined || transport.startAttempt === undefined) return false;
   const policy = RouteCallPolicy.for(match.route, match.virtualHost, engine.kind, snapshot.maxStreamDuration);
-  if (!policy.singleAttempt) return false;
+  if (!policy.directFirstAttempt) return false;
   let call: DirectCall;
   try {
-    call = DirectCall.routed(engine, snapshot, match, policy, request, sink);
+    call = DirectCall.routed(engine, snapshot, match, policy, request, transport, sink);
   } catch (err) {
     // As CallEngine.fail: a local reply (MeshCallError), or what routing threw.
     sink.callFailed(err);
     return true;
   }
-  call.startAttempt(transport);
+  call.startAttempt();
   return true;
 }
 
 /**
- * A call that has exactly one attempt (RouteCallPolicy.singleAttempt) and no observer: the call and its
- * attempt in one object, without the engine's retry, backoff, timer and fault state, and its steps in
- * three methods (routed, startAttempt, resolved or rejected) instead of the engine's chain. It keeps
+ * A call's first attempt, on a route with RouteCallPolicy.directFirstAttempt and no observer: the call and
+ * its attempt in one object, without the engine's retry, backoff, timer and fault state, and its steps in
+ * three methods (routed, startAttempt, resolved or rejected) instead of the engine's chain. When the
+ * route has a retry policy and the attempt's outcome is one it retries (the policy's own classify), the
+ * call is handed to the engine (CallEngine.continueCall), which goes on from its retry decision as its
+ * full path would have; every other outcome ends the call here. It keeps
  * what Envoy's router does for such a request, as CallEngine does: the max_requests slot until the
  * response stream ends, max_pending_requests while the transport would queue, the host's active
  * request count, the attempt's outcome reported to outlier detection, the caller's cancel (DC, not
  * reported to outlier detection), and the same MeshCallErrors (flags, status, attempts).
  */
-class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext {
+class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext, FirstAttempt {
   // ---- AttemptRequest (host, path, authority and header mutation are set by routed())
   host!: Host;
   path = '';
@@ -63,35 +67,54 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   readonly includeAttemptCount: boolean;
   /** No route timeout: the attempt is bounded only by the caller's deadline. */
   readonly expectedTimeoutMs = undefined;
-  /** No other attempt will follow: the transport need keep nothing for a replay. */
-  readonly lastAttempt = true;
-  // ---- PickContext: no hash policy, no previous hosts
+  /**
+   * True when the route has no retry policy in effect: no other attempt will follow, the transport
+   * need keep nothing for a replay. False: a retry may follow (continueCall), the transport keeps the request.
+   */
+  readonly lastAttempt: boolean;
+  // ---- PickContext: no hash policy, no previous hosts (the first attempt's pick)
   readonly random: () => number;
 
   private breakers: CircuitBreaker | undefined = undefined;
-  private clusterRuntime: CallCluster | undefined = undefined;
+  // ---- FirstAttempt (read by CallEngine.continueCall)
+  clusterRuntime!: CallCluster;
+  pending = false;
   /** The attempt settled, or the caller cancelled first. */
   private done = false;
-  private pending = false;
   private subscribed = false;
 
   private constructor(
     private readonly engine: CallEngine,
-    private readonly target: string,
-    private readonly routeName: string | undefined,
-    readonly cluster: string,
-    private readonly request: LogicalRequest,
-    private readonly sink: CallSink<AttemptResponse>,
-    includeAttemptCount: boolean,
-    private readonly start: number,
+    readonly snapshot: CallSnapshot,
+    readonly route: CompiledRoute,
+    readonly picked: PickedCluster,
+    readonly policy: RouteCallPolicy,
+    readonly request: LogicalRequest,
+    readonly transport: AttemptTransport<AttemptResponse>,
+    readonly sink: CallSink<AttemptResponse>,
+    readonly start: number,
   ) {
     super();
-    this.includeAttemptCount = includeAttemptCount;
+    this.includeAttemptCount = policy.includeAttemptCount;
+    this.lastAttempt = !policy.retry.enabled;
     this.random = engine.random;
   }
 
+  /** AttemptRequest: the picked cluster's name. */
+  get cluster(): string {
+    return this.picked.name;
+  }
+
   /** Envoy's router order up to the attempt, as CallEngine.route and afterFault run it for such a route. Throws the call's failure. */
-  static routed(engine: CallEngine, snapshot: CallSnapshot, match: RouteMatchResult, policy: RouteCallPolicy, request: LogicalRequest, sink: CallSink<AttemptResponse>): DirectCall {
+  static routed(
+    engine: CallEngine,
+    snapshot: CallSnapshot,
+    match: RouteMatchResult,
+    policy: RouteCallPolicy,
+    request: LogicalRequest,
+    transport: AttemptTransport<AttemptResponse>,
+    sink: CallSink<AttemptResponse>,
+  ): DirectCall {
     const start = engine.now();
     const route = match.route;
     const view = request.view;
@@ -101,7 +124,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS, 'no cluster for the request');
     const cluster = snapshot.cluster(picked.name);
     if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS);
-    const call = new DirectCall(engine, snapshot.target, route.name, picked.name, request, sink, policy.includeAttemptCount, start);
+    const call = new DirectCall(engine, snapshot, route, picked, policy, request, transport, sink, start);
     // gRFC A32: gRPC calls count against the DEFAULT thresholds (no priority routing).
     const breakers = cluster.breakersFor(engine.kind === 'http' ? ra.priority : undefined);
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, NO_ATTEMPTS);
@@ -121,8 +144,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     return call;
   }
 
-  startAttempt(transport: AttemptTransport<AttemptResponse>): void {
-    const request = this.request;
+  startAttempt(): void {
+    const { request, transport } = this;
     // max_pending_requests: an attempt that must wait for a connection holds a pending slot until its head.
     const pending = transport.wouldQueue?.(this) === true;
     if (pending && !this.breakers!.tryAcquirePending()) {
@@ -150,6 +173,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
 
   resolved(response: AttemptResponse): void {
     if (this.done) return discardLate(response);
+    if (!this.lastAttempt && this.policy.retry.retriesResponse(response.status, response.headers, response.grpcStatus)) return this.continueInEngine(response, undefined);
     this.attemptOver();
     this.clusterRuntime!.reportResult(this.host, responseResult(response.status, response.grpcStatus));
     // The max_requests slot is held until the response stream ends (streamEnded).
@@ -160,8 +184,9 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
 
   rejected(error: unknown): void {
     if (this.done) return;
-    this.attemptOver();
     const outcome = outcomeOf(error);
+    if (!this.lastAttempt && this.policy.retry.classify(outcome) !== undefined) return this.continueInEngine(undefined, error);
+    this.attemptOver();
     this.clusterRuntime!.reportResult(this.host, LOCAL_FAILURE);
     this.releaseSlot();
     const flag = outcome.kind === 'connect-failure' ? ResponseFlag.UPSTREAM_CONNECTION_FAILURE : ResponseFlag.UPSTREAM_REMOTE_RESET;
@@ -192,10 +217,33 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     this.releaseSlot();
   }
 
+  /** FirstAttempt: the engine takes the max_requests slot over. */
+  handOverSlot(): CircuitBreaker {
+    const breakers = this.breakers!;
+    this.breakers = undefined;
+    return breakers;
+  }
+
+  /**
+   * The attempt's outcome is one the route's retry policy retries: the engine's full path takes the call
+   * over from there (it releases the attempt's host load and pending slot, reports and records it, and
+   * decides: retry after a backoff, or the outcome stands when the request is no longer replayable,
+   * retriable_request_headers do not match or the max_retries breaker is full).
+   */
+  private continueInEngine(response: AttemptResponse | undefined, error: unknown): void {
+    this.done = true;
+    this.unsubscribe();
+    this.engine.continueCall(this, response, error);
+  }
+
   private attemptOver(): void {
     this.done = true;
     this.host.activeRequests--;
     if (this.pending) this.breakers!.releasePending();
+    this.unsubscribe();
+  }
+
+  private unsubscribe(): void {
     if (this.subscribed) {
       this.subscribed = false;
       this.request.signal?.removeEventListener('abort', this);
@@ -215,7 +263,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   }
 
   private fail(flag: ResponseFlagCode, status: number, attempts: readonly AttemptRecord[], detail?: string, cause?: unknown): MeshCallError {
-    return callError(this.target, this.routeName, this.cluster, flag, status, attempts, detail, cause);
+    return callError(this.snapshot.target, this.route.name, this.picked.name, flag, status, attempts, detail, cause);
   }
 }
 

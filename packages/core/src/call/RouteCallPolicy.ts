@@ -16,6 +16,12 @@ export class RouteCallPolicy {
    * Such calls can run as a DirectCall (decided here, once per push, not per call).
    */
   readonly singleAttempt: boolean;
+  /**
+   * The call's first attempt can run as a DirectCall: as singleAttempt, except that a retry policy may be
+   * in effect (without a per-try timeout). A first attempt whose outcome the policy retries is then
+   * handed to the engine's full path (CallEngine.continueCall).
+   */
+  readonly directFirstAttempt: boolean;
 
   private constructor(
     readonly retry: CompiledRetryPolicy,
@@ -24,7 +30,8 @@ export class RouteCallPolicy {
     readonly timeoutMs: number,
     readonly includeAttemptCount: boolean,
   ) {
-    this.singleAttempt = !retry.enabled && retry.perTryTimeoutMs === 0 && hasher === undefined && timeoutMs === 0;
+    this.directFirstAttempt = retry.perTryTimeoutMs === 0 && hasher === undefined && timeoutMs === 0;
+    this.singleAttempt = this.directFirstAttempt && !retry.enabled;
   }
 
   private static readonly cache = { http: new WeakMap<CompiledRoute, RouteCallPolicy>(), grpc: new WeakMap<CompiledRoute, RouteCallPolicy>() };

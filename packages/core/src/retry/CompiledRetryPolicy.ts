@@ -124,6 +124,12 @@ export class CompiledRetryPolicy {
     }
   }
 
+  /** Whether classify would retry a response outcome with these fields (without making the outcome). */
+  retriesResponse(status: number, headers: HeaderLookup, grpcStatus: number | undefined): boolean {
+    const on = this.retryOn;
+    return on !== 0 && this.classifyResponse(on, status, headers, grpcStatus) !== undefined;
+  }
+
   private classifyResponse(on: number, status: number, headers: HeaderLookup, grpcStatus: number | undefined): RetryReason | undefined {
     if (this.kind === 'http') {
       // x-envoy-ratelimited (an upstream Envoy rate limited the request) decides alone

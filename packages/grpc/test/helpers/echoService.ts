@@ -72,3 +72,17 @@ export async function countAnswers(n: number, call: () => Promise<UnaryOutcome>,
   }
   return counts;
 }
+
+/** One bidi Chat call: writes `messages`, half-closes, and resolves with the answers (rejects on an error status). */
+export function chat(client: EchoClient, messages: readonly string[]): Promise<string[]> {
+  const call = client.Chat();
+  const got: string[] = [];
+  const done = new Promise<string[]>((resolve, reject) => {
+    call.on('data', (m: Buffer) => got.push(m.toString()));
+    call.on('end', () => resolve(got));
+    call.on('error', reject);
+  });
+  for (const m of messages) call.write(Buffer.from(m));
+  call.end();
+  return done;
+}

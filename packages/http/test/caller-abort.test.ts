@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { request } from 'undici';
+import { fetch, request } from 'undici';
 import { StaticResourceSource } from '@meshlet/xds-client';
 import { createMeshDispatcher, type MeshDispatcher } from '@meshlet/http';
 import { startBackend, type Backend } from './helpers/backends.js';
@@ -23,6 +23,18 @@ async function setup(): Promise<{ backend: Backend; dispatcher: MeshDispatcher }
   });
   applyMesh(source, { target: TARGET, clusters: [{ name: 'c0', ports: [backend.port] }] });
   return { backend, dispatcher };
+}
+
+/** A backend that sends a response head and part of a body, then holds the response open. */
+async function streamingSetup(): Promise<{ dispatcher: MeshDispatcher; upstreamClosed: () => boolean }> {
+  const { backend, dispatcher } = await setup();
+  let closed = false;
+  backend.behave((_req, res) => {
+    res.on('close', () => (closed = true));
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first part');
+  });
+  return { dispatcher, upstreamClosed: () => closed };
 }
 
 /** Resolves when `check` holds, polling every 5 ms (fails the test after 2 s). */
@@ -64,17 +76,35 @@ describe('a caller that aborts through the abort function undici.request is give
   });
 
   it('while the body streams (the engine has handed the response over): destroying the body resets the upstream request', async () => {
-    const { backend, dispatcher } = await setup();
-    let upstreamClosed = false;
-    backend.behave((_req, res) => {
-      res.on('close', () => (upstreamClosed = true));
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('first part');
-    });
+    const { dispatcher, upstreamClosed } = await streamingSetup();
     const res = await request(`http://${TARGET}/stream`, { dispatcher });
     expect(res.statusCode).toBe(200);
     res.body.on('error', () => {}); // the reason destroy() is given comes back as the stream's error
     res.body.destroy(new Error('caller gave up'));
-    await until(() => upstreamClosed);
+    await until(upstreamClosed);
+  });
+
+  it('while the body streams: an abort signal fired after the response head resets the upstream request and errors the body', async () => {
+    const { dispatcher, upstreamClosed } = await streamingSetup();
+    const controller = new AbortController();
+    const res = await request(`http://${TARGET}/stream`, { dispatcher, signal: controller.signal });
+    expect(res.statusCode).toBe(200);
+    const bodyError = new Promise<Error>((resolve) => res.body.on('error', resolve));
+    const reason = new Error('caller gave up mid-body');
+    controller.abort(reason);
+    expect(await bodyError).toBe(reason);
+    await until(upstreamClosed);
+  });
+
+  it('fetch: aborting while the body streams resets the upstream request', async () => {
+    const { dispatcher, upstreamClosed } = await streamingSetup();
+    const controller = new AbortController();
+    const res = await fetch(`http://${TARGET}/stream`, { dispatcher, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    controller.abort(new Error('caller gave up mid-body'));
+    await expect(reader.read()).rejects.toThrow();
+    await until(upstreamClosed);
   });
 });

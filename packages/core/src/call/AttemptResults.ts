@@ -12,6 +12,8 @@ export const LOCAL_FAILURE: AttemptResult = { kind: 'local-origin-failure' };
 const CONNECT_FAILURE: AttemptOutcome = { kind: 'connect-failure' };
 const REFUSED: AttemptOutcome = { kind: 'refused-stream' };
 const RESET: AttemptOutcome = { kind: 'reset' };
+/** The outcome recorded for an attempt the caller's cancel stopped. */
+export const CALLER_RESET: AttemptOutcome = RESET;
 const RESET_BEFORE: AttemptOutcome = { kind: 'reset', requestStarted: false };
 
 /** A response that arrived after its attempt was stopped: release its body. */

@@ -17,12 +17,12 @@ import {
   type CancelListener,
   type LogicalRequest,
 } from './AttemptTransport.js';
-import { LOCAL_FAILURE, attemptResult, discardLate, outcomeOf } from './AttemptResults.js';
+import { CALLER_RESET, LOCAL_FAILURE, attemptResult, discardLate, outcomeOf } from './AttemptResults.js';
 import { AttemptStop } from './AttemptStop.js';
 import type { CallObserver } from './CallObserver.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import type { Random } from './HeaderLookup.js';
-import { MeshCallError, type AttemptRecord, type LocalReply } from './MeshCallError.js';
+import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord, type LocalReply } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy } from './RouteCallPolicy.js';
 import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
@@ -38,7 +38,6 @@ export interface CallEngineOptions {
   readonly observer?: CallObserver;
 }
 
-const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
 
 /** Why an in-flight wait ended early. */
 const enum Stop {
@@ -225,7 +224,7 @@ export class CallEngine {
 
     const ra = route.route.route!;
     const picked: PickedCluster | undefined = route.clusterPicker?.pick(random(), view.headers);
-    const notFound = NOT_FOUND_STATUS[ra.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
+    const notFound = clusterNotFoundStatus(ra);
     if (picked === undefined) throw call.fail(ResponseFlag.NO_CLUSTER_FOUND, notFound, 'no cluster for the request');
     call.picked = picked;
     const cluster = snapshot.cluster(picked.name);
@@ -401,7 +400,7 @@ export class CallEngine {
   ): R | typeof RETRY {
     if (stop === Stop.Caller) {
       response?.discard();
-      call.record(host, { kind: 'reset' }, started, this.now());
+      call.record(host, CALLER_RESET, started, this.now());
       throw call.cancelled();
     }
     if (stop === Stop.Route) {
@@ -730,7 +729,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
       cluster: this.clusterName,
       flags: this.flags,
       attempts: this.attempts,
-      localReply: { status, body: `meshlet: ${flag}`, flags: this.flags },
+      localReply: meshFailureReply(status, this.flags),
       detail: this.detail,
       cause,
     });

@@ -4,16 +4,14 @@ import type { PickContext } from '../cluster/PickContext.js';
 import type { AttemptOutcome } from '../retry/AttemptOutcome.js';
 import type { HeaderMutation } from '../routing/HeaderMutation.js';
 import type { CompiledRoute, PickedCluster, RouteMatchResult } from '../routing/index.js';
-import { LOCAL_FAILURE, discardLate, outcomeOf, responseResult } from './AttemptResults.js';
+import { CALLER_RESET, LOCAL_FAILURE, discardLate, outcomeOf, responseResult } from './AttemptResults.js';
 import { AttemptStop } from './AttemptStop.js';
 import type { AttemptRequest, AttemptResponse, AttemptSettler, AttemptTransport, CancelListener, LogicalRequest } from './AttemptTransport.js';
 import type { CallEngine, CallSink, FirstAttempt } from './CallEngine.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
-import { MeshCallError, type AttemptRecord } from './MeshCallError.js';
+import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy } from './RouteCallPolicy.js';
-
-const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
 
 /**
  * Starts `request` as a DirectCall when its route allows its first attempt to run direct
@@ -120,7 +118,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     const view = request.view;
     const ra = route.route.route!;
     const picked = route.clusterPicker?.pick(engine.random(), view.headers);
-    const notFound = NOT_FOUND_STATUS[ra.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
+    const notFound = clusterNotFoundStatus(ra);
     if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS, 'no cluster for the request');
     const cluster = snapshot.cluster(picked.name);
     if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS);
@@ -270,9 +268,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
 /** The call's failure: Call.fail's MeshCallError for a call of one attempt at most. */
 function callError(target: string, route: string | undefined, cluster: string | undefined, flag: ResponseFlagCode, status: number, attempts: readonly AttemptRecord[], detail?: string, cause?: unknown): MeshCallError {
   const flags = [flag];
-  return new MeshCallError({ target, route, cluster, flags, attempts, localReply: { status, body: `meshlet: ${flag}`, flags }, detail, cause });
+  return new MeshCallError({ target, route, cluster, flags, attempts, localReply: meshFailureReply(status, flags), detail, cause });
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
-/** A cancelled attempt, as CallEngine records it. */
-const CALLER_RESET: AttemptOutcome = { kind: 'reset' };

@@ -1,3 +1,4 @@
+import type { RouteAction } from '@meshlet/xds-client';
 import type { Host } from '../cluster/Host.js';
 import type { AttemptOutcome } from '../retry/AttemptOutcome.js';
 import { describeFlag, type ResponseFlagCode } from './ResponseFlags.js';
@@ -34,6 +35,18 @@ export interface MeshCallErrorInit {
   readonly detail?: string;
   readonly cause?: unknown;
 }
+
+/** The reply of a call that failed in the mesh (`flags[0]` decided it), as both call engines make it. */
+export function meshFailureReply(status: number, flags: readonly ResponseFlagCode[]): LocalReply {
+  return { status, body: `meshlet: ${flags[0]}`, flags };
+}
+
+/** The status of the local reply when the route's cluster is not found (NC): RouteAction.cluster_not_found_response_code. */
+export function clusterNotFoundStatus(action: RouteAction): number {
+  return NOT_FOUND_STATUS[action.cluster_not_found_response_code ?? 'SERVICE_UNAVAILABLE'];
+}
+
+const NOT_FOUND_STATUS = { SERVICE_UNAVAILABLE: 503, NOT_FOUND: 404, INTERNAL_SERVER_ERROR: 500 } as const;
 
 /** A logical call that ended without an upstream response to hand back. */
 export class MeshCallError extends Error {

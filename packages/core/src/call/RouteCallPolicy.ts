@@ -11,15 +11,10 @@ const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
  */
 export class RouteCallPolicy {
   /**
-   * A call on this route has exactly one attempt and no timer of the route's own: no retry policy in
-   * effect, no per-try timeout, no route timeout (max_stream_duration for gRPC) and no hash policy.
-   * Such calls can run as a DirectCall (decided here, once per push, not per call).
-   */
-  readonly singleAttempt: boolean;
-  /**
-   * The call's first attempt can run as a DirectCall: as singleAttempt, except that a retry policy may be
-   * in effect (without a per-try timeout). A first attempt whose outcome the policy retries is then
-   * handed to the engine's full path (CallEngine.continueCall).
+   * The call's first attempt can run as a DirectCall (decided here, once per push, not per call): the route
+   * has no timer of its own (no per-try timeout, no route timeout or max_stream_duration for gRPC) and no
+   * hash policy. With no retry policy in effect that attempt is the call's only one; with one, a first
+   * attempt whose outcome the policy retries is handed to the engine's full path (CallEngine.continueCall).
    */
   readonly directFirstAttempt: boolean;
 
@@ -31,7 +26,6 @@ export class RouteCallPolicy {
     readonly includeAttemptCount: boolean,
   ) {
     this.directFirstAttempt = retry.perTryTimeoutMs === 0 && hasher === undefined && timeoutMs === 0;
-    this.singleAttempt = this.directFirstAttempt && !retry.enabled;
   }
 
   private static readonly cache = { http: new WeakMap<CompiledRoute, RouteCallPolicy>(), grpc: new WeakMap<CompiledRoute, RouteCallPolicy>() };

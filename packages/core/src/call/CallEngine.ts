@@ -24,7 +24,7 @@ import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import type { Random } from './HeaderLookup.js';
 import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord, type LocalReply } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
-import { RouteCallPolicy } from './RouteCallPolicy.js';
+import { RouteCallPolicy, type CallTimer } from './RouteCallPolicy.js';
 import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
 import { startDirectCall } from './DirectCall.js';
 import type { StreamEnd, StreamEndObject } from './StreamCompletion.js';
@@ -75,14 +75,15 @@ export class CallEngine {
     this.observer = options.observer;
     this.observed = options.observer !== undefined;
     this.timers = new DeadlineTimers(this.now);
-    this.directCalls = options.kind === 'grpc' && options.observer === undefined;
+    this.directCalls = options.observer === undefined;
   }
 
   /**
-   * gRPC calls without an observer whose route has no timer of its own (RouteCallPolicy.directFirstAttempt)
-   * run their first attempt as a DirectCall: no retry, timer or fault state, one object per call instead
-   * of Call and its attempt; a first attempt its route's retry policy retries goes on in a Call
-   * (continueCall). An observer reads the Call's records, so observed engines always take the full path.
+   * Calls without an observer whose route has no hash policy (RouteCallPolicy.directFirstAttempt) run their
+   * first attempt as a DirectCall: no retry or fault state and one timer, one object per call instead of
+   * Call, its attempt and its deadlines; a first attempt its route's retry policy retries, or whose timer
+   * passes, goes on in a Call (continueCall). An observer reads the Call's records, so observed engines
+   * always take the full path.
    */
   private readonly directCalls: boolean;
 
@@ -292,9 +293,11 @@ export class CallEngine {
    * made that attempt, from afterAttempt on (the attempt's release, outlier report, record, retry
    * decision, max_retries breaker, backoff), exactly as if the full path had run it. The Call takes over
    * the max_requests slot, the attempt's host load and pending slot; the DirectCall no longer listens
-   * for the caller's cancel (the Call subscribes before its backoff).
+   * for the caller's cancel (the Call subscribes before its backoff). `timedOut`: the attempt was stopped
+   * by its timer (the DirectCall's one: the per-try timeout, or the route timeout), and the Call goes on
+   * as after that stop; otherwise the Call arms the route deadline, which the DirectCall did not.
    */
-  continueCall(first: FirstAttempt, response: AttemptResponse | undefined, error: unknown): void {
+  continueCall(first: FirstAttempt, response: AttemptResponse | undefined, error: unknown, timedOut?: CallTimer): void {
     const call = new Call(this, first.snapshot, first.request, first.transport, first.sink, first.start);
     const policy = first.policy;
     const breakers = first.handOverSlot();
@@ -312,12 +315,14 @@ export class CallEngine {
     call.host = first.host;
     call.attemptStarted = first.start;
     call.attemptPending = first.pending;
-    const attempt = new EngineAttempt(first.host, first.picked.name, first.path, first.authority, first.headerMutation, 1, policy.includeAttemptCount, undefined);
+    const attempt = new EngineAttempt(first.host, first.picked.name, first.path, first.authority, first.headerMutation, 1, policy.includeAttemptCount, first.expectedTimeoutMs);
     attempt.done = true;
     attempt.value = response;
     attempt.error = error;
     call.attempt = attempt;
-    this.step(call, Wait.Attempt, Stop.None);
+    // The route deadline is where the full path set it (the call's start: no fault filter ran); a route timeout has passed it.
+    if (policy.timeoutMs > 0 && timedOut !== 'route') call.setDeadline(policy.timeoutMs, first.start + policy.timeoutMs);
+    this.step(call, Wait.Attempt, timedOut === undefined ? Stop.None : timedOut === 'route' ? Stop.Route : Stop.PerTry);
   }
 
   /** Picks a host and starts the next attempt; its race ends in afterAttempt (see step). */
@@ -476,6 +481,7 @@ export interface FirstAttempt {
   readonly path: string;
   readonly authority: string;
   readonly headerMutation: HeaderMutation;
+  readonly expectedTimeoutMs: number | undefined;
   readonly host: Host;
   readonly pending: boolean;
   /** The breakers whose max_requests slot the call holds, now the engine's to release. */

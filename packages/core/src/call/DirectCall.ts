@@ -11,12 +11,13 @@ import type { CallEngine, CallSink, FirstAttempt } from './CallEngine.js';
 import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
-import { RouteCallPolicy } from './RouteCallPolicy.js';
+import { RouteCallPolicy, type CallTimer } from './RouteCallPolicy.js';
+import { Deadline, type DeadlineOwner } from './DeadlineTimers.js';
 
 /**
  * Starts `request` as a DirectCall when its route allows its first attempt to run direct
- * (RouteCallPolicy.directFirstAttempt, decided once per push: a single attempt, or a retry policy without
- * per-try timeout) and the listener has no fault filter; returns false, having done nothing, for
+ * (RouteCallPolicy.directFirstAttempt, decided once per push: a route without a hash policy) and the
+ * listener has no fault filter; returns false, having done nothing, for
  * the CallEngine to run the call in full otherwise. CallEngine.start calls it for an engine without an
  * observer, once the caller is known not to have cancelled and the route is matched.
  */
@@ -45,17 +46,19 @@ export function startDirectCall(
 
 /**
  * A call's first attempt, on a route with RouteCallPolicy.directFirstAttempt and no observer: the call and
- * its attempt in one object, without the engine's retry, backoff, timer and fault state, and its steps in
+ * its attempt in one object, without the engine's retry, backoff and fault state, and its steps in
  * three methods (routed, startAttempt, resolved or rejected) instead of the engine's chain. When the
  * route has a retry policy and the attempt's outcome is one it retries (the policy's own classify), the
  * call is handed to the engine (CallEngine.continueCall), which goes on from its retry decision as its
- * full path would have; every other outcome ends the call here. It keeps
+ * full path would have; so is a call whose first attempt's timer passes (the per-try timeout, or the
+ * route timeout when there is no shorter per-try one: the one timer it arms). Every other outcome ends
+ * the call here. It keeps
  * what Envoy's router does for such a request, as CallEngine does: the max_requests slot until the
  * response stream ends, max_pending_requests while the transport would queue, the host's active
  * request count, the attempt's outcome reported to outlier detection, the caller's cancel (DC, not
  * reported to outlier detection), and the same MeshCallErrors (flags, status, attempts).
  */
-class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext, FirstAttempt {
+class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext, FirstAttempt, DeadlineOwner {
   // ---- AttemptRequest (host, path, authority and header mutation are set by routed())
   host!: Host;
   path = '';
@@ -63,8 +66,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   headerMutation!: HeaderMutation;
   readonly attemptCount = 1;
   readonly includeAttemptCount: boolean;
-  /** No route timeout: the attempt is bounded only by the caller's deadline. */
-  readonly expectedTimeoutMs = undefined;
+  /** The first attempt's budget (RouteCallPolicy.firstAttemptTimeoutMs). */
+  readonly expectedTimeoutMs: number | undefined;
   /**
    * True when the route has no retry policy in effect: no other attempt will follow, the transport
    * need keep nothing for a replay. False: a retry may follow (continueCall), the transport keeps the request.
@@ -80,6 +83,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   /** The attempt settled, or the caller cancelled first. */
   private done = false;
   private subscribed = false;
+  /** The first attempt's timer (RouteCallPolicy.firstAttemptTimer), while armed. */
+  private timer: Deadline | undefined = undefined;
 
   private constructor(
     private readonly engine: CallEngine,
@@ -95,6 +100,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     super();
     this.includeAttemptCount = policy.includeAttemptCount;
     this.lastAttempt = !policy.retry.enabled;
+    this.expectedTimeoutMs = policy.firstAttemptTimeoutMs;
     this.random = engine.random;
   }
 
@@ -159,6 +165,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
       request.signal?.addEventListener('abort', this, { once: true });
       request.cancellation?.setCancelListener(this);
     }
+    const timeoutMs = this.expectedTimeoutMs;
+    if (timeoutMs !== undefined) this.engine.timers.arm((this.timer = new Deadline(this)), timeoutMs, this.start + timeoutMs);
     try {
       transport.startAttempt!(this, this);
     } catch (err) {
@@ -207,6 +215,19 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     this.callerCancelled();
   }
 
+  /**
+   * DeadlineOwner: the first attempt's timer passed. The attempt is stopped and the engine goes on as its full
+   * path goes on after that timer: a per-try timeout is retried per the policy (UT when it is not), the route
+   * timeout fails the call UT 504.
+   */
+  onDeadline(): void {
+    if (this.done) return;
+    const timer = this.policy.firstAttemptTimer!;
+    this.done = true;
+    this.stop(new Error(timer === 'route' ? 'route timeout' : 'per-try timeout'));
+    this.continueInEngine(undefined, undefined, timer);
+  }
+
   /** CancelListener: no backoff waits for a replay here. */
   requestNotReplayable(): void {}
 
@@ -228,14 +249,16 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
    * decides: retry after a backoff, or the outcome stands when the request is no longer replayable,
    * retriable_request_headers do not match or the max_retries breaker is full).
    */
-  private continueInEngine(response: AttemptResponse | undefined, error: unknown): void {
+  private continueInEngine(response: AttemptResponse | undefined, error: unknown, timedOut?: CallTimer): void {
     this.done = true;
+    this.timer?.cancel();
     this.unsubscribe();
-    this.engine.continueCall(this, response, error);
+    this.engine.continueCall(this, response, error, timedOut);
   }
 
   private attemptOver(): void {
     this.done = true;
+    this.timer?.cancel();
     this.host.activeRequests--;
     if (this.pending) this.breakers!.releasePending();
     this.unsubscribe();

@@ -12,11 +12,11 @@ import type { CallCluster, CallSnapshot } from '../../src/call/CallSnapshot.js';
 import { MeshCallError, type LocalReply } from '../../src/call/MeshCallError.js';
 import { headers, seededRandom } from './fixtures.js';
 
-// A gRPC call on a route with no retry policy, timeout, hash policy or fault filter, on an engine
-// without an observer, runs as a DirectCall (one object, one attempt). These tests run each case on
-// such an engine and on one with an observer (which always takes CallEngine's full path) and
-// require the same outcome: response or MeshCallError (message, flags, local reply, attempts),
-// outlier reports, circuit-breaker slots and host load.
+// A call on a route without a hash policy, on a listener without a fault filter and an engine without an
+// observer, runs its first attempt as a DirectCall (one object). These tests run each case on such an
+// engine and on one with an observer (which always takes CallEngine's full path) and require the same
+// outcome: response or MeshCallError (message, flags, local reply, attempts), outlier reports,
+// circuit-breaker slots and host load, the attempts sent and their budgets.
 
 const EMPTY = { request_headers_to_add: [], request_headers_to_remove: [], response_headers_to_add: [], response_headers_to_remove: [], typed_per_filter_config: {} };
 
@@ -59,7 +59,7 @@ interface FakeResponse extends AttemptResponse {
   readonly stream: StreamCompletion;
   discarded: boolean;
 }
-type Step = 'ok' | 'unavailable' | 'connect-failure' | 'reset' | 'refused-stream' | 'throw' | 'hang' | 'queue';
+type Step = 'ok' | '503' | 'unavailable' | 'connect-failure' | 'reset' | 'refused-stream' | 'throw' | 'hang' | 'queue';
 
 /**
  * A transport that settles each attempt inside startAttempt (as the gRPC transport may) or never ('hang');
@@ -85,10 +85,10 @@ class StartingTransport implements AttemptTransport<FakeResponse> {
     attempt.onStop?.((reason) => (this.stopped = reason));
     if (step === 'hang') return;
     if (step === 'throw') throw new Error('transport broke');
-    if (step === 'ok' || step === 'unavailable' || step === 'queue') {
+    if (step === 'ok' || step === '503' || step === 'unavailable' || step === 'queue') {
       const stream = new StreamCompletion();
       const r: FakeResponse = {
-        status: 200,
+        status: step === '503' ? 503 : 200,
         headers: headers(),
         grpcStatus: step === 'unavailable' ? 14 : undefined,
         stream,
@@ -120,26 +120,40 @@ interface Run {
   stopped: string | undefined;
   /** Each attempt's host and attempt count (x-envoy-attempt-count), and the hosts each pick avoided. */
   sent: [string, number, boolean][];
+  /** Each attempt's expectedTimeoutMs (x-envoy-expected-rq-timeout-ms). */
+  budgets: (number | undefined)[];
   avoided: string[][];
   retryStats: number[];
 }
 
+interface RunOptions {
+  rc?: RouteConfiguration;
+  hosts?: number;
+  thresholds?: Thresholds;
+  fault?: HttpFault;
+  /** The caller cancels right after the start, or after this many ms. */
+  abort?: boolean | number;
+  cluster?: string;
+  replayable?: boolean;
+  /** 'grpc' (default): gRFC A44 retry and A31 timeout semantics; 'http': Envoy's. */
+  kind?: 'http' | 'grpc';
+  headers?: Record<string, string>;
+}
+
 /** Runs one call on a fresh cluster with an observed (full path) or unobserved (direct) engine. */
-async function run(
-  observed: boolean,
-  step: Step | readonly Step[],
-  opts: { rc?: RouteConfiguration; hosts?: number; thresholds?: Thresholds; fault?: HttpFault; abort?: boolean; cluster?: string; replayable?: boolean } = {},
-): Promise<Run> {
+async function run(observed: boolean, step: Step | readonly Step[], opts: RunOptions = {}): Promise<Run> {
   const hosts = Array.from({ length: opts.hosts ?? 2 }, (_, i) => new Host(`10.0.0.${i + 1}`, 8080));
   const cluster = new FakeCluster(hosts, opts.thresholds);
   const snapshot: CallSnapshot = { target: 'svc:80', routeTable: RouteTable.compile(opts.rc ?? config(route())), cluster: (n) => (n === (opts.cluster ?? 'c1') ? cluster : undefined), fault: opts.fault };
-  const engine = new CallEngine({ kind: 'grpc', random: seededRandom(1), ...(observed ? { observer: {} } : {}) });
+  const kind = opts.kind ?? 'grpc';
+  const engine = new CallEngine({ kind, random: seededRandom(1), ...(observed ? { observer: {} } : {}) });
   const transport = new StartingTransport(step);
   const controller = new AbortController();
-  const request = { view: { authority: 'svc', path: '/pkg.Svc/M', method: 'POST', headers: headers(), isGrpc: true }, replayable: opts.replayable ?? true, signal: controller.signal };
+  const request = { view: { authority: 'svc', path: '/pkg.Svc/M', method: 'POST', headers: headers(opts.headers), isGrpc: kind === 'grpc' }, replayable: opts.replayable ?? true, signal: controller.signal };
   const state = (): number[] => [cluster.breakers.activeRequests, cluster.breakers.pendingRequests, ...hosts.map((h) => h.activeRequests)];
   const result = engine.execute(snapshot, request, transport);
-  if (opts.abort) controller.abort(new Error('caller gave up'));
+  if (opts.abort === true) controller.abort(new Error('caller gave up'));
+  else if (typeof opts.abort === 'number') setTimeout(() => controller.abort(new Error('caller gave up')), opts.abort);
   let outcome: unknown;
   try {
     const r = await result;
@@ -160,17 +174,21 @@ async function run(
     lastAttempt: transport.sent.map((a) => a.lastAttempt),
     stopped: transport.stopped?.message,
     sent: transport.sent.map((a) => [a.host.key, a.attemptCount, a.includeAttemptCount]),
+    budgets: transport.sent.map((a) => a.expectedTimeoutMs),
     avoided: cluster.avoided,
     retryStats: [cluster.breakers.activeRetries, cluster.breakers.stats.rq_retry_overflow],
   };
 }
 
-async function both(step: Step | readonly Step[], opts: Parameters<typeof run>[2] = {}): Promise<{ direct: Run; full: Run }> {
+async function both(step: Step | readonly Step[], opts: RunOptions = {}): Promise<{ direct: Run; full: Run }> {
   const direct = await run(false, step, opts);
   const full = await run(true, step, opts);
-  const { lastAttempt: _d, ...d } = direct;
-  const { lastAttempt: _f, ...f } = full;
+  const { lastAttempt: _d, budgets: db, ...d } = direct;
+  const { lastAttempt: _f, budgets: fb, ...f } = full;
   expect(d).toEqual(f);
+  // The first attempt's budget exactly; a retry's may be the route timeout's remainder, read off the clock.
+  expect(db[0]).toBe(fb[0]);
+  expect(db.map((b, i) => (b === undefined || fb[i] === undefined ? b === fb[i] : Math.abs(b - fb[i]!) <= 10))).toEqual(fb.map(() => true));
   return { direct, full };
 }
 
@@ -228,10 +246,19 @@ describe('DirectCall: a single-attempt gRPC call without an observer', () => {
     expect(nc.direct.outcome).toMatchObject({ flags: ['NC'], localReply: { status: 503 } });
   });
 
-  it('takes the full path (attempts may be replayed) once the route has a timeout, a hash policy, or the listener a fault filter', async () => {
-    // (gRPC ignores a retry policy's per_try_timeout, gRFC A44: a route with one runs direct too.)
-    const timeout = config(route({ max_stream_duration: { max_stream_duration: 5_000 } }));
-    expect((await run(false, 'ok', { rc: timeout })).lastAttempt).toEqual([undefined]);
+  it('max_stream_duration: the attempt is bounded by it, and its passing fails the call UT as on the full path', async () => {
+    const rc = config(route({ max_stream_duration: { max_stream_duration: 30 } }));
+    const ok = await both('ok', { rc });
+    expect(ok.direct.lastAttempt).toEqual([true]);
+    expect(ok.direct.budgets).toEqual([30]);
+    const { direct } = await both('hang', { rc });
+    expect(direct.outcome).toMatchObject({ flags: ['UT'], localReply: { status: 504 }, attempts: [['10.0.0.1:8080', { kind: 'per-try-timeout' }]] });
+    expect(direct.stopped).toBe('route timeout');
+    expect(direct.reports).toEqual([['10.0.0.1:8080', { kind: 'local-origin-failure' }]]);
+    expect(direct.settled).toEqual([0, 0, 0, 0]);
+  });
+
+  it('takes the full path (attempts may be replayed) once the route has a hash policy, or the listener a fault filter', async () => {
     const hashed = config(route({ hash_policy: [{ header: { header_name: 'x-user' }, terminal: false }] } as Partial<NonNullable<Route['route']>>));
     expect((await run(false, 'ok', { rc: hashed })).lastAttempt).toEqual([undefined]);
     const fault: HttpFault = { headers: [] };
@@ -332,5 +359,116 @@ describe('DirectCall: the first attempt of a call on a route with a retry policy
     expect(backoff.direct.sent).toHaveLength(1);
     expect(backoff.direct.settled).toEqual([0, 0, 0, 0]);
     expect(backoff.direct.retryStats).toEqual([0, 0]);
+  });
+});
+
+// HTTP routes carry timers: Envoy's route timeout (15 s unless RouteAction.timeout says otherwise) and often a
+// retry policy's per_try_timeout. A DirectCall arms the first attempt's one (the shorter); when it passes, the
+// engine goes on as its full path goes on after that timer. Each case must end as the full path does.
+const http = (action: Partial<NonNullable<Route['route']>>, rc?: (c: RouteConfiguration) => void): RunOptions => {
+  const c = config(route(action));
+  rc?.(c);
+  return { kind: 'http', rc: c };
+};
+const HTTP_RETRY_ON = ['5xx', 'connect-failure', 'refused-stream', 'reset'];
+const withAttemptCount = (c: RouteConfiguration): void => void ((c.virtual_hosts[0] as { include_request_attempt_count?: boolean }).include_request_attempt_count = true);
+
+describe('DirectCall: HTTP calls with a route timeout and a per-try timeout', () => {
+  it('the benchmark route (10 s timeout, 2 s per-try, previous_hosts): the first attempt runs direct, its budget the per-try timeout', async () => {
+    const { direct, full } = await both('ok', http({ timeout: 10_000, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 2_000 }) }));
+    expect(direct.lastAttempt).toEqual([false]);
+    expect(full.lastAttempt).toEqual([undefined]);
+    expect(direct.outcome).toEqual({ status: 200, grpcStatus: undefined });
+    expect(direct.budgets).toEqual([2_000]);
+    expect(direct.settled).toEqual([1, 0, 0, 0]);
+    expect(direct.ended).toEqual([0, 0, 0, 0]);
+    // Without a per-try timeout (or with one not shorter than the route's), the route timeout is the budget; Envoy's default is 15 s.
+    expect((await both('ok', http({ timeout: 500 }))).direct.budgets).toEqual([500]);
+    expect((await both('ok', http({ timeout: 500, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 500 }) }))).direct.budgets).toEqual([500]);
+    expect((await both('ok', http({}))).direct.budgets).toEqual([15_000]);
+    // istiod writes `timeout: 0s` (none): no timer, no budget.
+    expect((await both('ok', http({ timeout: 0 }))).direct.budgets).toEqual([undefined]);
+  });
+
+  it('the route timeout passing during the first attempt stops it and fails the call UT 504, reported as a local-origin failure', async () => {
+    for (const opts of [http({ timeout: 30 }), http({ timeout: 30, retry_policy: retryPolicy(HTTP_RETRY_ON) })]) {
+      const { direct } = await both('hang', opts);
+      expect(direct.outcome).toMatchObject({ flags: ['UT'], localReply: { status: 504, body: 'meshlet: UT' }, attempts: [['10.0.0.1:8080', { kind: 'per-try-timeout' }]] });
+      expect((direct.outcome as { message: string }).message).toContain('upstream request timeout');
+      expect(direct.stopped).toBe('route timeout');
+      expect(direct.reports).toEqual([['10.0.0.1:8080', { kind: 'local-origin-failure' }]]);
+      expect(direct.settled).toEqual([0, 0, 0, 0]);
+    }
+  });
+
+  it('a per-try timeout is retried on another host (previous_hosts), with the attempt count and the time left, and succeeds', async () => {
+    const opts = http({ timeout: 1_000, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 20 }) }, withAttemptCount);
+    const { direct } = await both(['hang', 'ok'], opts);
+    expect(direct.outcome).toEqual({ status: 200, grpcStatus: undefined });
+    expect(direct.sent).toEqual([
+      ['10.0.0.1:8080', 1, true],
+      ['10.0.0.2:8080', 2, true],
+    ]);
+    expect(direct.budgets).toEqual([20, 20]);
+    expect(direct.avoided).toEqual([[], ['10.0.0.1:8080']]);
+    expect(direct.reports).toEqual([
+      ['10.0.0.1:8080', { kind: 'local-origin-failure' }],
+      ['10.0.0.2:8080', { kind: 'http', status: 200 }],
+    ]);
+    expect(direct.settled).toEqual([1, 0, 0, 0]);
+    expect(direct.retryStats).toEqual([0, 0]);
+  });
+
+  it('per-try timeouts until the retries are exhausted, or the route timeout cutting the retries short, end in UT 504', async () => {
+    const exhausted = await both('hang', http({ timeout: 1_000, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 10 }) }));
+    expect(exhausted.direct.outcome).toMatchObject({ flags: ['UT', 'URX'], localReply: { status: 504 }, message: expect.stringContaining('per-try timeout') });
+    expect(exhausted.direct.sent).toHaveLength(3);
+    expect(exhausted.direct.settled).toEqual([0, 0, 0, 0]);
+    // The route timeout passes in the second attempt (its budget the 10 ms left, not the per-try 20): how many attempts
+    // fit depends on the timers' lateness, so each path is checked on its own here.
+    for (const observed of [false, true]) {
+      const cut = await run(observed, 'hang', http({ timeout: 30, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 20, num_retries: 5 }) }));
+      expect(cut.outcome).toMatchObject({ flags: ['UT'], localReply: { status: 504 } });
+      expect(cut.budgets[0]).toBe(20);
+      expect(cut.budgets.slice(1).every((b) => b! < 20)).toBe(true);
+      expect(cut.settled).toEqual([0, 0, 0, 0]);
+    }
+  });
+
+  it('a per-try timeout the policy does not retry, or on a route without retries, fails the call UT 504 "per-try timeout"', async () => {
+    for (const retryOn of [['retriable-4xx'], []]) {
+      const { direct } = await both('hang', http({ timeout: 1_000, retry_policy: retryPolicy(retryOn, { per_try_timeout: 15 }) }));
+      expect(direct.outcome).toMatchObject({ flags: ['UT'], localReply: { status: 504 }, message: expect.stringContaining('per-try timeout') });
+      expect(direct.sent).toHaveLength(1);
+      expect(direct.stopped).toBe('per-try timeout');
+    }
+  });
+
+  it('a 5xx is retried on another host (previous_hosts); retriable_request_headers decide whether the request is retried at all', async () => {
+    const retried = await both(['503', 'ok'], http({ timeout: 1_000, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 500 }) }));
+    expect(retried.direct.outcome).toEqual({ status: 200, grpcStatus: undefined });
+    expect(retried.direct.avoided).toEqual([[], ['10.0.0.1:8080']]);
+    expect(retried.direct.budgets).toEqual([500, 500]);
+    const gated = (headers: Record<string, string>): Promise<{ direct: Run; full: Run }> =>
+      both(['503', 'ok'], { ...http({ timeout: 1_000, retry_policy: retryPolicy(HTTP_RETRY_ON, { retriable_request_headers: [{ name: 'x-retry', exact_match: 'yes', invert_match: false }] }) }), headers });
+    const matching = await gated({ 'x-retry': 'yes' });
+    expect(matching.direct.outcome).toEqual({ status: 200, grpcStatus: undefined });
+    expect(matching.direct.sent).toHaveLength(2);
+    const other = await gated({ 'x-retry': 'no' });
+    expect(other.direct.outcome).toEqual({ status: 503, grpcStatus: undefined });
+    expect(other.direct.sent).toHaveLength(1);
+    expect(other.direct.settled).toEqual([1, 0, 0, 0]);
+  });
+
+  it('the caller cancelling while the timer is armed fails the call DC; the timer is disarmed and never fires', async () => {
+    const opts = http({ timeout: 40, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 20 }) });
+    const { direct } = await both('hang', { ...opts, abort: 5 });
+    expect(direct.outcome).toMatchObject({ flags: ['DC'], localReply: { status: 499 }, cause: 'caller gave up' });
+    expect(direct.stopped).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 60));
+    // A timer that fired after the cancel would have reported the attempt or started a retry.
+    expect(direct.reports).toEqual([]);
+    expect(direct.sent).toHaveLength(1);
+    expect(direct.settled).toEqual([0, 0, 0, 0]);
   });
 });

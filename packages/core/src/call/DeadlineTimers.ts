@@ -4,14 +4,33 @@ export interface DeadlineOwner {
 }
 
 /**
+ * What the engine's timers link into their lists: a Deadline, or an object with one timer that is its own
+ * node (a DirectCall: no second object per call for its timer). The four link fields start as 0 and
+ * undefined and belong to DeadlineTimers.
+ */
+export interface DeadlineNode {
+  /** @internal */ expiresAt: number;
+  /** @internal */ prev: DeadlineNode | undefined;
+  /** @internal */ next: DeadlineNode | undefined;
+  /** @internal the list it is armed on, while armed. */ list: DeadlineList | undefined;
+  /** Its time passed (it is no longer armed). */
+  deadlinePassed(): void;
+}
+
+/** Disarms `d` (no-op when not armed). */
+export function disarm(d: DeadlineNode): void {
+  d.list?.remove(d);
+}
+
+/**
  * One deadline a call arms on the engine's DeadlineTimers. Reusable: a call keeps the same object
  * for its route deadline and for every attempt's per-try timeout, so arming costs no allocation.
  */
-export class Deadline {
+export class Deadline implements DeadlineNode {
   /** @internal */ expiresAt = 0;
-  /** @internal */ prev: Deadline | undefined = undefined;
-  /** @internal */ next: Deadline | undefined = undefined;
-  /** @internal the list it is armed on, while armed. */ list: DeadlineList | undefined = undefined;
+  /** @internal */ prev: DeadlineNode | undefined = undefined;
+  /** @internal */ next: DeadlineNode | undefined = undefined;
+  /** @internal */ list: DeadlineList | undefined = undefined;
 
   constructor(readonly owner: DeadlineOwner) {}
 
@@ -23,22 +42,27 @@ export class Deadline {
   cancel(): void {
     this.list?.remove(this);
   }
+
+  deadlinePassed(): void {
+    this.owner.onDeadline(this);
+  }
 }
 
 /**
  * Deadlines of one timeout value, kept sorted by expiry, with one Node timer for the earliest.
  * Deadlines of the same value are armed in time order, so insertion is at the tail.
  */
-class DeadlineList {
-  private head: Deadline | undefined;
-  private tail: Deadline | undefined;
+/** @internal */
+export class DeadlineList {
+  private head: DeadlineNode | undefined;
+  private tail: DeadlineNode | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When the armed timer fires (ms on the engine clock). */
   private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly now: () => number) {}
 
-  add(d: Deadline, expiresAt: number): void {
+  add(d: DeadlineNode, expiresAt: number): void {
     d.expiresAt = expiresAt;
     d.list = this;
     let after = this.tail;
@@ -54,7 +78,7 @@ class DeadlineList {
     else if (this.head === d && this.tail === d) this.timer.ref();
   }
 
-  remove(d: Deadline): void {
+  remove(d: DeadlineNode): void {
     if (d.prev === undefined) this.head = d.next;
     else d.prev.next = d.next;
     if (d.next === undefined) this.tail = d.prev;
@@ -77,7 +101,7 @@ class DeadlineList {
     const now = this.now();
     for (let d = this.head; d !== undefined && d.expiresAt <= now; d = this.head) {
       this.remove(d);
-      d.owner.onDeadline(d);
+      d.deadlinePassed();
     }
     // onDeadline may have armed deadlines of its own; add() then armed the timer already.
     if (this.head !== undefined && this.timer === undefined) this.arm(this.head.expiresAt);
@@ -95,8 +119,8 @@ export class DeadlineTimers {
   constructor(private readonly now: () => number) {}
 
   /** Arms `d` to pass at `expiresAt` (engine clock); `durationMs` picks the list (the timeout value it comes from). */
-  arm(d: Deadline, durationMs: number, expiresAt: number): void {
-    d.cancel();
+  arm(d: DeadlineNode, durationMs: number, expiresAt: number): void {
+    d.list?.remove(d);
     let list = this.lists.get(durationMs);
     if (list === undefined) {
       list = new DeadlineList(this.now);

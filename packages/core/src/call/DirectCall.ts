@@ -12,7 +12,7 @@ import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
 import { RouteCallPolicy, type CallTimer } from './RouteCallPolicy.js';
-import { Deadline, type DeadlineOwner } from './DeadlineTimers.js';
+import { disarm, type DeadlineList, type DeadlineNode } from './DeadlineTimers.js';
 
 /**
  * Starts `request` as a DirectCall when its route allows its first attempt to run direct
@@ -58,23 +58,13 @@ export function startDirectCall(
  * request count, the attempt's outcome reported to outlier detection, the caller's cancel (DC, not
  * reported to outlier detection), and the same MeshCallErrors (flags, status, attempts).
  */
-class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext, FirstAttempt, DeadlineOwner {
+class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<AttemptResponse>, CancelListener, PickContext, FirstAttempt, DeadlineNode {
   // ---- AttemptRequest (host, path, authority and header mutation are set by routed())
   host!: Host;
   path = '';
   authority = '';
   headerMutation!: HeaderMutation;
-  readonly attemptCount = 1;
-  readonly includeAttemptCount: boolean;
-  /** The first attempt's budget (RouteCallPolicy.firstAttemptTimeoutMs). */
-  readonly expectedTimeoutMs: number | undefined;
-  /**
-   * True when the route has no retry policy in effect: no other attempt will follow, the transport
-   * need keep nothing for a replay. False: a retry may follow (continueCall), the transport keeps the request.
-   */
-  readonly lastAttempt: boolean;
-  // ---- PickContext: no hash policy, no previous hosts (the first attempt's pick)
-  readonly random: () => number;
+  // (What can be read from the policy or the engine is a getter: a field costs 8 bytes per call.)
 
   private breakers: CircuitBreaker | undefined = undefined;
   // ---- FirstAttempt (read by CallEngine.continueCall)
@@ -83,8 +73,11 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   /** The attempt settled, or the caller cancelled first. */
   private done = false;
   private subscribed = false;
-  /** The first attempt's timer (RouteCallPolicy.firstAttemptTimer), while armed. */
-  private timer: Deadline | undefined = undefined;
+  // ---- DeadlineNode: the call is its first attempt's timer (RouteCallPolicy.firstAttemptTimer) itself
+  /** @internal */ expiresAt = 0;
+  /** @internal */ prev: DeadlineNode | undefined = undefined;
+  /** @internal */ next: DeadlineNode | undefined = undefined;
+  /** @internal */ list: DeadlineList | undefined = undefined;
 
   private constructor(
     private readonly engine: CallEngine,
@@ -98,10 +91,32 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     readonly start: number,
   ) {
     super();
-    this.includeAttemptCount = policy.includeAttemptCount;
-    this.lastAttempt = !policy.retry.enabled;
-    this.expectedTimeoutMs = policy.firstAttemptTimeoutMs;
-    this.random = engine.random;
+  }
+
+  get attemptCount(): number {
+    return 1;
+  }
+
+  get includeAttemptCount(): boolean {
+    return this.policy.includeAttemptCount;
+  }
+
+  /** The first attempt's budget (RouteCallPolicy.firstAttemptTimeoutMs). */
+  get expectedTimeoutMs(): number | undefined {
+    return this.policy.firstAttemptTimeoutMs;
+  }
+
+  /**
+   * True when the route has no retry policy in effect: no other attempt will follow, the transport
+   * need keep nothing for a replay. False: a retry may follow (continueCall), the transport keeps the request.
+   */
+  get lastAttempt(): boolean {
+    return !this.policy.retry.enabled;
+  }
+
+  /** PickContext (no hash policy, no previous hosts: the first attempt's pick): the engine's random source. */
+  get random(): () => number {
+    return this.engine.random;
   }
 
   /** AttemptRequest: the picked cluster's name. */
@@ -165,8 +180,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
       request.signal?.addEventListener('abort', this, { once: true });
       request.cancellation?.setCancelListener(this);
     }
-    const timeoutMs = this.expectedTimeoutMs;
-    if (timeoutMs !== undefined) this.engine.timers.arm((this.timer = new Deadline(this)), timeoutMs, this.start + timeoutMs);
+    const timeoutMs = this.policy.firstAttemptTimeoutMs;
+    if (timeoutMs !== undefined) this.engine.timers.arm(this, timeoutMs, this.start + timeoutMs);
     try {
       transport.startAttempt!(this, this);
     } catch (err) {
@@ -216,11 +231,11 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   }
 
   /**
-   * DeadlineOwner: the first attempt's timer passed. The attempt is stopped and the engine goes on as its full
+   * DeadlineNode: the first attempt's timer passed. The attempt is stopped and the engine goes on as its full
    * path goes on after that timer: a per-try timeout is retried per the policy (UT when it is not), the route
    * timeout fails the call UT 504.
    */
-  onDeadline(): void {
+  deadlinePassed(): void {
     if (this.done) return;
     const timer = this.policy.firstAttemptTimer!;
     this.done = true;
@@ -251,14 +266,14 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
    */
   private continueInEngine(response: AttemptResponse | undefined, error: unknown, timedOut?: CallTimer): void {
     this.done = true;
-    this.timer?.cancel();
+    disarm(this);
     this.unsubscribe();
     this.engine.continueCall(this, response, error, timedOut);
   }
 
   private attemptOver(): void {
     this.done = true;
-    this.timer?.cancel();
+    disarm(this);
     this.host.activeRequests--;
     if (this.pending) this.breakers!.releasePending();
     this.unsubscribe();

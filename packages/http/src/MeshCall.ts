@@ -45,6 +45,8 @@ export interface MeshCallOptions {
   readonly tracing?: MeshTracing;
   /** x-request-id, trace context and peer metadata on every attempt. */
   readonly attemptHeaders: AttemptHeaderOptions;
+  /** The next dispatcher's dispatch, where the attempts go. */
+  readonly dispatch: Dispatcher['dispatch'];
 }
 
 /**
@@ -62,11 +64,14 @@ export class MeshCall
   // ---- RequestView and LogicalRequest (set in run)
   authority = '';
   readonly path: string;
-  readonly method: string;
   isGrpc = false;
   replayable = false;
   get view(): RequestView {
     return this;
+  }
+  /** (The options' own: a call's fields cost 8 bytes each. The path is copied: the first attempt's dispatch writes its own there.) */
+  get method(): string {
+    return this.opts.method;
   }
   get cancellation(): Cancellation {
     return this;
@@ -92,24 +97,22 @@ export class MeshCall
     private readonly opts: Dispatcher.DispatchOptions,
     /** The caller's handler as it came: undici's current API or its legacy callbacks. */
     private readonly handler: Dispatcher.DispatchHandler,
-    private readonly dispatch: Dispatcher['dispatch'],
     private readonly options: MeshCallOptions,
   ) {
     this.legacy = legacyHandlerOf(handler);
     this.headers = new RequestHeaders(opts.headers as ConstructorParameters<typeof RequestHeaders>[0]);
     this.path = opts.path;
-    this.method = opts.method;
   }
 
   // ---- DispatchController for the caller's handler
 
   // Flags and a listener, not an AbortController: creating an AbortSignal per request (and
   // subscribing to it per attempt) showed up in the profile. The call is its own Cancellation.
-  private _aborted = false;
+  /** Set when aborted (then never null). */
   private _reason: Error | null = null;
   private cancelListener: CancelListener | undefined;
   get aborted(): boolean {
-    return this._aborted;
+    return this._reason !== null;
   }
   get paused(): boolean {
     return this._paused;
@@ -118,8 +121,7 @@ export class MeshCall
     return this._reason;
   }
   abort(reason: Error): void {
-    if (this._aborted) return; // as AbortController: the first reason stands
-    this._aborted = true;
+    if (this._reason !== null) return; // as AbortController: the first reason stands
     this._reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
     const listener = this.cancelListener;
     this.cancelListener = undefined;
@@ -263,7 +265,7 @@ export class MeshCall
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
       const body = this.body.take();
-      this.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, headers.done(), body), upstream);
+      this.options.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, headers.done(), body), upstream);
     } catch (err) {
       upstream.leave();
       upstream.fail(err as Error);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { util, type Dispatcher } from 'undici';
-import { AttemptError, NO_STREAM_STATUS, StreamCompletion, tellStreamEnd, type AttemptRequest, type AttemptSettler, type HeaderLookup, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
+import { AttemptError, NO_STREAM_STATUS, tellStreamEnd, type AttemptRequest, type AttemptSettler, type HeaderLookup, type HeaderMutation, type StreamEndListener } from '@meshlet/core/client';
 import type { CallerHandler, CommittableResponse } from './CommittableResponse.js';
 import { ResponseHeaders, rawEntries, rawValue } from './ResponseHeaders.js';
 import type { EndpointLoad } from './UpstreamPools.js';
@@ -8,14 +8,28 @@ import type { EndpointLoad } from './UpstreamPools.js';
 const enum State {
   Waiting, // no response head yet
   Held, // head received; the engine has not decided yet: buffer body events
-  Committed, // forwarding to the caller's handler
   Discarded, // the engine retries instead: drop everything
+  // (the committed states last: `state >= State.Committed`)
+  Committed, // forwarding to the caller's handler
+  /** Committed to a legacy caller handler as the head came: the handler's answers pause undici, its resume is undici's own. */
+  Direct,
 }
 
 /** undici's raw header lists: [name, value, ...] as Buffers (a repeated header's value may be a list). */
 type RawHeaders = Buffer[] | (Buffer | Buffer[])[];
 
 const NO_TRAILERS: Buffer[] = [];
+
+/** UpstreamAttempt.streamListener once the response stream has ended. */
+const STREAM_ENDED: StreamEndListener = Object.freeze({ streamEnded() {} });
+
+/**
+ * A second listener of one response stream (a call span's backstop: rare), told after the first. Its own
+ * function: a closure written inline in onStreamEnd would make V8 allocate its context on every call.
+ */
+function bothStreamEnds(first: StreamEndListener, second: StreamEndListener): StreamEndListener {
+  return (end) => (tellStreamEnd(first, end), tellStreamEnd(second, end));
+}
 
 /** The resume handed on when undici gave none (a response whose head came through no undici client). */
 function noResume(): void {}
@@ -67,26 +81,22 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private resumeUpstream: (() => void) | undefined;
   private paused = false;
   private held: Buffer[] | undefined;
-  private ended = false;
   private failed: Error | undefined;
   private sink: Dispatcher.DispatchHandler | undefined;
   /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
   private legacy: Dispatcher.DispatchHandler | undefined;
-  /** Committed to `legacy` as the head came: the handler's answers pause undici, its resume is undici's own. */
-  private direct = false;
   /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
   private rawHeaders: RawHeaders | undefined;
   private view: ResponseHeaders | undefined;
-  private rawTrailers: RawHeaders = NO_TRAILERS;
+  /** Set when the response ended (onComplete): its trailers, or none. */
+  private rawTrailers: RawHeaders | undefined;
   private sinkController: Dispatcher.DispatchController | undefined;
   /**
-   * The response stream ended (body complete, failed, or discarded): the engine's max_requests slot is held
-   * until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept here,
-   * not in a StreamCompletion object per attempt; a second listener (a call span's backstop) gets one.
+   * Told when the response stream ends (body complete, failed, or discarded): the engine's max_requests slot
+   * is held until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept
+   * here, not in a StreamCompletion object per attempt; STREAM_ENDED once it has ended.
    */
-  private streamDone = false;
   private streamListener: StreamEndListener | undefined;
-  private moreStreamListeners: StreamCompletion | undefined;
   /** Why the engine stopped this attempt (per-try/route timeout, caller cancel), once it has. */
   private stopped: Error | undefined;
   /** The attempt's AbortSignal, when its request has no onStop (this object is then its listener: handleEvent). */
@@ -211,9 +221,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length;
-    if (this.direct) return this.legacy!.onData?.(chunk) !== false;
-    if (this.state === State.Committed) this.forwardData(chunk);
-    else if (this.state === State.Held) (this.held ??= []).push(chunk);
+    const state = this.state;
+    if (state === State.Direct) return this.legacy!.onData?.(chunk) !== false;
+    if (state === State.Committed) this.forwardData(chunk);
+    else if (state === State.Held) (this.held ??= []).push(chunk);
     return !this.paused;
   }
 
@@ -222,9 +233,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.leave();
     this.endStream();
     // (undici types the legacy trailers as string[]; it passes the Buffers it read.)
-    if (rawTrailers) this.rawTrailers = rawTrailers as unknown as Buffer[];
-    if (this.state === State.Committed) this.forwardEnd();
-    else this.ended = true;
+    this.rawTrailers = rawTrailers ? (rawTrailers as unknown as Buffer[]) : NO_TRAILERS;
+    if (this.state >= State.Committed) this.forwardEnd();
   }
 
   onError(err: Error): void {
@@ -232,7 +242,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.leave();
     this.endStream();
     if (this.state === State.Waiting) this.fail(classify(err));
-    else if (this.state === State.Committed) this.forwardError(err);
+    else if (this.state >= State.Committed) this.forwardError(err);
     else this.failed = err;
   }
 
@@ -242,25 +252,23 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (this.state !== State.Held) return;
     this.state = State.Discarded;
     this.held = undefined;
-    if (!this.ended && this.failed === undefined) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
+    if (this.rawTrailers === undefined && this.failed === undefined) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
     this.leave();
     this.endStream();
   }
 
   onStreamEnd(callback: StreamEndListener): void {
-    if (this.streamDone) tellStreamEnd(callback, NO_STREAM_STATUS);
-    else if (this.streamListener === undefined) this.streamListener = callback;
-    else (this.moreStreamListeners ??= new StreamCompletion()).onComplete(callback);
+    const listener = this.streamListener;
+    if (listener === STREAM_ENDED) tellStreamEnd(callback, NO_STREAM_STATUS);
+    else this.streamListener = listener === undefined ? callback : bothStreamEnds(listener, callback);
   }
 
   /** The response stream ended (once): its listeners are told. */
   private endStream(): void {
-    if (this.streamDone) return;
-    this.streamDone = true;
     const listener = this.streamListener;
-    this.streamListener = undefined;
+    if (listener === STREAM_ENDED) return;
+    this.streamListener = STREAM_ENDED;
     if (listener !== undefined) tellStreamEnd(listener, NO_STREAM_STATUS);
-    this.moreStreamListeners?.complete();
   }
 
   commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {
@@ -275,7 +283,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
         // Committed before any body arrived (the usual case: the engine decides as the head arrives). The
         // handler then pauses and resumes undici itself: its answers to onHeaders and onData go back to
         // undici as they are, with undici's own resume, so no resume closure is made per response.
-        this.direct = true;
+        this.state = State.Direct;
         this.paused = legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], this.resumeUpstream ?? noResume, this.statusMessage) === false;
       } else if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => controller.resume(), this.statusMessage) === false) controller.pause();
     } else {
@@ -288,7 +296,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     const held = this.held;
     this.held = undefined;
     if (held) for (const chunk of held) this.forwardData(chunk);
-    if (this.ended) this.forwardEnd();
+    if (this.rawTrailers !== undefined) this.forwardEnd();
     else if (this.failed !== undefined) this.forwardError(this.failed);
   }
 
@@ -300,9 +308,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   private forwardEnd(): void {
     const legacy = this.legacy;
-    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, util.parseHeaders(this.rawTrailers));
+    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, util.parseHeaders(this.rawTrailers!));
     // (undici types the legacy trailers as string[]; undici itself passes Buffers, as read.)
-    else legacy.onComplete?.(this.rawTrailers as unknown as string[]);
+    else legacy.onComplete?.(this.rawTrailers! as unknown as string[]);
   }
 
   private forwardError(err: Error): void {

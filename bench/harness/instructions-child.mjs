@@ -1,0 +1,85 @@
+// The client process that bench/instructions.mjs runs under callgrind: one side of the gRPC or HTTP
+// overhead scenario, sending `warm` calls uncounted, then `calls` counted, one at a time (1 in flight).
+//   node bench/harness/instructions-child.mjs <side> <warm> <calls> <json settings>
+// Sides: grpc: plain | meshlet | xds; http: bare | meshlet. Settings (from the parent): the backend
+// ports, the ADS port for grpc-js-xds, the tree to load Meshlet from, --istio-retry, the toggle addon.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { toObjectForm, applyToStatic, realisticMesh, DEFAULT_PATH, TARGET as HTTP_TARGET } from './meshConfig.mjs';
+
+const [side, warmArg, callsArg, settingsJson] = process.argv.slice(2);
+const settings = JSON.parse(settingsJson);
+const warm = Number(warmArg);
+const calls = Number(callsArg);
+const tree = new URL(settings.tree.endsWith('/') ? settings.tree : `${settings.tree}/`, 'file:///');
+const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, tree).href);
+/**
+ * `dependency` as the tree's package `name` resolves it: the Meshlet side calls through the same module
+ * instance its package uses, as in the workspace, where both resolve to one file. From another tree
+ * (--tree) a second copy would otherwise be loaded, compiled and run beside the bench's own.
+ */
+const dependencyOf = (name, dependency) => import(pathToFileURL(createRequire(new URL(`packages/${name}/package.json`, tree)).resolve(dependency)).href);
+
+async function grpcSend() {
+  const { loadGrpcJs, loadGrpcJsXds } = await import('./pkgs.mjs');
+  const { greeterMesh, staticSourceOf } = await import('../scenarios/grpc-overhead.mjs');
+  const grpc = side === 'meshlet' ? await dependencyOf('grpc', '@grpc/grpc-js') : await loadGrpcJs();
+  const identity = (b) => b;
+  const Echo = grpc.makeGenericClientConstructor(
+    { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    'Echo',
+  );
+  const insecure = grpc.credentials.createInsecure();
+  const target = 'xds:///greeter.bench.local:50051';
+  let client;
+  if (side === 'plain') {
+    client = new Echo(`127.0.0.1:${settings.grpcPort}`, insecure);
+  } else if (side === 'xds') {
+    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+      xds_servers: [{ server_uri: `127.0.0.1:${settings.adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
+    });
+    (await loadGrpcJsXds()).register();
+    client = new Echo(target, insecure);
+  } else if (side === 'meshlet') {
+    const [{ Mesh }, x, { createMeshChannel }] = await Promise.all([pkg('core'), pkg('xds-client'), pkg('grpc')]);
+    const objects = await toObjectForm(greeterMesh(settings.grpcPort, { istioRetry: settings.istioRetry }));
+    const mesh = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 120_000 });
+    client = new Echo(target, insecure, { channelOverride: await createMeshChannel(target, { mesh }) });
+  } else {
+    throw new Error(`grpc side ${side}: expected plain, meshlet or xds`);
+  }
+  const payload = Buffer.alloc(64, 7);
+  return () => new Promise((resolve, reject) => client.Echo(payload, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+async function httpSend() {
+  const { Pool, request } = side === 'meshlet' ? await dependencyOf('http', 'undici') : await import('undici');
+  const { trace } = await import('@opentelemetry/api');
+  // As in http-overhead.mjs: the tracing API used, no SDK registered.
+  trace.getTracer('meshlet-bench').startSpan('bench-setup').end();
+  const p = settings.httpPorts;
+  if (side === 'bare') {
+    const pool = new Pool(`http://127.0.0.1:${p.v1a}`, { keepAliveTimeout: 30_000 });
+    const url = `http://127.0.0.1:${p.v1a}${DEFAULT_PATH}`;
+    return () => request(url, { dispatcher: pool }).then((r) => r.body.text());
+  }
+  if (side !== 'meshlet') throw new Error(`http side ${side}: expected bare or meshlet`);
+  const [x, { createMeshDispatcher }] = await Promise.all([pkg('xds-client'), pkg('http')]);
+  const source = new x.StaticResourceSource();
+  // One v1 and one v2 backend port each, so every request's pick reaches the same process as the bare side's.
+  await applyToStatic(source, realisticMesh({ v1Ports: [p.v1a, p.v1b], v2Ports: [p.v2a, p.v2b] }));
+  const dispatcher = await createMeshDispatcher({ source });
+  const url = `http://${HTTP_TARGET}${DEFAULT_PATH}`;
+  return () => request(url, { dispatcher }).then((r) => r.body.text());
+}
+
+const send = settings.kind === 'grpc' ? await grpcSend() : await httpSend();
+// callgrind counts from start() to stop() only (bench/harness/callgrind-toggle.c, run under
+// --instr-atstart=no): the warm-up and the exit are not in the count.
+const toggle = createRequire(import.meta.url)(settings.toggle);
+for (let i = 0; i < warm; i++) await send();
+toggle.start();
+for (let i = 0; i < calls; i++) await send();
+toggle.stop();
+process.exit(0);

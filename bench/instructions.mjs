@@ -1,0 +1,132 @@
+// Tool: the client's instructions per call, counted by valgrind's callgrind, for each side of the gRPC
+// or the HTTP overhead scenario at 1 call in flight. Wall-clock ratios on this VM swing by ±0.05 and
+// more between runs; an instruction count does not depend on what else the machine runs, so it can
+// tell a change of a few hundred nanoseconds of the mesh's own work apart, and compare two builds.
+//   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--json]
+//   node bench/instructions.mjs http [--sides=bare,meshlet] ...
+// Needs valgrind, a C compiler, and valgrind's and Node's headers (valgrind/callgrind.h, node_api.h).
+// How: the backends (and, for grpc-js-xds, an AdsServer) run in this process and a child, outside
+// valgrind. Each side's client runs in its own `valgrind --tool=callgrind --instr-atstart=no node`
+// process (bench/harness/instructions-child.mjs): `warm` calls uninstrumented (valgrind runs them
+// about 5 times slower than native, counted code about 100 times), then `calls` counted between two
+// client requests (bench/harness/callgrind-toggle.c, built here into a scratch folder). Every thread
+// of the client process counts while instrumentation is on (V8's compiler and GC threads too); the
+// kernel's work (syscalls, loopback) does not, nor does the server's.
+// The warm-up must outlast V8's tiering: with 300 warm calls, TurboFan's own work was half of a
+// gRPC count; after 5,000 (the default), node's --trace-opt shows a dozen recompiles in the next 5,000.
+// What it shows: the client-side user-space work per call. It is not throughput: a call at 1 in
+// flight also waits for the server and the kernel, the same for every side, so a side's throughput
+// ratio is closer to 1 than its instruction ratio.
+// Noise: on a quiet machine one side's runs agree within 1% (plain grpc-js: 423,869, 425,928, 426,498).
+// A client starved of CPU counts more, not less (plain grpc-js at load 10 with four valgrind runs at
+// once: 508k to 625k): work driven by time (V8's GC heuristics, timers) grows when each call takes
+// longer in wall time, and under valgrind a call takes 100 times longer. So each side runs --repeat
+// times (default 3) and its least count is its figure; keep --jobs at or below the idle cores, and
+// read a figure whose runs spread by more than a few percent as disturbed.
+// Node flags for the client: --node-flags="...". (--predictable-gc-schedule made the counts spread more.)
+// --tree=DIR loads the Meshlet packages from another build (a checkout with its dist/, e.g. made
+// with `git archive <rev> | tar -x -C DIR && cd DIR && pnpm install --offline && pnpm build`), so
+// `--sides=meshlet --tree=DIR` against this tree's `--sides=meshlet` compares two builds.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBackends } from './harness/backend.mjs';
+import { toObjectForm } from './harness/meshConfig.mjs';
+import { loadControlPlane } from './harness/pkgs.mjs';
+import { greeterMesh, startBackend } from './scenarios/grpc-overhead.mjs';
+
+const args = process.argv.slice(2);
+const kind = args.find((a) => !a.startsWith('--')) ?? 'grpc';
+const opt = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const SIDES = { grpc: ['plain', 'meshlet', 'xds'], http: ['bare', 'meshlet'] };
+if (!SIDES[kind]) throw new Error(`kind ${kind}: expected grpc or http`);
+const sides = opt('sides', SIDES[kind].join(',')).split(',');
+const calls = Number(opt('calls', 500));
+const warm = Number(opt('warm', 5000));
+const repeat = Number(opt('repeat', 3));
+const jobs = Number(opt('jobs', 2));
+const istioRetry = args.includes('--istio-retry');
+const nodeFlags = opt('node-flags', '').split(' ').filter(Boolean);
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const tree = resolve(opt('tree', repoRoot));
+const child = fileURLToPath(new URL('./harness/instructions-child.mjs', import.meta.url));
+
+const scratch = mkdtempSync(join(tmpdir(), 'meshlet-callgrind-'));
+const toggle = join(scratch, 'callgrind-toggle.node');
+execFileSync('cc', [
+  '-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=callgrind_toggle',
+  `-I${join(dirname(dirname(process.execPath)), 'include', 'node')}`,
+  '-o', toggle, fileURLToPath(new URL('./harness/callgrind-toggle.c', import.meta.url)),
+], { stdio: 'inherit' });
+
+const settings = { kind, tree, istioRetry, toggle };
+const closers = [() => rmSync(scratch, { recursive: true, force: true })];
+if (kind === 'grpc') {
+  const backend = await startBackend();
+  closers.push(backend.close);
+  settings.grpcPort = backend.port;
+  if (sides.includes('xds')) {
+    const cp = await loadControlPlane();
+    const ads = new cp.AdsServer();
+    settings.adsPort = (await ads.listen(0)).port;
+    ads.setSnapshot(await toObjectForm(greeterMesh(backend.port, { istioRetry })));
+    closers.push(() => ads.close());
+  }
+} else {
+  const backends = await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
+  closers.push(backends.close);
+  settings.httpPorts = backends.ports;
+}
+
+/** One valgrind run of one side's client; resolves with the instructions counted over its `calls`. */
+function countInstructions(side) {
+  return new Promise((resolveRun, reject) => {
+    const p = spawn(
+      'valgrind',
+      ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const m = /Collected : (\d+)/.exec(err);
+      if (code !== 0 || !m) return reject(new Error(`${side} exited ${code}:\n${err.slice(-2000)}`));
+      resolveRun(Number(m[1]));
+    });
+  });
+}
+
+const runs = Array.from({ length: repeat }, () => sides).flat();
+const counts = Object.fromEntries(sides.map((s) => [s, []]));
+const t0 = Date.now();
+let next = 0;
+async function worker() {
+  while (next < runs.length) {
+    const side = runs[next++];
+    counts[side].push((await countInstructions(side)) / calls);
+  }
+}
+try {
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+} finally {
+  for (const close of closers) await close();
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+// The least count of a side's runs is its figure: what disturbs a count only adds to it (see above).
+const least = (xs) => Math.min(...xs);
+const baseSide = sides.includes(SIDES[kind][0]) ? SIDES[kind][0] : undefined;
+const base = baseSide ? least(counts[baseSide]) : undefined;
+console.log(
+  `${kind}: client instructions per call at 1 in flight (callgrind; ${warm} warm, ${calls} counted${repeat > 1 ? `, least of ${repeat} runs` : ''}` +
+    `${istioRetry ? ', istiod retry policy' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+);
+for (const s of sides) {
+  const m = least(counts[s]);
+  const rel = base !== undefined && s !== baseSide ? `  ${(m / base).toFixed(3)} x ${baseSide}, ${m - base >= 0 ? '+' : ''}${fmt(m - base)}` : '';
+  console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}${repeat > 1 ? `   (${counts[s].map(fmt).join(', ')})` : ''}`);
+}
+if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts }));

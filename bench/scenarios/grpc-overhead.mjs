@@ -28,9 +28,9 @@ const SIDES = ['plain', 'meshlet', 'xds'];
 
 /**
  * The retry policy istiod puts on every HTTP route it generates unless a VirtualService says otherwise
- * (as in the real Istio dumps under shared/fixtures/xds-real/). With it a call may take a second attempt,
- * so Meshlet's single-attempt path (RouteCallPolicy.singleAttempt) does not apply: `--istio-retry` shows
- * what an istiod-driven mesh pays.
+ * (as in the real Istio dumps under shared/fixtures/xds-real/). With it a call may take a second attempt:
+ * its first attempt still runs as a DirectCall, and the policy's classification of each outcome is
+ * what a call pays on top. `--istio-retry` shows what an istiod-driven mesh pays.
  */
 export const ISTIO_DEFAULT_RETRY_POLICY = {
   retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',

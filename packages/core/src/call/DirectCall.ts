@@ -72,7 +72,6 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   pending = false;
   /** The attempt settled, or the caller cancelled first. */
   private done = false;
-  private subscribed = false;
   // ---- DeadlineNode: the call is its first attempt's timer (RouteCallPolicy.firstAttemptTimer) itself
   /** @internal */ expiresAt = 0;
   /** @internal */ prev: DeadlineNode | undefined = undefined;
@@ -175,11 +174,9 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     this.pending = pending;
     this.host.activeRequests++;
     // The call itself listens for the caller's cancel (no closure per call; see Call.stopBeforeWait).
-    if (request.signal !== undefined || request.cancellation !== undefined) {
-      this.subscribed = true;
-      request.signal?.addEventListener('abort', this, { once: true });
-      request.cancellation?.setCancelListener(this);
-    }
+    // (Unsubscribed once, as the attempt ends: attemptOver or continueInEngine.)
+    request.signal?.addEventListener('abort', this, { once: true });
+    request.cancellation?.setCancelListener(this);
     const timeoutMs = this.policy.firstAttemptTimeoutMs;
     if (timeoutMs !== undefined) this.engine.timers.arm(this, timeoutMs, this.start + timeoutMs);
     try {
@@ -279,12 +276,10 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     this.unsubscribe();
   }
 
+  /** Once, as the attempt ends (its callers run only while it is not done): startAttempt subscribed it. */
   private unsubscribe(): void {
-    if (this.subscribed) {
-      this.subscribed = false;
-      this.request.signal?.removeEventListener('abort', this);
-      this.request.cancellation?.setCancelListener(undefined);
-    }
+    this.request.signal?.removeEventListener('abort', this);
+    this.request.cancellation?.setCancelListener(undefined);
   }
 
   /** Releases the max_requests slot (once). */

@@ -17,13 +17,16 @@
 // What it shows: the client-side user-space work per call. It is not throughput: a call at 1 in
 // flight also waits for the server and the kernel, the same for every side, so a side's throughput
 // ratio is closer to 1 than its instruction ratio.
-// Noise: on a quiet machine one side's runs agree within 1% (plain grpc-js: 423,869, 425,928, 426,498).
-// A client starved of CPU counts more, not less (plain grpc-js at load 10 with four valgrind runs at
-// once: 508k to 625k): work driven by time (V8's GC heuristics, timers) grows when each call takes
-// longer in wall time, and under valgrind a call takes 100 times longer. So each side runs --repeat
-// times (default 3) and its least count is its figure; keep --jobs at or below the idle cores, and
-// read a figure whose runs spread by more than a few percent as disturbed.
-// Node flags for the client: --node-flags="...". (--predictable-gc-schedule made the counts spread more.)
+// Noise: the runs of one side usually agree within 1 to 2% (plain grpc-js: 423,869, 425,928, 426,498;
+// Meshlet at load 9 to 11: 543,425, 556,505, 552,208, 553,002), but now and then one lands far off:
+// work driven by time (V8's GC and compiler heuristics, timers) changes when each call takes 100
+// times longer in wall time, as under valgrind, and more so on a loaded machine (plain grpc-js at load
+// 10 with four valgrind runs at once: 508k to 625k; Meshlet once 471k, 763k and 544k). So each side
+// runs --repeat times (default 3), its median is its figure and every count is printed: read a figure
+// whose counts spread by more than a few percent as disturbed, and keep --jobs at or below the idle cores.
+// Node flags for the client: --node-flags="..." (default: the semi-space flags below). A full GC
+// before counting made every count larger (V8 shrinks the young generation after it); so did
+// --predictable-gc-schedule.
 // --tree=DIR loads the Meshlet packages from another build (a checkout with its dist/, e.g. made
 // with `git archive <rev> | tar -x -C DIR && cd DIR && pnpm install --offline && pnpm build`), so
 // `--sides=meshlet --tree=DIR` against this tree's `--sides=meshlet` compares two builds.
@@ -35,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { startBackends } from './harness/backend.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadControlPlane } from './harness/pkgs.mjs';
+import { summarize } from './harness/stats.mjs';
 import { greeterMesh, startBackend } from './scenarios/grpc-overhead.mjs';
 
 const args = process.argv.slice(2);
@@ -48,7 +52,9 @@ const warm = Number(opt('warm', 5000));
 const repeat = Number(opt('repeat', 3));
 const jobs = Number(opt('jobs', 2));
 const istioRetry = args.includes('--istio-retry');
-const nodeFlags = opt('node-flags', '').split(' ').filter(Boolean);
+// The young generation held at its usual steady-state size (16 MB semi-spaces, Node 20's largest):
+// how often a scavenge runs then follows what the calls allocate, not V8's resizing heuristics.
+const nodeFlags = opt('node-flags', '--min-semi-space-size=16 --max-semi-space-size=16').split(' ').filter(Boolean);
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const tree = resolve(opt('tree', repoRoot));
 const child = fileURLToPath(new URL('./harness/instructions-child.mjs', import.meta.url));
@@ -116,16 +122,15 @@ try {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-// The least count of a side's runs is its figure: what disturbs a count only adds to it (see above).
-const least = (xs) => Math.min(...xs);
+const median = (xs) => summarize(xs).median;
 const baseSide = sides.includes(SIDES[kind][0]) ? SIDES[kind][0] : undefined;
-const base = baseSide ? least(counts[baseSide]) : undefined;
+const base = baseSide ? median(counts[baseSide]) : undefined;
 console.log(
-  `${kind}: client instructions per call at 1 in flight (callgrind; ${warm} warm, ${calls} counted${repeat > 1 ? `, least of ${repeat} runs` : ''}` +
+  `${kind}: client instructions per call at 1 in flight (callgrind; ${warm} warm, ${calls} counted${repeat > 1 ? `, median of ${repeat} runs` : ''}` +
     `${istioRetry ? ', istiod retry policy' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
 );
 for (const s of sides) {
-  const m = least(counts[s]);
+  const m = median(counts[s]);
   const rel = base !== undefined && s !== baseSide ? `  ${(m / base).toFixed(3)} x ${baseSide}, ${m - base >= 0 ? '+' : ''}${fmt(m - base)}` : '';
   console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}${repeat > 1 ? `   (${counts[s].map(fmt).join(', ')})` : ''}`);
 }

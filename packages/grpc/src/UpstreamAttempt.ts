@@ -22,15 +22,6 @@ const enum State {
 }
 
 /**
- * One attempt of a logical call: a real grpc-js call on the endpoint's channel.
- *
- * Its "head" for the call engine is whichever comes first (gRFC A44): response headers
- * (the server committed to answering; grpc-status comes later and is never retried), or a
- * Trailers-Only status (grpc-status known up front, so a retry policy can act on it).
- * Nothing is read from upstream before the engine commits: the caller's reads are passed
- * through afterwards, so grpc-js flow control stays end to end.
- */
-/**
  * The stream end reported for each gRPC status code, made once: no object literal per call (a
  * literal site whose objects live through scavenges gets pretenured by V8, see RequestMessages).
  */
@@ -46,7 +37,20 @@ const SETTLED: AttemptSettler<UpstreamAttempt> = { resolved() {}, rejected() {} 
 /** An attempt's headers until its head arrives (read-only, so one instance serves every attempt). */
 const NO_HEADERS: HeaderLookup = new MetadataHeaders(new Metadata());
 
-export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingListener {
+/**
+ * One attempt of a logical call: a real grpc-js call on the endpoint's channel.
+ *
+ * Its "head" for the call engine is whichever comes first (gRFC A44): response headers
+ * (the server committed to answering; grpc-status comes later and is never retried), or a
+ * Trailers-Only status (grpc-status known up front, so a retry policy can act on it).
+ * Nothing is read from upstream before the engine commits: the caller's reads are passed
+ * through afterwards, so grpc-js flow control stays end to end.
+ *
+ * It is also its response stream's completion (StreamCompletion): the stream ends with the call's
+ * status, and a server stream is one request for the circuit breaker until then (Envoy's active
+ * request; gRFC A32 counts the RPC until it completes). Inherited rather than held: one object per attempt.
+ */
+export class UpstreamAttempt extends StreamCompletion implements GrpcResponse, MessageSink, InterceptingListener {
   readonly status = 200;
   grpcStatus: number | undefined;
   /** The head's metadata seen as headers, made when the engine first reads them (a call with no retry policy never does). */
@@ -57,11 +61,6 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   private sink: InterceptingListener | undefined;
   /** Messages that arrived between the head and the engine's decision (made only if one does). */
   private held: Buffer[] | undefined;
-  /**
-   * The call's end (its status). A server stream is one request for the circuit breaker
-   * until then (Envoy's active request; gRFC A32 counts the RPC until it completes).
-   */
-  private readonly completion = new StreamCompletion();
   /** Set only when the attempt came with a signal and no onStop (hand-built requests). */
   private readonly signal: AbortSignal | undefined;
   private readonly onAbort: (() => void) | undefined;
@@ -69,7 +68,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   private stopped: Error | undefined;
   private started = false;
   /** The upstream call has reported its status: nothing left to cancel. */
-  private ended = false;
+  private upstreamEnded = false;
   /** Response message bytes received, framed (Istio's response_bytes when this attempt's response is the caller's). */
   receivedBytes = 0;
 
@@ -82,6 +81,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     /** The upstream deadline is the route's max_stream_duration bound, not the caller's. */
     private readonly routeBoundDeadline: boolean,
   ) {
+    super();
     if (attempt.onStop !== undefined) {
       // No AbortSignal per attempt (the engine creates one only when `signal` is read), and this
       // object is the listener (attemptStopped): no closure per attempt.
@@ -105,7 +105,7 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
       this.stopped = reason ?? new Error('aborted');
       return;
     }
-    if (this.state !== State.Committed && !this.ended) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String(reason?.message ?? 'aborted')}`);
+    if (this.state !== State.Committed && !this.upstreamEnded) this.call.cancelWithStatus(Status.CANCELLED, `meshlet: attempt stopped: ${String(reason?.message ?? 'aborted')}`);
   }
 
   private unsubscribe(): void {
@@ -136,10 +136,10 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
   }
 
   onReceiveStatus(status: StatusObject): void {
-    this.ended = true;
+    this.upstreamEnded = true;
     this.lease.release();
     this.unsubscribe();
-    this.completion.complete(streamEndOf(status.code));
+    this.complete(streamEndOf(status.code));
     this.statusArrived(status);
     // Nothing is told to the engine after this. grpc-js's call objects can stay reachable after the
     // call (they keep this attempt as their listener), so the attempt lets go of the engine's
@@ -199,11 +199,11 @@ export class UpstreamAttempt implements GrpcResponse, MessageSink, InterceptingL
     this.state = State.Discarded;
     this.held = undefined;
     if (this.finalStatus === undefined) this.call.cancelWithStatus(Status.CANCELLED, 'meshlet: attempt discarded for a retry');
-    this.completion.complete();
+    this.complete();
   }
 
   onStreamEnd(callback: StreamEndListener): void {
-    this.completion.onComplete(callback);
+    this.onComplete(callback);
   }
 
   commit(listener: InterceptingListener): void {

@@ -82,18 +82,18 @@ describe('the first attempt of an HTTP request without an observer (DirectCall) 
   it('a per-try timeout resets the hanging attempt and retries on the other host with its attempt count and budget', async () => {
     const seen = await onBoth(async (observed) => {
       const closed = [false];
-      const { dispatcher, arrived } = await pair(observed, { timeout: '5s', retry_policy: { ...RETRY, per_try_timeout: '0.1s' } }, firstHangs(closed), { include_request_attempt_count: true });
+      const { dispatcher, arrived } = await pair(observed, { timeout: '5s', retry_policy: { ...RETRY, per_try_timeout: '0.3s' } }, firstHangs(closed), { include_request_attempt_count: true });
       const r = reply(await get(dispatcher));
       await until(() => closed[0]!);
       return { r, other: arrived[1]!.backend !== arrived[0]!.backend, counts: upstream(arrived, ['x-envoy-attempt-count', 'x-envoy-expected-rq-timeout-ms']) };
     });
-    expect(seen).toEqual({ r: { status: 200, flags: undefined, body: 'ok-2' }, other: true, counts: [['1', '100'], ['2', '100']] });
+    expect(seen).toEqual({ r: { status: 200, flags: undefined, body: 'ok-2' }, other: true, counts: [['1', '300'], ['2', '300']] });
   });
 
   it('the route timeout resets the attempt and answers 504 UT "upstream request timeout"', async () => {
     const seen = await onBoth(async (observed) => {
       const closed = [false];
-      const { dispatcher } = await pair(observed, { timeout: '0.1s', retry_policy: RETRY }, firstHangs(closed));
+      const { dispatcher } = await pair(observed, { timeout: '0.3s', retry_policy: RETRY }, firstHangs(closed));
       const r = reply(await get(dispatcher));
       await until(() => closed[0]!);
       return r;
@@ -115,16 +115,19 @@ describe('the first attempt of an HTTP request without an observer (DirectCall) 
   it('the caller aborting while the timer is armed fails the request, resets the attempt, and no retry follows', async () => {
     const seen = await onBoth(async (observed) => {
       const closed = [false];
-      const { dispatcher, backends } = await pair(observed, { timeout: '0.3s', retry_policy: { ...RETRY, per_try_timeout: '0.15s' } }, firstHangs(closed));
+      const { dispatcher, backends, arrived } = await pair(observed, { timeout: '0.8s', retry_policy: { ...RETRY, per_try_timeout: '0.5s' } }, firstHangs(closed));
       const controller = new AbortController();
-      setTimeout(() => controller.abort(new Error('caller gave up')), 30);
-      const error = await request(`http://${TARGET}/`, { dispatcher: dispatcher as MeshDispatcher, signal: controller.signal }).then(
+      const pending = request(`http://${TARGET}/`, { dispatcher: dispatcher as MeshDispatcher, signal: controller.signal }).then(
         () => 'answered',
         (err: Error) => err.message.replace(/127\.0\.0\.1:\d+/g, '<host>'),
       );
+      // Aborted once the upstream has the request (a loaded machine may take a while to connect).
+      await until(() => arrived.length === 1);
+      controller.abort(new Error('caller gave up'));
+      const error = await pending;
       await until(() => closed[0]!);
       // Past both timers: neither fires for the cancelled call.
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 850));
       return { error, requests: backends.reduce((sum, b) => sum + b.seen.length, 0), next: reply(await get(dispatcher)).status };
     });
     expect(seen).toEqual({ error: expect.stringContaining('cancelled by caller (DC) after 1 attempt; last: <host> reset'), requests: 1, next: 200 });

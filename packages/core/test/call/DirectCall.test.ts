@@ -186,9 +186,10 @@ async function both(step: Step | readonly Step[], opts: RunOptions = {}): Promis
   const { lastAttempt: _d, budgets: db, ...d } = direct;
   const { lastAttempt: _f, budgets: fb, ...f } = full;
   expect(d).toEqual(f);
-  // The first attempt's budget exactly; a retry's may be the route timeout's remainder, read off the clock.
+  // The first attempt's budget exactly; a retry's may be the route timeout's remainder, read off the clock
+  // (the cases check those themselves where they are fixed): here only whether each attempt had one.
   expect(db[0]).toBe(fb[0]);
-  expect(db.map((b, i) => (b === undefined || fb[i] === undefined ? b === fb[i] : Math.abs(b - fb[i]!) <= 10))).toEqual(fb.map(() => true));
+  expect(db.map((b) => b === undefined)).toEqual(fb.map((b) => b === undefined));
   return { direct, full };
 }
 
@@ -461,11 +462,12 @@ describe('DirectCall: HTTP calls with a route timeout and a per-try timeout', ()
   });
 
   it('the caller cancelling while the timer is armed fails the call DC; the timer is disarmed and never fires', async () => {
-    const opts = http({ timeout: 40, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 20 }) });
+    // The timers far from the cancel, so that a loaded machine's late timers cannot reorder them.
+    const opts = http({ timeout: 400, retry_policy: retryPolicy(HTTP_RETRY_ON, { per_try_timeout: 200 }) });
     const { direct } = await both('hang', { ...opts, abort: 5 });
     expect(direct.outcome).toMatchObject({ flags: ['DC'], localReply: { status: 499 }, cause: 'caller gave up' });
     expect(direct.stopped).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 450));
     // A timer that fired after the cancel would have reported the attempt or started a retry.
     expect(direct.reports).toEqual([]);
     expect(direct.sent).toHaveLength(1);

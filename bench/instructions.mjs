@@ -14,19 +14,23 @@
 // kernel's work (syscalls, loopback) does not, nor does the server's.
 // The warm-up must outlast V8's tiering: with 300 warm calls, TurboFan's own work was half of a
 // gRPC count; after 5,000 (the default), node's --trace-opt shows a dozen recompiles in the next 5,000.
-// What it shows: the client-side user-space work per call. It is not throughput: a call at 1 in
-// flight also waits for the server and the kernel, the same for every side, so a side's throughput
-// ratio is closer to 1 than its instruction ratio.
-// Noise: the runs of one side usually agree within 1 to 2% (plain grpc-js: 423,869, 425,928, 426,498;
-// Meshlet at load 9 to 11: 543,425, 556,505, 552,208, 553,002), but now and then one lands far off:
-// work driven by time (V8's GC and compiler heuristics, timers) changes when each call takes 100
-// times longer in wall time, as under valgrind, and more so on a loaded machine (plain grpc-js at load
-// 10 with four valgrind runs at once: 508k to 625k; Meshlet once 471k, 763k and 544k). So each side
-// runs --repeat times (default 3), its median is its figure and every count is printed: read a figure
-// whose counts spread by more than a few percent as disturbed, and keep --jobs at or below the idle cores.
-// Node flags for the client: --node-flags="..." (default: the semi-space flags below). A full GC
-// before counting made every count larger (V8 shrinks the young generation after it); so did
-// --predictable-gc-schedule.
+// What it shows: the client's user-space work per call, its scavenges included. The child holds the
+// young generation at 16 MB (its usual steady-state size) and runs a scavenge just before counting, so
+// the scavenges among the counted calls follow from what they allocate (a gRPC call on real sockets
+// allocates about 37 KB: one scavenge per 500 calls); the output gives the GCs in each run. Without the
+// scavenge first, whether one or two (tens of millions of instructions each) landed among the counted
+// calls was chance: one build gave 487k and 581k per call in two modes. Bytes per call are printed for a
+// run without GC, where heapUsed's growth is exactly the calls' garbage (raise --node-flags'
+// semi-spaces for that; at 64 MB the plain side's counts spread more, 543k to 624k, not understood).
+// It is not throughput: a call at 1 in flight also waits for the server and the kernel, the same for
+// every side, so a side's throughput ratio is closer to 1 than its instruction ratio.
+// Noise: the runs of one side agree within 1 to 2% (at 5439e9e: plain grpc-js 418,539 / 426,712, Meshlet
+// 480,336 / 483,459 / 484,525 / 481,763 / 479,195) unless a late recompile or a major GC falls inside.
+// Work driven by time (V8's heuristics, timers) grows when each call takes 100 times longer in wall
+// time, as under valgrind, and more so on a loaded machine, so each side runs --repeat times (default
+// 3), its median is its figure and every count is printed; keep --jobs at or below the idle cores. Node flags for the client: --node-flags="..." (default: the
+// semi-space flags below). Tried and dropped: a full GC before counting (V8 then shrinks the young
+// generation: more scavenges), --predictable-gc-schedule (counts spread more).
 // --tree=DIR loads the Meshlet packages from another build (a checkout with its dist/, e.g. made
 // with `git archive <rev> | tar -x -C DIR && cd DIR && pnpm install --offline && pnpm build`), so
 // `--sides=meshlet --tree=DIR` against this tree's `--sides=meshlet` compares two builds.
@@ -86,33 +90,41 @@ if (kind === 'grpc') {
   settings.httpPorts = backends.ports;
 }
 
-/** One valgrind run of one side's client; resolves with the instructions counted over its `calls`. */
+/** One valgrind run of one side's client: the instructions counted over its `calls`, and their bytes per call. */
 function countInstructions(side) {
   return new Promise((resolveRun, reject) => {
     const p = spawn(
       'valgrind',
-      ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, '--expose-gc', ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';
+    let out = '';
     p.stderr.on('data', (d) => (err += d));
+    p.stdout.on('data', (d) => (out += d));
     p.on('error', reject);
     p.on('exit', (code) => {
       const m = /Collected : (\d+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`${side} exited ${code}:\n${err.slice(-2000)}`));
-      resolveRun(Number(m[1]));
+      resolveRun({ instructions: Number(m[1]), ...JSON.parse(out.trim().split('\n').pop()) });
     });
   });
 }
 
 const runs = Array.from({ length: repeat }, () => sides).flat();
 const counts = Object.fromEntries(sides.map((s) => [s, []]));
+const bytes = Object.fromEntries(sides.map((s) => [s, []]));
+/** GCs among each run's counted calls. */
+const gcRuns = Object.fromEntries(sides.map((s) => [s, []]));
 const t0 = Date.now();
 let next = 0;
 async function worker() {
   while (next < runs.length) {
     const side = runs[next++];
-    counts[side].push((await countInstructions(side)) / calls);
+    const run = await countInstructions(side);
+    counts[side].push(run.instructions / calls);
+    gcRuns[side].push(run.gcs);
+    if (run.gcs === 0) bytes[side].push(run.bytesPerCall);
   }
 }
 try {
@@ -132,6 +144,6 @@ console.log(
 for (const s of sides) {
   const m = median(counts[s]);
   const rel = base !== undefined && s !== baseSide ? `  ${(m / base).toFixed(3)} x ${baseSide}, ${m - base >= 0 ? '+' : ''}${fmt(m - base)}` : '';
-  console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}${repeat > 1 ? `   (${counts[s].map(fmt).join(', ')})` : ''}`);
+  console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}   (${counts[s].map((c, i) => `${fmt(c)} ${gcRuns[s][i]} GC`).join(', ')})${bytes[s].length ? `; ${fmt(median(bytes[s]))} B allocated per call` : ''}`);
 }
-if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts }));
+if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts, bytesPerCall: bytes, gcsPerRun: gcRuns }));

@@ -3,7 +3,9 @@
 //   node bench/harness/instructions-child.mjs <side> <warm> <calls> <json settings>
 // Sides: grpc: plain | meshlet | xds; http: bare | meshlet. Settings (from the parent): the backend
 // ports, the ADS port for grpc-js-xds, the tree to load Meshlet from, --istio-retry, the toggle addon.
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { toObjectForm, applyToStatic, realisticMesh, DEFAULT_PATH, TARGET as HTTP_TARGET } from './meshConfig.mjs';
 
@@ -78,8 +80,30 @@ const send = settings.kind === 'grpc' ? await grpcSend() : await httpSend();
 // callgrind counts from start() to stop() only (bench/harness/callgrind-toggle.c, run under
 // --instr-atstart=no): the warm-up and the exit are not in the count.
 const toggle = createRequire(import.meta.url)(settings.toggle);
+// GCs during the counted calls (the parent prints how many): a PerformanceObserver set up before the
+// warm-up, so that its first use is not counted.
+let gcs = 0;
+let counting = false;
+new PerformanceObserver((list) => {
+  if (counting) gcs += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
 for (let i = 0; i < warm; i++) await send();
+// A scavenge just before counting: every count then starts with an empty young generation (held at
+// 16 MB by the parent's flags, its usual steady-state size), and the scavenges among the counted calls
+// follow from what they allocate, as in a long run. Without it, whether one or two scavenges (tens of
+// millions of instructions each) landed among 500 calls was chance: one build gave 487k and 581k per call.
+// heapUsed's growth over the counted calls is their garbage when no GC ran among them (else it is
+// lower: the parent then does not report bytes).
+globalThis.gc({ type: 'minor' });
+// The observer hears of that scavenge a turn of the event loop later: not a GC among the counted calls.
+await new Promise((resolve) => setTimeout(resolve, 10));
+const heapBefore = process.memoryUsage().heapUsed;
+counting = true;
 toggle.start();
 for (let i = 0; i < calls; i++) await send();
 toggle.stop();
+const grown = process.memoryUsage().heapUsed - heapBefore;
+// The observer hears of a GC a little later: give it a turn of the event loop (uncounted).
+await new Promise((resolve) => setImmediate(resolve));
+writeSync(1, `${JSON.stringify({ bytesPerCall: grown / calls, gcs })}\n`);
 process.exit(0);

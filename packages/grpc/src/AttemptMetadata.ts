@@ -1,6 +1,5 @@
 import type { Metadata, MetadataValue } from '@grpc/grpc-js';
 import type { GrpcMetadataCarrier } from '@meshlet/core/client';
-import { MetadataMap } from './MetadataMap.js';
 import type { MetadataStore } from './MetadataHeaders.js';
 
 /**
@@ -41,15 +40,6 @@ export class AttemptMetadata implements MetadataStore, GrpcMetadataCarrier {
   set(key: string, value: MetadataValue): void {
     this.save(key);
     this.target!.set(key, value);
-  }
-
-  /** GrpcMetadataCarrier.setValidated: a legal value under a lower-case key, written without grpc-js's checks. */
-  setValidated(key: string, value: string): void {
-    this.save(key);
-    const target = this.target!;
-    const map = MetadataMap.of(target);
-    if (map !== undefined) map.set(key, [value]);
-    else target.set(key, value);
   }
 
   add(key: string, value: MetadataValue): void {

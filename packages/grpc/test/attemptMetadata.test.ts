@@ -1,7 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { AttemptMetadata } from '../src/AttemptMetadata.js';
-import { MetadataMap } from '../src/MetadataMap.js';
 
 /**
  * AttemptMetadata on real grpc-js Metadata: whatever an attempt writes (set, add, remove, any letter
@@ -58,25 +57,5 @@ describe('AttemptMetadata', () => {
     writes.end();
     expect(md.get('x-tenant')).toEqual(['a', 'b']);
     expect(other.toJSON()).toEqual({});
-  });
-
-  it('setValidated() writes past grpc-js checks what the attempt sends, and end() takes it back like any write', () => {
-    const md = callerMetadata();
-    const before = md.toJSON();
-    const writes = new AttemptMetadata();
-    expect(writes.begin(md)).toBe(true);
-    writes.setValidated('x-request-id', 'e7f1c0de-0000-4000-8000-000000000001');
-    writes.setValidated('x-keep', 'validated');
-    expect(writes.get('x-request-id')).toEqual(['e7f1c0de-0000-4000-8000-000000000001']);
-    expect(md.clone().toJSON()).toEqual({ ...before, 'x-keep': ['validated'], 'x-request-id': ['e7f1c0de-0000-4000-8000-000000000001'] });
-    writes.end();
-    expect(md.toJSON()).toEqual(before);
-  });
-
-  it("MetadataMap.of finds grpc-js Metadata's map, and nothing on an object without one (writes then go through set)", () => {
-    const md = new Metadata();
-    md.set('x-a', '1');
-    expect(MetadataMap.of(md)?.get('x-a')).toEqual(['1']);
-    expect(MetadataMap.of(Object.create(Metadata.prototype) as Metadata)).toBeUndefined();
   });
 });

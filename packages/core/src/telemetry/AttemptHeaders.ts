@@ -13,13 +13,6 @@ export interface HeaderCarrier extends HeaderSetter {
 export interface GrpcMetadataCarrier {
   get(key: string): readonly unknown[];
   set(key: string, value: string): void;
-  /**
-   * Writes a value already known to be legal metadata (the call's x-request-id: one the mesh made, hex
-   * digits and dashes, or the caller's own, which grpc-js checked when the caller set it) under a
-   * lower-case key: the carrier may skip the checks `set` makes on every write (grpc-js tests the key and
-   * the value against its character rules). Optional: without it, `set` is used.
-   */
-  setValidated?(key: string, value: string): void;
 }
 
 /**
@@ -68,34 +61,25 @@ export function decorateAttemptMetadata(
   ids: RequestIdHolder | undefined = call,
 ): void {
   const existing = metadata.get('x-request-id')[0];
-  const id = requestIdToSend(typeof existing === 'string' ? existing : '', ids);
-  if (id !== undefined) {
-    if (metadata.setValidated !== undefined) metadata.setValidated('x-request-id', id);
-    else metadata.set('x-request-id', id);
-  }
+  setRequestId(metadata, typeof existing === 'string' ? existing : '', ids);
   decorateRest(metadata, attempt, call, options);
 }
 
-function setRequestId(headers: HeaderSetter, existing: string, ids: RequestIdHolder | undefined): void {
-  const id = requestIdToSend(existing, ids);
-  if (id !== undefined) headers.set('x-request-id', id);
-}
-
 /**
- * Keeps the caller's x-request-id (`existing`, '' when absent: nothing to write), else the call's one
- * generated id, kept on `ids` for its other attempts (without a holder, each attempt gets its own).
+ * Keeps the caller's x-request-id (`existing`, '' when absent), else sends the call's one generated id,
+ * kept on `ids` for its other attempts (without a holder, each attempt gets its own).
  */
-function requestIdToSend(existing: string, ids: RequestIdHolder | undefined): string | undefined {
+function setRequestId(headers: HeaderSetter, existing: string, ids: RequestIdHolder | undefined): void {
   if (existing === '') {
     let id = ids?.requestId;
     if (id === undefined) {
       id = newRequestId();
       if (ids !== undefined) ids.requestId = id;
     }
-    return id;
+    headers.set('x-request-id', id);
+  } else if (ids !== undefined) {
+    ids.requestId ??= existing;
   }
-  if (ids !== undefined) ids.requestId ??= existing;
-  return undefined;
 }
 
 function decorateRest(headers: HeaderSetter, attempt: AttemptRequest, call: CallTrace | undefined, options: AttemptHeaderOptions | undefined): void {

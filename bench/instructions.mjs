@@ -26,6 +26,10 @@
 // every side, so a side's throughput ratio is closer to 1 than its instruction ratio.
 // Noise: the runs of one side agree within 1 to 2% (at 5439e9e: plain grpc-js 418,539 / 426,712, Meshlet
 // 480,336 / 483,459 / 484,525 / 481,763 / 479,195) unless a late recompile or a major GC falls inside.
+// Meshlet's gRPC side also has a second, lower mode, process by process (a JIT outcome, as in the hot
+// path's route-match bimodality): 453,648 among 480k runs at 5439e9e, 442k among 466k to 469k later;
+// with istiod's retry policy most runs landed in it. Compare a build's mode with the other's, and use
+// --repeat=5 or more when two builds differ by less than about 6%.
 // Work driven by time (V8's heuristics, timers) grows when each call takes 100 times longer in wall
 // time, as under valgrind, and more so on a loaded machine, so each side runs --repeat times (default
 // 3), its median is its figure and every count is printed; keep --jobs at or below the idle cores. Node flags for the client: --node-flags="..." (default: the

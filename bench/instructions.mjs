@@ -12,8 +12,14 @@
 // client requests (bench/harness/callgrind-toggle.c, built here into a scratch folder). Every thread
 // of the client process counts while instrumentation is on (V8's compiler and GC threads too); the
 // kernel's work (syscalls, loopback) does not, nor does the server's.
-// The warm-up must outlast V8's tiering: with 300 warm calls, TurboFan's own work was half of a
-// gRPC count; after 5,000 (the default), node's --trace-opt shows a dozen recompiles in the next 5,000.
+// The warm-up must outlast V8's tiering. With 300 warm calls TurboFan's own work was half of a gRPC
+// count. With 5,000 (this tool's first default), TurboFan's work and deoptimizations were still 30k to
+// 60k instructions per counted Meshlet call (callgrind_annotate: compiler:: and Translated* functions; node's
+// --trace-opt shows about 15 optimizations and 4 deopts in the next 5,000 calls), more for Meshlet (more code
+// on its call path) than for plain grpc-js, and whether late compiles fell in the window made the counts'
+// two modes. With 20,000 (the default) plain grpc-js counted 400,157 / 408,828 and Meshlet 413,021 / 417,515,
+// against 414,931 to 418,983 and 465,209 to 466,713 with 5,000 warm. A long-running service pays the
+// compiles once; a few seconds of a benchmark round do not get past them.
 // What it shows: the client's user-space work per call, its scavenges included. The child holds the
 // young generation at 16 MB (its usual steady-state size) and runs a scavenge just before counting, so
 // the scavenges among the counted calls follow from what they allocate (a gRPC call on real sockets
@@ -24,12 +30,12 @@
 // semi-spaces for that; at 64 MB the plain side's counts spread more, 543k to 624k, not understood).
 // It is not throughput: a call at 1 in flight also waits for the server and the kernel, the same for
 // every side, so a side's throughput ratio is closer to 1 than its instruction ratio.
-// Noise: the runs of one side agree within 1 to 2% (at 5439e9e: plain grpc-js 418,539 / 426,712, Meshlet
-// 480,336 / 483,459 / 484,525 / 481,763 / 479,195) unless a late recompile or a major GC falls inside.
-// Meshlet's gRPC side also has a second, lower mode, process by process (a JIT outcome, as in the hot
-// path's route-match bimodality): 453,648 among 480k runs at 5439e9e, 442k among 466k to 469k later;
-// with istiod's retry policy most runs landed in it. Compare a build's mode with the other's, and use
-// --repeat=5 or more when two builds differ by less than about 6%.
+// Noise: the runs of one side mostly agree within 1 to 2% (with 5,000 warm calls at 5439e9e: plain grpc-js
+// 418,539 / 426,712, Meshlet 480,336 / 483,459 / 484,525 / 481,763 / 479,195) unless a late recompile or a
+// major GC falls inside (grpc-js-xds with 20,000 warm: 411,169 and 522,066).
+// With 5,000 warm calls Meshlet's gRPC side also had a second, lower mode, process by process (453,648
+// among 480k runs at 5439e9e; 442k among 466k later): late compiles in or out of the window (above).
+// Use --repeat=5 or more when two builds differ by a few percent.
 // Work driven by time (V8's heuristics, timers) grows when each call takes 100 times longer in wall
 // time, as under valgrind, and more so on a loaded machine, so each side runs --repeat times (default
 // 3), its median is its figure and every count is printed; keep --jobs at or below the idle cores. Node flags for the client: --node-flags="..." (default: the
@@ -56,7 +62,7 @@ const SIDES = { grpc: ['plain', 'meshlet', 'xds'], http: ['bare', 'meshlet'] };
 if (!SIDES[kind]) throw new Error(`kind ${kind}: expected grpc or http`);
 const sides = opt('sides', SIDES[kind].join(',')).split(',');
 const calls = Number(opt('calls', 500));
-const warm = Number(opt('warm', 5000));
+const warm = Number(opt('warm', 20000));
 const repeat = Number(opt('repeat', 3));
 const jobs = Number(opt('jobs', 2));
 const istioRetry = args.includes('--istio-retry');

@@ -24,7 +24,7 @@ import type { CallCluster, CallSnapshot } from './CallSnapshot.js';
 import type { Random } from './HeaderLookup.js';
 import { MeshCallError, clusterNotFoundStatus, meshFailureReply, type AttemptRecord, type LocalReply } from './MeshCallError.js';
 import { ResponseFlag, type ResponseFlagCode } from './ResponseFlags.js';
-import { RouteCallPolicy, type CallTimer } from './RouteCallPolicy.js';
+import { RouteCallPolicy, attemptBudgetMs, expectedTimeoutMs, perTryBounds, type CallTimer } from './RouteCallPolicy.js';
 import { Deadline, DeadlineTimers, type DeadlineOwner } from './DeadlineTimers.js';
 import { startDirectCall } from './DirectCall.js';
 import type { StreamEnd, StreamEndObject } from './StreamCompletion.js';
@@ -341,9 +341,8 @@ export class CallEngine {
     // start time and the race's checks all use it. The first attempt starts as the call reaches
     // the router (routerStart: no second read).
     const now = call.attemptNo === 1 ? call.routerStart() : this.now();
-    const remaining = call.deadline - now;
     const perTry = retry.perTryTimeoutMs;
-    const attemptBudget = perTry > 0 && perTry < remaining ? perTry : remaining;
+    const attemptBudget = attemptBudgetMs(perTry, call.deadline - now);
     const attempt = new EngineAttempt(
       host,
       call.picked!.name,
@@ -352,7 +351,7 @@ export class CallEngine {
       call.headerMutation!,
       call.attemptNo,
       call.policy!.includeAttemptCount,
-      Number.isFinite(attemptBudget) ? Math.max(0, Math.round(attemptBudget)) : undefined,
+      expectedTimeoutMs(attemptBudget),
     );
     // circuit_breakers max_pending_requests: an attempt that must wait for a connection holds a
     // pending slot until it gets its response head (Envoy frees it at connection assignment, a
@@ -806,7 +805,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
       return this.engine.resume(this, Wait.Attempt, early);
     }
     this.wait = Wait.Attempt;
-    if (perTryMs > 0 && perTryMs < this.deadline - now) {
+    if (perTryBounds(perTryMs, this.deadline - now)) {
       this.engine.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
     }
     if (work === undefined) startOf(transport, attempt);

@@ -40,7 +40,7 @@ export class Deadline implements DeadlineNode {
 
   /** Disarms it (no-op when not armed). */
   cancel(): void {
-    this.list?.remove(this);
+    disarm(this);
   }
 
   deadlinePassed(): void {
@@ -120,7 +120,7 @@ export class DeadlineTimers {
 
   /** Arms `d` to pass at `expiresAt` (engine clock); `durationMs` picks the list (the timeout value it comes from). */
   arm(d: DeadlineNode, durationMs: number, expiresAt: number): void {
-    d.list?.remove(d);
+    disarm(d);
     let list = this.lists.get(durationMs);
     if (list === undefined) {
       list = new DeadlineList(this.now);

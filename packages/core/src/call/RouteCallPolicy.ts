@@ -5,6 +5,24 @@ import { RequestHasher } from './RequestHasher.js';
 /** A call's timers: the per-try timeout and the route timeout (route deadline). */
 export type CallTimer = 'per-try' | 'route';
 
+/**
+ * Envoy's router bounds an attempt by its per-try timeout when one is set and it is shorter than what is left
+ * of the route timeout (`remainingMs`, Infinity when there is none); else by the route timeout alone.
+ */
+export function perTryBounds(perTryMs: number, remainingMs: number): boolean {
+  return perTryMs > 0 && perTryMs < remainingMs;
+}
+
+/** An attempt's time budget (see perTryBounds): Infinity when unbounded. */
+export function attemptBudgetMs(perTryMs: number, remainingMs: number): number {
+  return perTryBounds(perTryMs, remainingMs) ? perTryMs : remainingMs;
+}
+
+/** An attempt's x-envoy-expected-rq-timeout-ms for its budget: whole ms, none when unbounded. */
+export function expectedTimeoutMs(budgetMs: number): number | undefined {
+  return Number.isFinite(budgetMs) ? Math.max(0, Math.round(budgetMs)) : undefined;
+}
+
 /** Envoy's route timeout when RouteAction.timeout is absent. */
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
@@ -37,18 +55,11 @@ export class RouteCallPolicy {
     readonly includeAttemptCount: boolean,
   ) {
     this.directFirstAttempt = hasher === undefined;
-    // As CallEngine.nextAttempt works out the first attempt's budget (the call's deadline is timeoutMs away then).
-    const perTry = retry.perTryTimeoutMs;
-    if (perTry > 0 && (timeoutMs === 0 || perTry < timeoutMs)) {
-      this.firstAttemptTimer = 'per-try';
-      this.firstAttemptTimeoutMs = Math.max(0, Math.round(perTry));
-    } else if (timeoutMs > 0) {
-      this.firstAttemptTimer = 'route';
-      this.firstAttemptTimeoutMs = Math.max(0, Math.round(timeoutMs));
-    } else {
-      this.firstAttemptTimer = undefined;
-      this.firstAttemptTimeoutMs = undefined;
-    }
+    // The first attempt's budget, as CallEngine.nextAttempt works it out (the call's deadline is timeoutMs away then).
+    const remaining = timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY;
+    const budget = attemptBudgetMs(retry.perTryTimeoutMs, remaining);
+    this.firstAttemptTimeoutMs = expectedTimeoutMs(budget);
+    this.firstAttemptTimer = !Number.isFinite(budget) ? undefined : budget === remaining ? 'route' : 'per-try';
   }
 
   private static readonly cache = { http: new WeakMap<CompiledRoute, RouteCallPolicy>(), grpc: new WeakMap<CompiledRoute, RouteCallPolicy>() };

@@ -28,7 +28,7 @@ import { closedLoop } from './harness/load.mjs';
 import { summarize } from './harness/stats.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadGrpcJs } from './harness/pkgs.mjs';
-import { greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
+import { echoClientOf, greeterMesh, startBackend, staticSourceOf } from './scenarios/grpc-overhead.mjs';
 
 const side = (process.argv[2] ?? 'meshlet').replace(/-stub$/, '');
 const stub = (process.argv[2] ?? '').endsWith('-stub');
@@ -38,11 +38,7 @@ const pairs = Number(process.argv[5] ?? 3);
 const TARGET = 'xds:///greeter.bench.local:50051';
 
 const grpc = await loadGrpcJs();
-const identity = (b) => b;
-const Echo = grpc.makeGenericClientConstructor(
-  { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
-  'Echo',
-);
+const Echo = echoClientOf(grpc);
 const backend = await startBackend();
 const objects = await toObjectForm(greeterMesh(backend.port));
 const payload = Buffer.alloc(64, 7);

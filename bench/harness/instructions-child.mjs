@@ -24,23 +24,16 @@ const dependencyOf = (name, dependency) => import(pathToFileURL(createRequire(ne
 
 async function grpcSend() {
   const { loadGrpcJs, loadGrpcJsXds } = await import('./pkgs.mjs');
-  const { greeterMesh, staticSourceOf } = await import('../scenarios/grpc-overhead.mjs');
+  const { echoClientOf, greeterMesh, staticSourceOf, useGrpcJsXdsBootstrap } = await import('../scenarios/grpc-overhead.mjs');
   const grpc = side === 'meshlet' ? await dependencyOf('grpc', '@grpc/grpc-js') : await loadGrpcJs();
-  const identity = (b) => b;
-  const Echo = grpc.makeGenericClientConstructor(
-    { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
-    'Echo',
-  );
+  const Echo = echoClientOf(grpc);
   const insecure = grpc.credentials.createInsecure();
   const target = 'xds:///greeter.bench.local:50051';
   let client;
   if (side === 'plain') {
     client = new Echo(`127.0.0.1:${settings.grpcPort}`, insecure);
   } else if (side === 'xds') {
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${settings.adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
-    });
+    useGrpcJsXdsBootstrap(settings.adsPort);
     (await loadGrpcJsXds()).register();
     client = new Echo(target, insecure);
   } else if (side === 'meshlet') {

@@ -72,6 +72,23 @@ export function staticSourceOf(x, objects) {
   return source;
 }
 
+/** A grpc-js client constructor (of the grpc-js module `grpc`) for the backend's Buffer echo, /meshlet.bench.Echo/Echo (no .proto). */
+export function echoClientOf(grpc) {
+  const identity = (b) => b;
+  return grpc.makeGenericClientConstructor(
+    { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    'Echo',
+  );
+}
+
+/** Points @grpc/grpc-js-xds at the AdsServer on `adsPort` (its bootstrap, read when register() runs). */
+export function useGrpcJsXdsBootstrap(adsPort) {
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+    xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
+  });
+}
+
 export function startBackend() {
   const child = fork(new URL('../harness/grpc-backend-child.mjs', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
@@ -123,17 +140,10 @@ export const scenario = {
     ads.events.on('nack', (e) => nacks.push(`${e.typeUrl}: ${e.errorDetail?.message}`));
     const { port: adsPort } = await ads.listen(0);
     ads.setSnapshot(objects);
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
-    });
+    useGrpcJsXdsBootstrap(adsPort);
     grpcXds.register();
 
-    const identity = (b) => b;
-    const Echo = grpc.makeGenericClientConstructor(
-      { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
-      'Echo',
-    );
+    const Echo = echoClientOf(grpc);
     const insecure = grpc.credentials.createInsecure();
     // Own subchannel pool per client: plain and grpc-js-xds would otherwise share one connection.
     const own = { 'grpc.use_local_subchannel_pool': 1 };

@@ -123,10 +123,52 @@ describe('real xDS fixtures drive real traffic', () => {
     load(source, { targets: ['productpage.default.svc.cluster.local:9080'], routeConfig, clusters: [{ cluster, ports: [bad.port, good.port] }] });
     const origin = 'http://productpage.default.svc.cluster.local:9080';
 
-    const rs = await many(20, 4, () => call(origin, dispatcher, '/productpage'));
-    expect(rs.every((r) => r.status === 200 && r.body === 'b1')).toBe(true);
-    expect(good.seen).toHaveLength(20);
+    // previous_hosts is best-effort in Envoy: a pick it rejects is redone at most
+    // host_selection_retry_max_attempts (5) times, then the last pick stands. With P2C over two
+    // hosts a pick lands on the fast-failing host with probability p <= 3/4 (it can only win a draw
+    // it is in), so a retry still reaches it with probability <= p^6 <= 0.18, and a request ends 503
+    // (all three attempts there) with probability <= p^13 <= 0.024. Without the predicate a retry
+    // would land there with probability >= 1/4 only when it is busier, about p otherwise.
+    // So: exact per-request checks, plus stated bounds over 120 requests.
+    const n = 120;
+    const rs = await many(n, 4, (i) => call(origin, dispatcher, `/productpage?i=${i}`));
+    const attemptsOn = (b: Backend, i: number) => b.seen.filter((s) => s.path === `/productpage?i=${i}`);
+    let failed = 0;
+    let retries = 0;
+    let retriesOnBad = 0;
+    for (const [i, r] of rs.entries()) {
+      const onBad = attemptsOn(bad, i);
+      const onGood = attemptsOn(good, i);
+      if (r.status === 200) {
+        // Ended on the good host, once; every attempt before it hit the 503 host and was retried.
+        expect(r.body).toBe('b1');
+        expect(onGood).toHaveLength(1);
+        expect(onBad.length).toBeLessThanOrEqual(2);
+      } else {
+        // num_retries 2: the 503 is returned as is only once all three attempts got it.
+        expect(r).toMatchObject({ status: 503, body: 'unavailable' });
+        expect(onBad).toHaveLength(3);
+        expect(onGood).toHaveLength(0);
+        failed++;
+      }
+      // include_request_attempt_count: attempts are numbered; every attempt after the first is a retry.
+      for (const s of [...onBad, ...onGood]) {
+        const count = Number(s.headers['x-envoy-attempt-count']);
+        expect(count).toBeGreaterThanOrEqual(1);
+        if (count > 1) {
+          retries++;
+          if (onBad.includes(s)) retriesOnBad++;
+        }
+      }
+    }
     expect(bad.seen.length).toBeGreaterThan(0); // LEAST_REQUEST did send first attempts there
+    expect(good.seen).toHaveLength(n - failed);
+    // Mean failures <= 2.9 of 120 (p^13); 10 or more has probability < 1e-3 (Poisson).
+    expect(failed).toBeLessThan(10);
+    // Retries number about n * p (>= 30 here); at most 18% should reach the 503 host again; 40% is
+    // over 3.5 sd above that at 30 retries, while without previous_hosts about p (>= 50%) would.
+    expect(retries).toBeGreaterThanOrEqual(20);
+    expect(retriesOnBad / retries).toBeLessThan(0.4);
 
     // All hosts failing: 1 + num_retries (2) attempts, then the last 503 is returned as is.
     good.behave((_q, res) => res.writeHead(503).end('unavailable'));

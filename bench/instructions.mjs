@@ -2,7 +2,7 @@
 // or the HTTP overhead scenario at 1 call in flight. Wall-clock ratios on this VM swing by ±0.05 and
 // more between runs; an instruction count does not depend on what else the machine runs, so it can
 // tell a change of a few hundred nanoseconds of the mesh's own work apart, and compare two builds.
-//   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--json]
+//   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--sim] [--json]
 //   node bench/instructions.mjs http [--sides=bare,meshlet] ...
 // Needs valgrind, a C compiler, and valgrind's and Node's headers (valgrind/callgrind.h, node_api.h).
 // How: the backends (and, for grpc-js-xds, an AdsServer) run in this process and a child, outside
@@ -66,6 +66,13 @@ const warm = Number(opt('warm', 20000));
 const repeat = Number(opt('repeat', 3));
 const jobs = Number(opt('jobs', 2));
 const istioRetry = args.includes('--istio-retry');
+// --sim: callgrind also simulates the caches and branch predictors (its model of a first-level cache
+// and the last level, taken from the host) and reports, per call, the misses and mispredicts that the
+// instruction count alone does not show: at 1 in flight a call's code runs once every few hundred
+// microseconds, among the kernel's and the server's work, so how much distinct code it runs can matter
+// more than how many instructions.
+const sim = args.includes('--sim');
+const SIM_EVENTS = ['I1mr', 'ILmr', 'D1mr', 'D1mw', 'DLmr', 'DLmw', 'Bcm', 'Bim'];
 // The young generation held at its usual steady-state size (16 MB semi-spaces, Node 20's largest):
 // how often a scavenge runs then follows what the calls allocate, not V8's resizing heuristics.
 const nodeFlags = opt('node-flags', '--min-semi-space-size=16 --max-semi-space-size=16').split(' ').filter(Boolean);
@@ -105,7 +112,7 @@ function countInstructions(side) {
   return new Promise((resolveRun, reject) => {
     const p = spawn(
       'valgrind',
-      ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, '--expose-gc', ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
+      ['--tool=callgrind', '--instr-atstart=no', ...(sim ? ['--cache-sim=yes', '--branch-sim=yes'] : []), `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, '--expose-gc', ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';
@@ -114,9 +121,13 @@ function countInstructions(side) {
     p.stdout.on('data', (d) => (out += d));
     p.on('error', reject);
     p.on('exit', (code) => {
-      const m = /Collected : (\d+)/.exec(err);
+      const m = /Collected : ([\d ]+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`${side} exited ${code}:\n${err.slice(-2000)}`));
-      resolveRun({ instructions: Number(m[1]), ...JSON.parse(out.trim().split('\n').pop()) });
+      // "Events : Ir ..." names the numbers of "Collected : ..." in order (Ir alone without --sim).
+      const names = /Events +: ([\w ]+)/.exec(err)?.[1].trim().split(/ +/) ?? ['Ir'];
+      const values = m[1].trim().split(/ +/).map(Number);
+      const events = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+      resolveRun({ instructions: events.Ir, events, ...JSON.parse(out.trim().split('\n').pop()) });
     });
   });
 }
@@ -124,6 +135,8 @@ function countInstructions(side) {
 const runs = Array.from({ length: repeat }, () => sides).flat();
 const counts = Object.fromEntries(sides.map((s) => [s, []]));
 const bytes = Object.fromEntries(sides.map((s) => [s, []]));
+/** --sim: each run's simulated misses per call, by event. */
+const simRuns = Object.fromEntries(sides.map((s) => [s, []]));
 /** GCs among each run's counted calls. */
 const gcRuns = Object.fromEntries(sides.map((s) => [s, []]));
 const t0 = Date.now();
@@ -134,6 +147,7 @@ async function worker() {
     const run = await countInstructions(side);
     counts[side].push(run.instructions / calls);
     gcRuns[side].push(run.gcs);
+    if (sim) simRuns[side].push(Object.fromEntries(SIM_EVENTS.map((e) => [e, run.events[e] / calls])));
     if (run.gcs === 0) bytes[side].push(run.bytesPerCall);
   }
 }
@@ -156,4 +170,15 @@ for (const s of sides) {
   const rel = base !== undefined && s !== baseSide ? `  ${(m / base).toFixed(3)} x ${baseSide}, ${m - base >= 0 ? '+' : ''}${fmt(m - base)}` : '';
   console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}   (${counts[s].map((c, i) => `${fmt(c)} ${gcRuns[s][i]} GC`).join(', ')})${bytes[s].length ? `; ${fmt(median(bytes[s]))} B allocated per call` : ''}`);
 }
-if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts, bytesPerCall: bytes, gcsPerRun: gcRuns }));
+if (sim) {
+  // Medians per event; the last column weighs them as a typical core pays (an L1 miss served from L2
+  // ~12 cycles, a last-level miss ~200, a mispredict ~15): a rough guide, not a measurement.
+  const cost = { I1mr: 12, D1mr: 12, D1mw: 12, ILmr: 200, DLmr: 200, DLmw: 200, Bcm: 15, Bim: 15 };
+  console.log(`  simulated per call (median of runs): ${SIM_EVENTS.join(' ')}  ~stall cycles`);
+  for (const s of sides) {
+    const med = Object.fromEntries(SIM_EVENTS.map((e) => [e, median(simRuns[s].map((r) => r[e]))]));
+    const stall = SIM_EVENTS.reduce((a, e) => a + med[e] * cost[e], 0);
+    console.log(`  ${s.padEnd(8)} ${SIM_EVENTS.map((e) => fmt(med[e])).join(' ')}  ${fmt(stall)}`);
+  }
+}
+if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts, bytesPerCall: bytes, gcsPerRun: gcRuns, ...(sim ? { simulatedPerCall: simRuns } : {}) }));

@@ -23,29 +23,16 @@ const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, tree).hre
 const dependencyOf = (name, dependency) => import(pathToFileURL(createRequire(new URL(`packages/${name}/package.json`, tree)).resolve(dependency)).href);
 
 async function grpcSend() {
-  const { loadGrpcJs, loadGrpcJsXds } = await import('./pkgs.mjs');
-  const { echoClientOf, greeterMesh, staticSourceOf, useGrpcJsXdsBootstrap } = await import('../scenarios/grpc-overhead.mjs');
-  const grpc = side === 'meshlet' ? await dependencyOf('grpc', '@grpc/grpc-js') : await loadGrpcJs();
-  const Echo = echoClientOf(grpc);
-  const insecure = grpc.credentials.createInsecure();
-  const target = 'xds:///greeter.bench.local:50051';
-  let client;
-  if (side === 'plain') {
-    client = new Echo(`127.0.0.1:${settings.grpcPort}`, insecure);
-  } else if (side === 'xds') {
-    useGrpcJsXdsBootstrap(settings.adsPort);
-    (await loadGrpcJsXds()).register();
-    client = new Echo(target, insecure);
-  } else if (side === 'meshlet') {
-    const [{ Mesh }, x, { createMeshChannel }] = await Promise.all([pkg('core'), pkg('xds-client'), pkg('grpc')]);
-    const objects = await toObjectForm(greeterMesh(settings.grpcPort, { istioRetry: settings.istioRetry }));
-    const mesh = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 120_000 });
-    client = new Echo(target, insecure, { channelOverride: await createMeshChannel(target, { mesh }) });
-  } else {
-    throw new Error(`grpc side ${side}: expected plain, meshlet or xds`);
-  }
-  const payload = Buffer.alloc(64, 7);
-  return () => new Promise((resolve, reject) => client.Echo(payload, (err, res) => (err ? reject(err) : resolve(res))));
+  const { WORKSPACE_PACKAGES, grpcEchoClient } = await import('./grpcEcho.mjs');
+  const packages = {
+    ...WORKSPACE_PACKAGES,
+    core: () => pkg('core'),
+    xdsClient: () => pkg('xds-client'),
+    grpc: () => pkg('grpc'),
+    meshletGrpcJs: () => dependencyOf('grpc', '@grpc/grpc-js'),
+  };
+  const { send } = await grpcEchoClient(side, { ...settings, resolveTimeoutMs: 120_000 }, packages);
+  return send;
 }
 
 async function httpSend() {

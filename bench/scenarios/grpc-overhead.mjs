@@ -1,101 +1,70 @@
 // Scenario (gRPC overhead): the cost of Meshlet on the unary gRPC call path.
 // One grpc-js Server (generic Buffer echo service, no .proto) in a child process on 127.0.0.1.
-// Three clients in this process, each with its own connection:
+// Three clients, each with its own connection:
 //  - plain:   grpc-js client to the fixed address 127.0.0.1:PORT (the physical limit);
 //  - meshlet: createMeshChannel('xds:///greeter.bench.local:50051', { mesh }), Mesh over a
 //             StaticResourceSource holding an istiod-shaped config (listener host:port with an
 //             api_listener HCM over RDS, route config and EDS cluster outbound|PORT||HOST);
 //  - xds:     @grpc/grpc-js-xds (register(), GRPC_XDS_BOOTSTRAP_CONFIG) against an AdsServer
 //             from @meshlet/control-plane serving the same resources.
+// Each client runs in a process of its own (bench/harness/grpc-client-child.mjs), as a service runs one
+// client stack; --inline runs all three in this process instead (the mode of sessions 1 to 9, where
+// the three stacks share grpc-js's code, its V8 feedback and this process's heap).
 // Closed-loop unary load at 1 and 64 calls in flight. After a warm-up of each side, rounds run
 // in a rotating order (pair i starts with side i mod 3), and each pair gives the ratios
 // meshlet/plain, xds/plain and meshlet/xds: median with p25..p75 and min..max.
-// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry]
-// --istio-retry: the route carries istiod's default retry policy (ISTIO_DEFAULT_RETRY_POLICY below).
+// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry] [--inline]
+// --istio-retry: the route carries istiod's default retry policy (ISTIO_DEFAULT_RETRY_POLICY in
+// bench/harness/grpcEcho.mjs).
 import { fork } from 'node:child_process';
 import { closedLoop } from '../harness/load.mjs';
-import { listener, toObjectForm } from '../harness/meshConfig.mjs';
-import { loadControlPlane, loadCore, loadGrpc, loadGrpcJs, loadGrpcJsXds, loadXdsClient } from '../harness/pkgs.mjs';
+import { toObjectForm } from '../harness/meshConfig.mjs';
+import { loadControlPlane } from '../harness/pkgs.mjs';
 import { main, metric } from '../harness/scenario.mjs';
 import { summarize } from '../harness/stats.mjs';
+import { ECHO_PAYLOAD_BYTES, ECHO_TARGET, firstEchoCall, greeterMesh, grpcEchoClient, startBackend } from '../harness/grpcEcho.mjs';
 
-const HOST = 'greeter.bench.local';
-const PORT = 50051;
-const TARGET = `${HOST}:${PORT}`;
-const ROUTE = `outbound|${PORT}||${HOST}`;
-const CLUSTER = `outbound|${PORT}||${HOST}`;
+export { ISTIO_DEFAULT_RETRY_POLICY, echoClientOf, greeterMesh, startBackend, staticSourceOf, useGrpcJsXdsBootstrap } from '../harness/grpcEcho.mjs';
+
 const SIDES = ['plain', 'meshlet', 'xds'];
 
-/**
- * The retry policy istiod puts on every HTTP route it generates unless a VirtualService says otherwise
- * (as in the real Istio dumps under shared/fixtures/xds-real/). With it a call may take a second attempt:
- * its first attempt still runs as a DirectCall, and the policy's classification of each outcome is
- * what a call pays on top. `--istio-retry` shows what an istiod-driven mesh pays.
- */
-export const ISTIO_DEFAULT_RETRY_POLICY = {
-  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-  num_retries: 2,
-  retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
-  host_selection_retry_max_attempts: '5',
-  retriable_status_codes: [503],
-};
-
-/** The istiod-shaped mesh for one backend port, as proto3 JSON (also used by bench/profile-grpc.mjs). */
-export function greeterMesh(port, { istioRetry = false } = {}) {
-  const route = { cluster: CLUSTER, timeout: '0s', ...(istioRetry ? { retry_policy: ISTIO_DEFAULT_RETRY_POLICY } : {}) };
+/** A side whose client runs in this process: load() is a closedLoop here, with this process's CPU time per call. */
+async function inlineSide(side, settings) {
+  const { send, close } = await grpcEchoClient(side, settings);
+  await firstEchoCall(side, send);
   return {
-    listeners: [listener(TARGET, ROUTE)],
-    routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route }] }] }],
-    clusters: [{ name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: CLUSTER }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' }],
-    endpoints: [
-      {
-        cluster_name: CLUSTER,
-        endpoints: [
-          {
-            locality: { region: 'local', zone: 'a' },
-            load_balancing_weight: 1,
-            lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, load_balancing_weight: 1 }],
-          },
-        ],
-      },
-    ],
+    send,
+    close,
+    async load(inFlight, durationMs, maxRequests) {
+      const cpu0 = process.cpuUsage();
+      const r = await closedLoop({ send, inFlight, durationMs, maxRequests });
+      const cpu = process.cpuUsage(cpu0);
+      return { ...r, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests) };
+    },
   };
 }
 
-/** A StaticResourceSource (of the @meshlet/xds-client module `x`) holding the mesh in object form. */
-export function staticSourceOf(x, objects) {
-  const source = new x.StaticResourceSource();
-  source.replaceFromObjects(x.ClusterLoadAssignmentResource, objects.endpoints);
-  source.replaceFromObjects(x.ClusterResource, objects.clusters);
-  source.replaceFromObjects(x.RouteConfigurationResource, objects.routes);
-  source.replaceFromObjects(x.ListenerResource, objects.listeners);
-  return source;
-}
-
-/** A grpc-js client constructor (of the grpc-js module `grpc`) for the backend's Buffer echo, /meshlet.bench.Echo/Echo (no .proto). */
-export function echoClientOf(grpc) {
-  const identity = (b) => b;
-  return grpc.makeGenericClientConstructor(
-    { Echo: { path: '/meshlet.bench.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
-    'Echo',
-  );
-}
-
-/** Points @grpc/grpc-js-xds at the AdsServer on `adsPort` (its bootstrap, read when register() runs). */
-export function useGrpcJsXdsBootstrap(adsPort) {
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-    node: { id: 'sidecar~127.0.0.1~grpc-bench.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc' }, locality: {} },
+/** A side whose client runs in a child process of its own; load() asks it for one closedLoop round. */
+async function processSide(side, settings) {
+  const child = fork(new URL('../harness/grpc-client-child.mjs', import.meta.url), [side, JSON.stringify(settings)], {
+    // Under `bench/run.mjs --cpu-prof` each client writes its own profile to the same folder (named by node).
+    execArgv: ['--expose-gc', ...process.execArgv.filter((a) => a.startsWith('--cpu-prof') && !a.startsWith('--cpu-prof-name'))],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-}
-
-export function startBackend() {
-  const child = fork(new URL('../harness/grpc-backend-child.mjs', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`grpc backend exited (${code})`)));
-    child.once('message', (m) => resolve({ port: m.port, close: () => child.disconnect() }));
+    child.once('exit', (code) => reject(new Error(`${side} client exited (${code})`)));
+    child.once('message', resolve);
   });
+  child.removeAllListeners('exit');
+  return {
+    close: () => child.disconnect(),
+    load: (inFlight, durationMs, maxRequests) =>
+      new Promise((resolve) => {
+        child.once('message', resolve);
+        child.send({ inFlight, durationMs, maxRequests });
+      }),
+  };
 }
 
 export const scenario = {
@@ -116,81 +85,55 @@ export const scenario = {
       // client instructions per call 1.122 x plain after 5,000 warm calls, 1.027 after 20,000). A service pays
       // that once; a round measured inside it charges it to every call. Capped at 15 s per side.
       warmupCalls: 20_000,
-      payloadBytes: 64,
-      target: `xds:///${TARGET}`,
+      payloadBytes: ECHO_PAYLOAD_BYTES,
+      target: ECHO_TARGET,
       istioRetry: process.argv.includes('--istio-retry'),
+      inline: process.argv.includes('--inline'),
     };
-    const grpc = await loadGrpcJs();
-    const grpcXds = await loadGrpcJsXds();
-    const { createMeshChannel } = await loadGrpc();
-    const { Mesh } = await loadCore();
-    const x = await loadXdsClient();
     const cp = await loadControlPlane();
-
     const backend = await startBackend();
-    const mesh = greeterMesh(backend.port, { istioRetry: params.istioRetry });
-    const objects = await toObjectForm(mesh);
+    const objects = await toObjectForm(greeterMesh(backend.port, { istioRetry: params.istioRetry }));
 
-    // Meshlet: a Mesh over a StaticResourceSource (the embedded-config mode).
-    const meshlet = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: 5000 });
-
-    // grpc-js-xds: the same resources from an AdsServer on loopback.
+    // grpc-js-xds reads the config from an AdsServer on loopback; Meshlet from a StaticResourceSource
+    // holding the same resources (the embedded-config mode).
     const ads = new cp.AdsServer();
     const nacks = [];
     ads.events.on('nack', (e) => nacks.push(`${e.typeUrl}: ${e.errorDetail?.message}`));
     const { port: adsPort } = await ads.listen(0);
     ads.setSnapshot(objects);
-    useGrpcJsXdsBootstrap(adsPort);
-    grpcXds.register();
-
-    const Echo = echoClientOf(grpc);
-    const insecure = grpc.credentials.createInsecure();
-    // Own subchannel pool per client: plain and grpc-js-xds would otherwise share one connection.
-    const own = { 'grpc.use_local_subchannel_pool': 1 };
-    const channel = await createMeshChannel(params.target, { mesh: meshlet });
-    const clients = {
-      plain: new Echo(`127.0.0.1:${backend.port}`, insecure, own),
-      meshlet: new Echo(params.target, insecure, { channelOverride: channel }),
-      xds: new Echo(params.target, insecure, own),
-    };
-    const payload = Buffer.alloc(params.payloadBytes, 7);
-    const send = Object.fromEntries(
-      SIDES.map((side) => [side, () => new Promise((resolve, reject) => clients[side].Echo(payload, (err, res) => (err ? reject(err) : resolve(res))))]),
-    );
-    // Sanity: every side answers (grpc-js-xds resolves over ADS on its first call).
-    for (const side of SIDES) {
-      const r = await Promise.race([send[side](), new Promise((_, reject) => setTimeout(() => reject(new Error(`${side}: no answer in 10 s`)), 10_000))]);
-      if (!Buffer.isBuffer(r) || r.length !== params.payloadBytes) throw new Error(`${side}: bad answer`);
-    }
 
     // Profiling aid: `node --cpu-prof bench/scenarios/grpc-overhead.mjs --profile=meshlet,64,5 --out=/tmp/x.json`
-    // drives one side only (side, calls in flight, seconds), so the profile holds that side alone.
+    // drives one side only (side, calls in flight, seconds), in this process, so the profile holds that side alone.
     const profileArg = process.argv.find((a) => a.startsWith('--profile='));
+    const settings = { grpcPort: backend.port, adsPort, istioRetry: params.istioRetry };
+    const makeSide = params.inline || profileArg ? inlineSide : processSide;
+    const clients = {};
+    for (const side of SIDES) clients[side] = await makeSide(side, settings);
+    const closeAll = async () => {
+      for (const client of Object.values(clients)) client.close();
+      await ads.close();
+      backend.close();
+    };
+
     if (profileArg) {
       const [side, inFlight, seconds] = profileArg.slice(10).split(',');
-      const r = await closedLoop({ send: send[side], inFlight: Number(inFlight), durationMs: Number(seconds) * 1000 });
+      const r = await clients[side].load(Number(inFlight), Number(seconds) * 1000);
       log(`  profile run: ${side} at ${inFlight} in flight: ${r.rps.toFixed(0)} rps p50 ${r.p50us.toFixed(0)}us`);
-      for (const c of Object.values(clients)) c.close();
-      backend.close();
+      await closeAll();
       return { params: { ...params, profile: profileArg }, metrics: [metric(`${side} rps (profile run)`, 'calls/s', r.rps)] };
     }
 
     const metrics = [];
     const raw = {};
     for (const inFlight of params.inFlight) {
-      // Client CPU per call (this process: the three clients, the load loop and an idle ADS server)
-      // alongside throughput. On a machine other work also loads, throughput swings with the share
-      // of the cores this process gets; CPU time per call mostly does not, and for a client-bound
-      // run 1 / CPU per call is the throughput a quiet machine would show.
-      const load = async (side, durationMs) => {
-        const cpu0 = process.cpuUsage();
-        const r = await closedLoop({ send: send[side], inFlight, durationMs });
-        const cpu = process.cpuUsage(cpu0);
-        return { ...r, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests) };
-      };
+      // Client CPU per call (the client's process: with --inline, this one, holding the three clients,
+      // the load loop and an idle ADS server) alongside throughput. On a machine other work also loads,
+      // throughput swings with the share of the cores the client gets; CPU time per call mostly does
+      // not, and for a client-bound run 1 / CPU per call is the throughput a quiet machine would show.
+      const load = (side, durationMs) => clients[side].load(inFlight, durationMs);
       for (const side of SIDES) {
         await load(side, params.warmupMs);
-        await closedLoop({ send: send[side], inFlight, durationMs: 15_000, maxRequests: params.warmupCalls });
+        await clients[side].load(inFlight, 15_000, params.warmupCalls);
       }
       const runs = [];
       for (let i = 0; i < params.pairs; i++) {
@@ -228,15 +171,12 @@ export const scenario = {
     }
     metrics.push(metric('grpc-js-xds NACKs', 'count', nacks.length, { op: '<=', value: 0 }));
 
-    for (const c of Object.values(clients)) c.close();
-    meshlet.close();
-    await ads.close();
-    backend.close();
+    await closeAll();
     return {
       params,
       metrics,
       notes: [
-        'one grpc-js Server (generic Buffer echo, 64-byte payload) in a child process on 127.0.0.1; load and all three clients in this process, each with its own connection',
+        `one grpc-js Server (generic Buffer echo, 64-byte payload) in a child process on 127.0.0.1; ${params.inline ? 'load and all three clients in this process (--inline)' : 'each client and its load loop in a process of its own'}, each with its own connection`,
         'config: listener greeter.bench.local:50051 (api_listener HCM, RDS over ADS), route config and EDS cluster outbound|50051||greeter.bench.local, one endpoint; Meshlet reads it from a StaticResourceSource, grpc-js-xds from an AdsServer',
         'rounds rotate the order of the three sides; ratios and added p50 are per round, then median (p25..p75, min..max)',
         ...(nacks.length ? [`grpc-js-xds NACKs: ${nacks.join('; ')}`] : []),

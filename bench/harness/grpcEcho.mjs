@@ -1,5 +1,5 @@
 // The gRPC overhead scenario's parts, shared by the bench tools that drive its sides
-// (bench/scenarios/grpc-overhead.mjs, bench/harness/grpc-client-child.mjs, bench/instructions.mjs and its
+// (bench/scenarios/grpc-overhead.mjs, bench/harness/client-child.mjs, bench/instructions.mjs and its
 // child, bench/profile-grpc.mjs): the backend (a grpc-js Buffer echo in a child process), the
 // istiod-shaped mesh for it, and each side's client.
 import { fork } from 'node:child_process';

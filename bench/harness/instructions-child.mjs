@@ -7,7 +7,6 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { toObjectForm, applyToStatic, realisticMesh, DEFAULT_PATH, TARGET as HTTP_TARGET } from './meshConfig.mjs';
 
 const [side, warmArg, callsArg, settingsJson] = process.argv.slice(2);
 const settings = JSON.parse(settingsJson);
@@ -36,24 +35,15 @@ async function grpcSend() {
 }
 
 async function httpSend() {
-  const { Pool, request } = side === 'meshlet' ? await dependencyOf('http', 'undici') : await import('undici');
-  const { trace } = await import('@opentelemetry/api');
-  // As in http-overhead.mjs: the tracing API used, no SDK registered.
-  trace.getTracer('meshlet-bench').startSpan('bench-setup').end();
-  const p = settings.httpPorts;
-  if (side === 'bare') {
-    const pool = new Pool(`http://127.0.0.1:${p.v1a}`, { keepAliveTimeout: 30_000 });
-    const url = `http://127.0.0.1:${p.v1a}${DEFAULT_PATH}`;
-    return () => request(url, { dispatcher: pool }).then((r) => r.body.text());
-  }
-  if (side !== 'meshlet') throw new Error(`http side ${side}: expected bare or meshlet`);
-  const [x, { createMeshDispatcher }] = await Promise.all([pkg('xds-client'), pkg('http')]);
-  const source = new x.StaticResourceSource();
-  // One v1 and one v2 backend port each, so every request's pick reaches the same process as the bare side's.
-  await applyToStatic(source, realisticMesh({ v1Ports: [p.v1a, p.v1b], v2Ports: [p.v2a, p.v2b] }));
-  const dispatcher = await createMeshDispatcher({ source });
-  const url = `http://${HTTP_TARGET}${DEFAULT_PATH}`;
-  return () => request(url, { dispatcher }).then((r) => r.body.text());
+  const { WORKSPACE_HTTP_PACKAGES, httpBenchClient } = await import('./httpBenchClient.mjs');
+  const packages = {
+    ...WORKSPACE_HTTP_PACKAGES,
+    meshletUndici: () => dependencyOf('http', 'undici'),
+    xdsClient: () => pkg('xds-client'),
+    http: () => pkg('http'),
+  };
+  const { send } = await httpBenchClient(side, settings.httpPorts, packages);
+  return send;
 }
 
 const send = settings.kind === 'grpc' ? await grpcSend() : await httpSend();

@@ -7,7 +7,7 @@
 //             api_listener HCM over RDS, route config and EDS cluster outbound|PORT||HOST);
 //  - xds:     @grpc/grpc-js-xds (register(), GRPC_XDS_BOOTSTRAP_CONFIG) against an AdsServer
 //             from @meshlet/control-plane serving the same resources.
-// Each client runs in a process of its own (bench/harness/grpc-client-child.mjs), as a service runs one
+// Each client runs in a process of its own (bench/harness/client-child.mjs), as a service runs one
 // client stack; --inline runs all three in this process instead (the mode of sessions 1 to 9, where
 // the three stacks share grpc-js's code, its V8 feedback and this process's heap).
 // Closed-loop unary load at 1 and 64 calls in flight. After a warm-up of each side, rounds run
@@ -16,8 +16,7 @@
 // Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry] [--inline]
 // --istio-retry: the route carries istiod's default retry policy (ISTIO_DEFAULT_RETRY_POLICY in
 // bench/harness/grpcEcho.mjs).
-import { fork } from 'node:child_process';
-import { closedLoop } from '../harness/load.mjs';
+import { inlineSide, processSide } from '../harness/clientSides.mjs';
 import { toObjectForm } from '../harness/meshConfig.mjs';
 import { loadControlPlane } from '../harness/pkgs.mjs';
 import { main, metric } from '../harness/scenario.mjs';
@@ -27,45 +26,6 @@ import { ECHO_PAYLOAD_BYTES, ECHO_TARGET, firstEchoCall, greeterMesh, grpcEchoCl
 export { ISTIO_DEFAULT_RETRY_POLICY, echoClientOf, greeterMesh, startBackend, staticSourceOf, useGrpcJsXdsBootstrap } from '../harness/grpcEcho.mjs';
 
 const SIDES = ['plain', 'meshlet', 'xds'];
-
-/** A side whose client runs in this process: load() is a closedLoop here, with this process's CPU time per call. */
-async function inlineSide(side, settings) {
-  const { send, close } = await grpcEchoClient(side, settings);
-  await firstEchoCall(side, send);
-  return {
-    send,
-    close,
-    async load(inFlight, durationMs, maxRequests) {
-      const cpu0 = process.cpuUsage();
-      const r = await closedLoop({ send, inFlight, durationMs, maxRequests });
-      const cpu = process.cpuUsage(cpu0);
-      return { ...r, cpuUsPerCall: (cpu.user + cpu.system) / Math.max(1, r.requests) };
-    },
-  };
-}
-
-/** A side whose client runs in a child process of its own; load() asks it for one closedLoop round. */
-async function processSide(side, settings) {
-  const child = fork(new URL('../harness/grpc-client-child.mjs', import.meta.url), [side, JSON.stringify(settings)], {
-    // Under `bench/run.mjs --cpu-prof` each client writes its own profile to the same folder (named by node).
-    execArgv: ['--expose-gc', ...process.execArgv.filter((a) => a.startsWith('--cpu-prof') && !a.startsWith('--cpu-prof-name'))],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${side} client exited (${code})`)));
-    child.once('message', resolve);
-  });
-  child.removeAllListeners('exit');
-  return {
-    close: () => child.disconnect(),
-    load: (inFlight, durationMs, maxRequests) =>
-      new Promise((resolve) => {
-        child.once('message', resolve);
-        child.send({ inFlight, durationMs, maxRequests });
-      }),
-  };
-}
 
 export const scenario = {
   name: 'grpc-overhead',
@@ -106,9 +66,16 @@ export const scenario = {
     // drives one side only (side, calls in flight, seconds), in this process, so the profile holds that side alone.
     const profileArg = process.argv.find((a) => a.startsWith('--profile='));
     const settings = { grpcPort: backend.port, adsPort, istioRetry: params.istioRetry };
-    const makeSide = params.inline || profileArg ? inlineSide : processSide;
     const clients = {};
-    for (const side of SIDES) clients[side] = await makeSide(side, settings);
+    for (const side of SIDES) {
+      if (params.inline || profileArg) {
+        const client = await grpcEchoClient(side, settings);
+        await firstEchoCall(side, client.send);
+        clients[side] = inlineSide(client);
+      } else {
+        clients[side] = await processSide('grpc', side, settings);
+      }
+    }
     const closeAll = async () => {
       for (const client of Object.values(clients)) client.close();
       await ads.close();

@@ -1,15 +1,17 @@
 // Scenario 1: the cost of Meshlet on the HTTP request path.
 // Baseline: a bare undici Pool to a loopback backend. Candidate: the Meshlet dispatcher
 // (undici Agent + mesh interceptor) with a realistic config, sending to the same backend
-// process. Closed-loop load at 1, 16 and 64 requests in flight from this process; the
-// backend runs in a child process. Baseline and Meshlet rounds alternate after a warm-up.
-import { Pool, request } from 'undici';
-import { trace } from '@opentelemetry/api';
+// process (bench/harness/httpBenchClient.mjs). Closed-loop load at 1, 16 and 64 requests in flight;
+// the backends run in a child process. Baseline and Meshlet rounds alternate after a warm-up.
+// Each client and its load loop run in a process of its own (bench/harness/client-child.mjs), as a
+// service runs one client stack; --inline runs both in this process (the mode of sessions 1 to 9,
+// where bare undici's and Meshlet's calls share undici's code, its V8 feedback and one heap).
+// Run: node --expose-gc bench/scenarios/http-overhead.mjs [--full] [--inline]
 import { alternate } from '../harness/alternate.mjs';
 import { startBackends } from '../harness/backend.mjs';
-import { closedLoop } from '../harness/load.mjs';
-import { applyToStatic, DEFAULT_PATH, realisticMesh, TARGET } from '../harness/meshConfig.mjs';
-import { loadHttp, loadXdsClient } from '../harness/pkgs.mjs';
+import { inlineSide, processSide } from '../harness/clientSides.mjs';
+import { httpBenchClient } from '../harness/httpBenchClient.mjs';
+import { DEFAULT_PATH } from '../harness/meshConfig.mjs';
 import { main, metric } from '../harness/scenario.mjs';
 
 export const scenario = {
@@ -22,43 +24,26 @@ export const scenario = {
       runMs: full ? 5000 : 1500,
       warmupMs: full ? 3000 : 1000,
       path: DEFAULT_PATH,
+      inline: process.argv.includes('--inline'),
     };
-    // The tracing API is installed and used the way an instrumented app would, but no SDK is
-    // registered: the global tracer is the no-op one.
-    trace.getTracer('meshlet-bench').startSpan('bench-setup').end();
-
     const backends = await startBackends(['v1a', 'v1b', 'v2a', 'v2b']);
     const { ports } = backends;
-    const x = await loadXdsClient();
-    const { createMeshDispatcher } = await loadHttp();
-    const source = new x.StaticResourceSource();
-    await applyToStatic(source, realisticMesh({ v1Ports: [ports.v1a, ports.v1b], v2Ports: [ports.v2a, ports.v2b] }));
-
-    const pool = new Pool(`http://127.0.0.1:${ports.v1a}`, { keepAliveTimeout: 30_000 });
-    const mesh = await createMeshDispatcher({ source });
-    const baselineUrl = `http://127.0.0.1:${ports.v1a}${DEFAULT_PATH}`;
-    const meshUrl = `http://${TARGET}${DEFAULT_PATH}`;
-    const send = {
-      baseline: () => request(baselineUrl, { dispatcher: pool }).then((r) => r.body.text()),
-      candidate: () => request(meshUrl, { dispatcher: mesh }).then((r) => r.body.text()),
-    };
-    // Sanity: the mesh answers through the weighted route.
-    const check = await request(meshUrl, { dispatcher: mesh });
-    if (check.statusCode !== 200) throw new Error(`mesh request answered ${check.statusCode}`);
-    await check.body.text();
+    const sides = {};
+    for (const [side, kind] of [['baseline', 'bare'], ['candidate', 'meshlet']]) {
+      sides[side] = params.inline ? inlineSide(await httpBenchClient(kind, ports)) : await processSide('http', kind, { ports });
+    }
 
     const metrics = [];
     const raw = {};
     for (const inFlight of params.inFlight) {
-      const load = (side, durationMs) => closedLoop({ send: send[side], inFlight, durationMs });
-      // Client CPU per request: this process's CPU time over the round's requests. The backend runs in a
-      // child, so this is what each side costs the caller; at 64 in flight the bare side is often bound by
-      // the backend (its client idles), so the CPU figure shows Meshlet's cost where throughput cannot.
+      const load = (side, durationMs) => sides[side].load(inFlight, durationMs);
+      // Client CPU per request: the client process's CPU time over the round's requests (with --inline,
+      // this process's). The backends run in a child, so this is what each side costs the caller; at 64 in
+      // flight the bare side is often bound by the backend (its client idles), so the CPU figure shows
+      // Meshlet's cost where throughput cannot.
       const measured = async (side) => {
-        const cpu0 = process.cpuUsage();
-        const r = await load(side, params.runMs);
-        const cpu = process.cpuUsage(cpu0);
-        return { ...r, cpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, r.requests) };
+        const { cpuUsPerCall, ...r } = await load(side, params.runMs);
+        return { ...r, cpuUsPerReq: cpuUsPerCall };
       };
       const result = await alternate({
         pairs: params.pairs,
@@ -87,8 +72,7 @@ export const scenario = {
     // Keep the "bare p50 / p99" row honest: it reports p50; p99 is in raw.
     for (const m of metrics) if (m.name.endsWith('bare p50 / p99')) m.name = m.name.replace('bare p50 / p99', 'bare p50');
 
-    await mesh.close();
-    await pool.close();
+    for (const side of Object.values(sides)) await side.close();
     await backends.close();
     return {
       params,
@@ -96,8 +80,8 @@ export const scenario = {
       notes: [
         'added latency = Meshlet minus bare, per alternated pair; latency targets apply at 1 in flight (unloaded). At 16/64 in flight a closed loop\'s latency is in-flight / throughput, so it restates the throughput ratio.',
         'config: 10 routes (header match, regex, 7 prefixes, weighted 90/10 default with retry policy + timeout), 2 subsets x 2 endpoints, outlier detection, circuit breakers; @opentelemetry/api loaded, no SDK.',
-        'backend: node:http in a child process on 127.0.0.1; load from the bench process.',
-        'client CPU per request = process.cpuUsage() of the bench process over a round / its requests (user + system).',
+        `backend: node:http in a child process on 127.0.0.1; ${params.inline ? 'load and both clients in the bench process (--inline)' : 'each client and its load loop in a process of its own'}.`,
+        'client CPU per request = process.cpuUsage() of the client\'s process over a round / its requests (user + system).',
       ],
       raw,
     };

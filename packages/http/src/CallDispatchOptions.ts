@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
  * once more per attempt. Copied into a literal that declares its keys first, requests shaped alike share
  * one hidden class, and the reads that follow are cached.
  *
- * The first attempt is dispatched with this object itself (attemptDispatchOptions).
+ * The first attempt is dispatched with this object itself when it keeps the request's path (attemptDispatchOptions).
  */
 export function callDispatchOptions(opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
   // (`opts as object`: TypeScript refuses keys it knows the spread overwrites; here that is the point.)
@@ -18,11 +18,12 @@ export function callDispatchOptions(opts: Dispatcher.DispatchOptions): Dispatche
 
 /**
  * An attempt's options: the call's own (callDispatchOptions) with the attempt's origin, path, headers and
- * body written in place, for the first attempt; for a retry, a copy, since undici may still hold the first
- * one (a pool queues a request it cannot start). The copy's four keys come first, then the call's options,
- * then the four are set again (they win): written as `{ ...opts, origin, path, headers, body }` it is the
- * same object, but on Node 20 adding a key the copied object lacks takes V8's slow path, about 3 µs and a
- * new hidden class per attempt.
+ * body written in place, for a first attempt whose path is the request's (no rewrite: the call reads the
+ * request's path from its options, so it must stay); else a copy: for a retry, undici may still hold the
+ * first attempt's (a pool queues a request it cannot start). The copy's four keys come first, then the
+ * call's options, then the four are set again (they win): written as `{ ...opts, origin, path, headers, body }`
+ * it is the same object, but on Node 20 adding a key the copied object lacks takes V8's slow path, about
+ * 3 µs and a new hidden class per attempt.
  */
 export function attemptDispatchOptions(
   call: Dispatcher.DispatchOptions,
@@ -32,7 +33,7 @@ export function attemptDispatchOptions(
   headers: string[],
   body: Dispatcher.DispatchOptions['body'],
 ): Dispatcher.DispatchOptions {
-  const o = first ? call : ({ origin, path, headers, body, ...(call as object) } as Dispatcher.DispatchOptions);
+  const o = first && path === call.path ? call : ({ origin, path, headers, body, ...(call as object) } as Dispatcher.DispatchOptions);
   o.origin = origin;
   o.path = path;
   o.headers = headers;

@@ -15,8 +15,9 @@ export interface CallerHandler {
 
 /**
  * A response the call engine can hand back: an upstream attempt's (streamed)
- * or a local reply. `commit` replays it into the caller's handler.
+ * or a local reply. `commit` replays it into the caller's handler; `caller` is
+ * the call, which is also the controller that handler sees.
  */
 export interface CommittableResponse extends AttemptResponse {
-  commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void;
+  commit(caller: CallerHandler & Dispatcher.DispatchController): void;
 }

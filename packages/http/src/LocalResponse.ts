@@ -32,8 +32,8 @@ export class LocalResponse implements CommittableResponse {
 
   discard(): void {}
 
-  commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {
-    const handler = caller.modern();
+  commit(controller: CallerHandler & Dispatcher.DispatchController): void {
+    const handler = controller.modern();
     handler.onResponseStart?.(controller, this.status, this.headers.headers, '');
     if (this.body.length > 0 && !controller.aborted) handler.onResponseData?.(controller, this.body);
     if (!controller.aborted) handler.onResponseEnd?.(controller, {});

@@ -28,7 +28,7 @@ import { AttemptHeaderList } from './AttemptHeaderList.js';
 import { attemptDispatchOptions } from './CallDispatchOptions.js';
 import { ReplayableBody } from './ReplayableBody.js';
 import { RequestHeaders } from './RequestHeaders.js';
-import { UpstreamAttempt, type AttemptErrorNote } from './UpstreamAttempt.js';
+import { UpstreamAttempt, type AttemptCaller } from './UpstreamAttempt.js';
 import type { UpstreamPools } from './UpstreamPools.js';
 
 export interface MeshCallOptions {
@@ -56,22 +56,31 @@ export interface MeshCallOptions {
  * resume and abort act on whichever attempt is current).
  */
 export class MeshCall
-  implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, CallerHandler, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptErrorNote
+  implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, CallerHandler, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptCaller
 {
   readonly headers: RequestHeaders;
   /** CallerHandler: the caller's handler when it speaks undici's legacy callbacks (undici.request, fetch). */
   readonly legacy: Dispatcher.DispatchHandler | undefined;
-  // ---- RequestView and LogicalRequest (set in run)
+  // ---- RequestView and LogicalRequest (authority is set in run)
   authority = '';
-  readonly path: string;
-  isGrpc = false;
-  replayable = false;
   get view(): RequestView {
     return this;
   }
-  /** (The options' own: a call's fields cost 8 bytes each. The path is copied: the first attempt's dispatch writes its own there.) */
+  // (Read from the options, the headers and the body: a call's fields cost 8 bytes each, held while it is in flight.)
+  /** The options' own: the first attempt is dispatched with them in place only when its path is this one (attemptDispatchOptions). */
+  get path(): string {
+    return this.opts.path;
+  }
   get method(): string {
     return this.opts.method;
+  }
+  /** Read once per route match (RouteTable). */
+  get isGrpc(): boolean {
+    return (this.headers.get('content-type') ?? '').startsWith('application/grpc');
+  }
+  /** Read by the engine once run() has begun the call (the body is known from then on). */
+  get replayable(): boolean {
+    return this.body.replayable;
   }
   get cancellation(): Cancellation {
     return this;
@@ -100,8 +109,7 @@ export class MeshCall
     private readonly options: MeshCallOptions,
   ) {
     this.legacy = legacyHandlerOf(handler);
-    this.headers = new RequestHeaders(opts.headers as ConstructorParameters<typeof RequestHeaders>[0]);
-    this.path = opts.path;
+    this.headers = RequestHeaders.of(opts.headers as Parameters<typeof RequestHeaders.of>[0]);
   }
 
   // ---- DispatchController for the caller's handler
@@ -178,8 +186,6 @@ export class MeshCall
   private begin(body: ReplayableBody, authority: string): void {
     this.body = body;
     this.authority = this.headers.get('host') ?? authority;
-    this.isGrpc = (this.headers.get('content-type') ?? '').startsWith('application/grpc');
-    this.replayable = body.replayable;
     const tracing = this.options.tracing;
     if (tracing !== undefined && tracing.recording) {
       const trace = tracing.startCall({ kind: 'http', method: this.opts.method, target: this.snapshot.target });
@@ -197,7 +203,7 @@ export class MeshCall
   callResponded(response: CommittableResponse): void {
     // The span's backstop, for a call the observer could not find (no context manager).
     this.trace?.endWhenDone(response);
-    response.commit(this, this);
+    response.commit(this);
   }
 
   callFailed(err: unknown): void {
@@ -205,7 +211,7 @@ export class MeshCall
     if (err instanceof MeshCallError && this.options.localReplies === 'response' && !this.aborted) {
       const why = this.lastAttemptError ? `; ${this.lastAttemptError.message}` : '';
       const reply = (this.local = new LocalResponse(err.localReply, `${err.message}${why}\n`));
-      reply.commit(this, this);
+      reply.commit(this);
     } else {
       this.modern().onResponseError?.(this, err as Error);
     }
@@ -231,13 +237,14 @@ export class MeshCall
       (attempt.includeAttemptCount ? 2 : 0) +
       (this.trace === undefined ? 0 : 4) +
       (this.options.attemptHeaders.peerMetadata === undefined ? 0 : 4);
-    const headers = new AttemptHeaderList(this.headers.toFlat(room), 2 * this.headers.size);
+    const headers = AttemptHeaderList.over(this.headers.toFlat(room), 2 * this.headers.size);
     if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
     // One x-request-id for all the call's attempts, as Envoy does (the caller's wins).
     decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders, this.trace ?? this);
     headers.set('host', attempt.authority);
     if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
     if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));
+    const flat = headers.done();
     const upstream = new UpstreamAttempt(settler, this, attempt, attempt.headerMutation);
     this.current = upstream;
     const host = attempt.host;
@@ -265,7 +272,7 @@ export class MeshCall
     if (cluster && this.options.pools) upstream.occupy(this.options.pools.note(origin, endpoint, cluster, tls));
     try {
       const body = this.body.take();
-      this.options.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, headers.done(), body), upstream);
+      this.options.dispatch(attemptDispatchOptions(this.opts, attempt.attemptCount === 1, origin, attempt.path, flat, body), upstream);
     } catch (err) {
       upstream.leave();
       upstream.fail(err as Error);

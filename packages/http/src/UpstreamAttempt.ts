@@ -10,7 +10,9 @@ const enum State {
   Held, // head received; the engine has not decided yet: buffer body events
   Discarded, // the engine retries instead: drop everything
   // (the committed states last: `state >= State.Committed`)
-  Committed, // forwarding to the caller's handler
+  Committed, // forwarding to the caller's handler in undici's current API (the sink)
+  /** Committed to the call's legacy caller handler, unchanged headers, after body had arrived: forwarding with the call's pause and resume. */
+  Legacy,
   /** Committed to a legacy caller handler as the head came: the handler's answers pause undici, its resume is undici's own. */
   Direct,
 }
@@ -49,8 +51,12 @@ function classify(err: Error & { code?: string }): AttemptError {
   return new AttemptError('reset', `upstream reset: ${err.message}`, true, { cause: err });
 }
 
-/** Told why an attempt got no response (the call appends it to its local reply). */
-export interface AttemptErrorNote {
+/**
+ * The call an attempt is made for: told why the attempt got no response (it appends that to its local
+ * reply), and, when the engine commits the attempt's response to it, the caller's handler and the
+ * controller that handler sees.
+ */
+export interface AttemptCaller extends CallerHandler, Dispatcher.DispatchController {
   noteAttemptError(err: Error): void;
 }
 
@@ -82,15 +88,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private paused = false;
   private held: Buffer[] | undefined;
   private failed: Error | undefined;
+  /** Set when committed in undici's current API (State.Committed). */
   private sink: Dispatcher.DispatchHandler | undefined;
-  /** Set when committed to a legacy caller handler: response events go to its legacy callbacks. */
-  private legacy: Dispatcher.DispatchHandler | undefined;
   /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
   private rawHeaders: RawHeaders | undefined;
   private view: ResponseHeaders | undefined;
   /** Set when the response ended (onComplete): its trailers, or none. */
   private rawTrailers: RawHeaders | undefined;
-  private sinkController: Dispatcher.DispatchController | undefined;
   /**
    * Told when the response stream ends (body complete, failed, or discarded): the engine's max_requests slot
    * is held until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept
@@ -109,7 +113,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   constructor(
     /** The engine's attempt (or a Promise's settle functions): told of the head or the failure, once. */
     private readonly settler: AttemptSettler<UpstreamAttempt>,
-    private readonly note: AttemptErrorNote,
+    /** The call: the caller's handler and controller a response is committed to (one field for the two: 8 bytes each). */
+    private readonly call: AttemptCaller,
     attempt: Pick<AttemptRequest, 'signal' | 'onStop'>,
     /** response_headers_to_add/remove of the route levels, applied when the response is committed. */
     private readonly mutation: HeaderMutation,
@@ -167,7 +172,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   /** The attempt failed before any response head: the call notes why, the engine is told. */
   fail(err: Error): void {
-    this.note.noteAttemptError(err);
+    this.call.noteAttemptError(err);
     this.settler.rejected(err);
   }
 
@@ -222,8 +227,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length;
     const state = this.state;
-    if (state === State.Direct) return this.legacy!.onData?.(chunk) !== false;
-    if (state === State.Committed) this.forwardData(chunk);
+    if (state === State.Direct) return this.call.legacy!.onData?.(chunk) !== false;
+    if (state >= State.Committed) this.forwardData(chunk);
     else if (state === State.Held) (this.held ??= []).push(chunk);
     return !this.paused;
   }
@@ -271,27 +276,28 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (listener !== undefined) tellStreamEnd(listener, NO_STREAM_STATUS);
   }
 
-  commit(caller: CallerHandler, controller: Dispatcher.DispatchController): void {
-    this.state = State.Committed;
-    this.sinkController = controller;
-    const legacy = caller.legacy;
+  /** Commits to the call the attempt was made for (the engine commits a call's own attempts only). */
+  commit(): void {
+    const call = this.call;
+    const legacy = call.legacy;
     if (legacy !== undefined && this.mutation.isEmpty) {
       // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
       // to Buffers by an adapter (which the caller's handler then parses once more).
-      this.legacy = legacy;
+      this.state = State.Legacy;
       if (this.held === undefined) {
         // Committed before any body arrived (the usual case: the engine decides as the head arrives). The
         // handler then pauses and resumes undici itself: its answers to onHeaders and onData go back to
         // undici as they are, with undici's own resume, so no resume closure is made per response.
         this.state = State.Direct;
         this.paused = legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], this.resumeUpstream ?? noResume, this.statusMessage) === false;
-      } else if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => controller.resume(), this.statusMessage) === false) controller.pause();
+      } else if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => call.resume(), this.statusMessage) === false) call.pause();
     } else {
-      const handler = caller.modern();
+      this.state = State.Committed;
+      const handler = call.modern();
       this.sink = handler;
       const headers = this.responseHeaders();
       this.mutation.applyToResponse(headers);
-      handler.onResponseStart?.(controller, this.status, headers.headers, this.statusMessage);
+      handler.onResponseStart?.(call, this.status, headers.headers, this.statusMessage);
     }
     const held = this.held;
     this.held = undefined;
@@ -301,21 +307,18 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   private forwardData(chunk: Buffer): void {
-    const legacy = this.legacy;
-    if (legacy === undefined) this.sink!.onResponseData?.(this.sinkController!, chunk);
-    else if (legacy.onData?.(chunk) === false) this.sinkController!.pause();
+    if (this.state === State.Committed) this.sink!.onResponseData?.(this.call, chunk);
+    else if (this.call.legacy!.onData?.(chunk) === false) this.call.pause();
   }
 
   private forwardEnd(): void {
-    const legacy = this.legacy;
-    if (legacy === undefined) this.sink!.onResponseEnd?.(this.sinkController!, util.parseHeaders(this.rawTrailers!));
+    if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.call, util.parseHeaders(this.rawTrailers!));
     // (undici types the legacy trailers as string[]; undici itself passes Buffers, as read.)
-    else legacy.onComplete?.(this.rawTrailers! as unknown as string[]);
+    else this.call.legacy!.onComplete?.(this.rawTrailers! as unknown as string[]);
   }
 
   private forwardError(err: Error): void {
-    const legacy = this.legacy;
-    if (legacy === undefined) this.sink!.onResponseError?.(this.sinkController!, err);
-    else legacy.onError?.(err);
+    if (this.state === State.Committed) this.sink!.onResponseError?.(this.call, err);
+    else this.call.legacy!.onError?.(err);
   }
 }

@@ -42,4 +42,32 @@ describe('AttemptHeaderList', () => {
     h.set('x-late', 'l');
     expect(h.done()).toEqual(['host', 'mesh', 'x-keep', 'k', 'x-late', 'l']);
   });
+
+  it('over() hands the same list to the next attempt once done(), and the array it gave undici stays as it was', () => {
+    const first = AttemptHeaderList.over(['a', '1', , ,] as string[], 2);
+    first.set('host', 'h1');
+    const flat1 = first.done();
+    const second = AttemptHeaderList.over(['b', '2', , ,] as string[], 2);
+    expect(second).toBe(first);
+    second.set('host', 'h2');
+    // A list taken and not yet done is not handed out again.
+    const third = AttemptHeaderList.over(['c', '3'], 2);
+    expect(third).not.toBe(second);
+    expect(second.done()).toEqual(['b', '2', 'host', 'h2']);
+    expect(third.done()).toEqual(['c', '3']);
+    expect(flat1).toEqual(['a', '1', 'host', 'h1']);
+    // A write after done() would go into a frozen array: it throws instead of editing another attempt's list.
+    expect(() => third.set('x-late', 'l')).toThrow(TypeError);
+  });
+
+  it('a request without headers shares one frozen RequestHeaders (nothing writes to a call\'s headers)', () => {
+    const none = RequestHeaders.of(undefined);
+    expect(RequestHeaders.of(null)).toBe(none);
+    expect(Object.isFrozen(none)).toBe(true);
+    expect(none.size).toBe(0);
+    expect(none.get('host')).toBeUndefined();
+    expect(none.toFlat(2)).toHaveLength(2);
+    expect(() => none.set('x', 'y')).toThrow(TypeError);
+    expect(RequestHeaders.of({ Host: 'h' }).get('host')).toBe('h');
+  });
 });

@@ -147,6 +147,26 @@ describe('rewrites, header mutations, direct_response and redirect over real HTT
     expect(backends[0]!.seen.map((s) => s.headers.host)).toEqual([TARGET, TARGET, 'internal.example']);
   });
 
+  it('a rewritten request that is retried: each attempt sends the path rewritten once, from the request\'s own', async () => {
+    // The first attempt of a request whose path is not rewritten is dispatched with the call's own options,
+    // written in place; a rewritten one must not be, or the retry would rewrite the rewritten path.
+    const { backends, source, dispatcher } = await setup(1);
+    let n = 0;
+    backends[0]!.behave((_q, res) => void (n++ === 0 ? res.writeHead(503).end('busy') : res.writeHead(200).end('ok')));
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: [backends[0]!.port] }],
+      routes: [
+        {
+          match: { prefix: '/api/' },
+          route: { cluster: 'c', prefix_rewrite: '/api/v2/', retry_policy: { retry_on: '5xx', num_retries: 2, retry_back_off: { base_interval: '0.001s', max_interval: '0.002s' } } },
+        },
+      ],
+    });
+    expect(await get(dispatcher, '/api/items')).toMatchObject({ status: 200, body: 'ok' });
+    expect(backends[0]!.seen.map((s) => s.path)).toEqual(['/api/v2/items', '/api/v2/items']);
+  });
+
   it('request/response headers_to_add/remove at weighted-cluster, route and vhost levels (applied in that order)', async () => {
     const { backends, source, dispatcher } = await setup(1);
     backends[0]!.behave((_q, res) => res.writeHead(200, { 'x-secret': 's', 'x-upstream': 'u', 'x-level': 'upstream' }).end('ok'));

@@ -2,7 +2,7 @@
 // or the HTTP overhead scenario at 1 call in flight. Wall-clock ratios on this VM swing by ±0.05 and
 // more between runs; an instruction count does not depend on what else the machine runs, so it can
 // tell a change of a few hundred nanoseconds of the mesh's own work apart, and compare two builds.
-//   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--sim] [--json]
+//   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--sim] [--inline] [--json]
 //   node bench/instructions.mjs http [--sides=bare,meshlet] ...
 // Needs valgrind, a C compiler, and valgrind's and Node's headers (valgrind/callgrind.h, node_api.h).
 // How: the backends (and, for grpc-js-xds, an AdsServer) run in this process and a child, outside
@@ -88,13 +88,15 @@ execFileSync('cc', [
   '-o', toggle, fileURLToPath(new URL('./harness/callgrind-toggle.c', import.meta.url)),
 ], { stdio: 'inherit' });
 
-const settings = { kind, tree, istioRetry, toggle };
+// --inline: each child also holds the other sides' clients and warms them in turn with its own (see
+// instructions-child.mjs): what sharing one process, as the scenarios' --inline mode does, costs a side.
+const settings = { kind, tree, istioRetry, toggle, inlineSides: args.includes('--inline') ? SIDES[kind] : undefined };
 const closers = [() => rmSync(scratch, { recursive: true, force: true })];
 if (kind === 'grpc') {
   const backend = await startBackend();
   closers.push(backend.close);
   settings.grpcPort = backend.port;
-  if (sides.includes('xds')) {
+  if (sides.includes('xds') || settings.inlineSides) {
     const cp = await loadControlPlane();
     const ads = new cp.AdsServer();
     settings.adsPort = (await ads.listen(0)).port;
@@ -163,7 +165,7 @@ const baseSide = sides.includes(SIDES[kind][0]) ? SIDES[kind][0] : undefined;
 const base = baseSide ? median(counts[baseSide]) : undefined;
 console.log(
   `${kind}: client instructions per call at 1 in flight (callgrind; ${warm} warm, ${calls} counted${repeat > 1 ? `, median of ${repeat} runs` : ''}` +
-    `${istioRetry ? ', istiod retry policy' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `${istioRetry ? ', istiod retry policy' : ''}${settings.inlineSides ? ', every side in each process (--inline)' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
 );
 for (const s of sides) {
   const m = median(counts[s]);

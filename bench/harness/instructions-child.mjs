@@ -21,7 +21,7 @@ const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, tree).hre
  */
 const dependencyOf = (name, dependency) => import(pathToFileURL(createRequire(new URL(`packages/${name}/package.json`, tree)).resolve(dependency)).href);
 
-async function grpcSend() {
+async function grpcSend(side) {
   const { WORKSPACE_PACKAGES, grpcEchoClient } = await import('./grpcEcho.mjs');
   const packages = {
     ...WORKSPACE_PACKAGES,
@@ -34,7 +34,7 @@ async function grpcSend() {
   return send;
 }
 
-async function httpSend() {
+async function httpSend(side) {
   const { WORKSPACE_HTTP_PACKAGES, httpBenchClient } = await import('./httpBenchClient.mjs');
   const packages = {
     ...WORKSPACE_HTTP_PACKAGES,
@@ -46,7 +46,17 @@ async function httpSend() {
   return send;
 }
 
-const send = settings.kind === 'grpc' ? await grpcSend() : await httpSend();
+const sendOf = (of) => (settings.kind === 'grpc' ? grpcSend(of) : httpSend(of));
+const send = await sendOf(side);
+/**
+ * --inline: every side's client lives in this process, as in the overhead scenarios' --inline mode, and
+ * the warm-up runs them in turn, a block of calls each, as those scenarios' rounds do; then `side` alone
+ * is counted. Against a count without it, this is what sharing one process with the other stacks
+ * (grpc-js's or undici's code, its V8 feedback, one heap) costs the counted side.
+ */
+const others = settings.inlineSides ? await Promise.all(settings.inlineSides.filter((s) => s !== side).map(sendOf)) : [];
+const WARM_BLOCK = 1000;
+
 // callgrind counts from start() to stop() only (bench/harness/callgrind-toggle.c, run under
 // --instr-atstart=no): the warm-up and the exit are not in the count.
 const toggle = createRequire(import.meta.url)(settings.toggle);
@@ -57,7 +67,10 @@ let counting = false;
 new PerformanceObserver((list) => {
   if (counting) gcs += list.getEntries().length;
 }).observe({ entryTypes: ['gc'] });
-for (let i = 0; i < warm; i++) await send();
+for (let done = 0; done < warm; done += WARM_BLOCK) {
+  for (const other of others) for (let i = 0; i < WARM_BLOCK; i++) await other();
+  for (let i = 0; i < Math.min(WARM_BLOCK, warm - done); i++) await send();
+}
 // A scavenge just before counting: every count then starts with an empty young generation (held at
 // 16 MB by the parent's flags, its usual steady-state size), and the scavenges among the counted calls
 // follow from what they allocate, as in a long run. Without it, whether one or two scavenges (tens of

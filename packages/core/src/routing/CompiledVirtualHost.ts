@@ -1,5 +1,6 @@
 import type { RouteConfiguration, VirtualHost } from '@meshlet/xds-client';
 import { CompiledRoute } from './CompiledRoute.js';
+import { GrpcPathRoutes } from './GrpcPathRoutes.js';
 import { RouteCandidates } from './RouteCandidates.js';
 import type { RouteMatchResult } from './RouteTable.js';
 
@@ -10,6 +11,8 @@ export class CompiledVirtualHost {
   readonly results: readonly RouteMatchResult[];
   /** The routes worth trying for a path, by its second character; undefined: try them all. */
   readonly candidates: RouteCandidates | undefined;
+  /** The route per gRPC path, remembered, when every route matches on the path alone; undefined otherwise. */
+  readonly grpcPaths: GrpcPathRoutes | undefined;
 
   constructor(
     readonly virtualHost: VirtualHost,
@@ -21,6 +24,7 @@ export class CompiledVirtualHost {
     );
     this.results = this.routes.map((route) => Object.freeze({ virtualHost: this, route }));
     this.candidates = RouteCandidates.of(this.routes.map((route) => route.matcher.path.literalStart));
+    this.grpcPaths = GrpcPathRoutes.of(this.routes);
   }
 
   get name(): string {

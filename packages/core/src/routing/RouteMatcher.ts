@@ -28,6 +28,11 @@ export class RouteMatcher {
     this.fraction = rf === undefined ? undefined : Math.min(rf.numerator, fractionDenominator(rf.denominator)) / fractionDenominator(rf.denominator);
   }
 
+  /** The match reads only the request's path (and whether it is gRPC): no header, query, runtime_fraction or CONNECT condition. */
+  get pathOnly(): boolean {
+    return this.headers.length === 0 && this.queryParameters.length === 0 && this.fraction === undefined && this.path.kind !== 'connect_matcher';
+  }
+
   matches(ctx: RouteMatchContext): boolean {
     if (!this.path.matches(ctx)) return false;
     if (this.grpc && !ctx.req.isGrpc) return false;

@@ -55,7 +55,12 @@ export class RouteTable {
   match(req: RequestView, random: () => number = Math.random): RouteMatchResult | undefined {
     const vh = this.selector.select(req.authority);
     if (vh === undefined) return undefined;
-    const i = this.matchIndex(vh, req, random);
+    const byPath = req.isGrpc ? vh.grpcPaths : undefined;
+    let i = byPath?.get(req.path);
+    if (i === undefined) {
+      i = this.matchIndex(vh, req, random);
+      byPath?.remember(req.path, i);
+    }
     return i < 0 ? undefined : vh.results[i];
   }
 

@@ -133,4 +133,42 @@ describe('RouteTable', () => {
     expect(t.match(req({ 'x-canary': 'yes' }))?.route.route.route?.cluster).toBe('canary');
     expect(t.match(req({}))?.route.route.route?.cluster).toBe('api');
   });
+
+  describe('gRPC paths remembered per virtual host (GrpcPathRoutes)', () => {
+    const grpcTable = () =>
+      RouteTable.compile(
+        routeConfig([
+          vhost('svc', ['svc'], [
+            route({ path: '/pkg.S/Exact' }, { cluster: 'exact' }),
+            route({ prefix: '/pkg.S/', grpc: true }, { cluster: 'grpc-only' }),
+            route({ safe_regex: { regex: '/pkg\\.T/[A-Z][a-z]+' } }, { cluster: 'regex' }),
+          ]),
+          vhost('headers', ['headers'], [route({ prefix: '/', headers: [{ name: 'x-v', exact_match: '2', invert_match: false }] }, { cluster: 'v2' }), route({ prefix: '/' })]),
+          vhost('fraction', ['fraction'], [route({ prefix: '/', runtime_fraction: { default_value: { numerator: 50, denominator: 'HUNDRED' } } }, { cluster: 'half' })]),
+        ]),
+      );
+    const cluster = (t: RouteTable, path: string, opts: Parameters<typeof request>[1]) => t.match(request(path, opts))?.route.route.route?.cluster;
+
+    it('gives what matching gives, on the first and every later call for a path', () => {
+      const t = grpcTable();
+      for (let round = 0; round < 3; round++) {
+        expect(cluster(t, '/pkg.S/Exact', { authority: 'svc', isGrpc: true })).toBe('exact');
+        expect(cluster(t, '/pkg.S/Other', { authority: 'svc', isGrpc: true })).toBe('grpc-only');
+        expect(cluster(t, '/pkg.T/Echo', { authority: 'svc', isGrpc: true })).toBe('regex');
+        expect(cluster(t, '/pkg.T/echo', { authority: 'svc', isGrpc: true })).toBeUndefined();
+        // A non-gRPC request with the same path is matched, never answered from the gRPC paths.
+        expect(cluster(t, '/pkg.S/Other', { authority: 'svc', isGrpc: false })).toBeUndefined();
+      }
+    });
+
+    it('is made only for virtual hosts whose routes read the path alone', () => {
+      const t = grpcTable();
+      expect(t.selectVirtualHost('svc')?.grpcPaths).toBeDefined();
+      expect(t.selectVirtualHost('headers')?.grpcPaths).toBeUndefined();
+      expect(t.selectVirtualHost('fraction')?.grpcPaths).toBeUndefined();
+      // Header conditions are still evaluated per call.
+      expect(cluster(t, '/x', { authority: 'headers', isGrpc: true, headers: { 'x-v': '2' } })).toBe('v2');
+      expect(cluster(t, '/x', { authority: 'headers', isGrpc: true })).toBe('default');
+    });
+  });
 });

@@ -25,6 +25,13 @@ export class AttemptMetadata implements MetadataStore, GrpcMetadataCarrier {
   private readonly keys: string[] = [];
   private readonly saved: (MetadataValue[] | undefined)[] = [];
   private count = 0;
+  /**
+   * The last get(): its key as passed and the values it returned, while nothing has been written since.
+   * The attempt's decoration reads a key and then sets it (x-request-id): save() takes the values from
+   * here rather than reading them from grpc-js again (a lower-casing, a Map lookup and an empty array).
+   */
+  private readName: string | undefined;
+  private readValues: MetadataValue[] | undefined;
 
   /** Starts recording writes to `metadata`; false if this instance is in use (the caller then copies). */
   begin(metadata: Metadata): boolean {
@@ -34,7 +41,10 @@ export class AttemptMetadata implements MetadataStore, GrpcMetadataCarrier {
   }
 
   get(key: string): MetadataValue[] {
-    return this.target!.get(key);
+    const values = this.target!.get(key);
+    this.readName = key;
+    this.readValues = values;
+    return values;
   }
 
   set(key: string, value: MetadataValue): void {
@@ -67,15 +77,19 @@ export class AttemptMetadata implements MetadataStore, GrpcMetadataCarrier {
     }
     this.count = 0;
     this.target = undefined;
+    this.readName = this.readValues = undefined;
   }
 
   private save(name: string): void {
     // grpc-js keys are case-insensitive (it lower-cases them); record them as it stores them.
     const key = name.toLowerCase();
+    const read = name === this.readName ? this.readValues : undefined;
+    // The write that follows makes what was read stale.
+    this.readName = this.readValues = undefined;
     const { keys, count } = this;
     for (let i = 0; i < count; i++) if (keys[i] === key) return;
     const target = this.target!;
-    const values = target.get(key);
+    const values = read ?? target.get(key);
     keys[count] = key;
     this.count = count + 1;
     if (values.length === 0) {

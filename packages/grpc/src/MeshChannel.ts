@@ -108,7 +108,8 @@ export class MeshChannel implements ChannelInterface {
   private readonly channelTarget: string;
   private readonly channelzRef: ChannelzRef;
   private lastSnapshotVersion = -1;
-  private readonly lastHosts = new Map<string, readonly unknown[] | undefined>();
+  /** The hosts list of each cluster of that snapshot, in its clusterNames order (compared per call: no Map lookup). */
+  private lastHosts: readonly (readonly unknown[] | undefined)[] = [];
   private closed = false;
 
   constructor(target: string, options: MeshChannelOptions) {
@@ -196,10 +197,11 @@ export class MeshChannel implements ChannelInterface {
    * longer has. Per call this is one comparison per cluster of the target.
    */
   sawSnapshot(snapshot: TargetSnapshot): void {
+    const names = snapshot.clusterNames;
     let changed = snapshot.version !== this.lastSnapshotVersion;
     if (!changed) {
-      for (const name of snapshot.clusterNames) {
-        if (snapshot.cluster(name)?.hosts() !== this.lastHosts.get(name)) {
+      for (let i = 0; i < names.length; i++) {
+        if (snapshot.cluster(names[i]!)?.hosts() !== this.lastHosts[i]) {
           changed = true;
           break;
         }
@@ -207,8 +209,7 @@ export class MeshChannel implements ChannelInterface {
     }
     if (!changed) return;
     this.lastSnapshotVersion = snapshot.version;
-    this.lastHosts.clear();
-    for (const name of snapshot.clusterNames) this.lastHosts.set(name, snapshot.cluster(name)?.hosts());
+    this.lastHosts = names.map((name) => snapshot.cluster(name)?.hosts());
     this.retainLiveEndpoints(snapshot);
   }
 

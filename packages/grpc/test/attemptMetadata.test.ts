@@ -58,4 +58,30 @@ describe('AttemptMetadata', () => {
     expect(md.get('x-tenant')).toEqual(['a', 'b']);
     expect(other.toJSON()).toEqual({});
   });
+
+  it('a key read and then written (as x-request-id is) is restored as read, whatever came between', () => {
+    const md = callerMetadata();
+    const before = md.toJSON();
+    const tenant = md.get('x-tenant');
+    const writes = new AttemptMetadata();
+    expect(writes.begin(md)).toBe(true);
+    expect(writes.get('X-Tenant')).toEqual(['a', 'b']);
+    writes.add('X-Tenant', 'mesh'); // what get() returned is the caller's array: it must not grow
+    expect(tenant).toEqual(['a', 'b']);
+    expect(writes.get('x-request-id')).toEqual([]);
+    writes.set('x-keep', 'other'); // a write to another key between the read and the write
+    writes.set('x-request-id', 'id-1');
+    expect(writes.get('x-keep')).toEqual(['other']);
+    writes.remove('x-keep');
+    writes.set('x-keep', 'again');
+    expect(md.clone().toJSON()).toEqual({ 'x-tenant': ['a', 'b', 'mesh'], 'x-keep': ['again'], 'ctx-bin': [Buffer.from([1, 2])], 'x-request-id': ['id-1'] });
+    writes.end();
+    expect(md.toJSON()).toEqual(before);
+
+    // A read in one attempt is not taken for the next one's.
+    expect(writes.begin(md)).toBe(true);
+    writes.set('x-request-id', 'id-2');
+    writes.end();
+    expect(md.toJSON()).toEqual(before);
+  });
 });

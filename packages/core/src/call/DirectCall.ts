@@ -138,10 +138,9 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     const view = request.view;
     const ra = route.route.route!;
     const picked = route.clusterPicker?.pick(engine.random(), view.headers);
-    const notFound = clusterNotFoundStatus(ra);
-    if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS, 'no cluster for the request');
+    if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, clusterNotFoundStatus(ra), NO_ATTEMPTS, 'no cluster for the request');
     const cluster = snapshot.cluster(picked.name);
-    if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, notFound, NO_ATTEMPTS);
+    if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, clusterNotFoundStatus(ra), NO_ATTEMPTS);
     const call = new DirectCall(engine, snapshot, route, picked, policy, request, transport, sink, start);
     // gRFC A32: gRPC calls count against the DEFAULT thresholds (no priority routing).
     const breakers = cluster.breakersFor(engine.kind === 'http' ? ra.priority : undefined);

@@ -9,6 +9,8 @@ export interface CallerHandler {
    * instead of an adapter converting parsed headers back to Buffers.
    */
   readonly legacy: Dispatcher.DispatchHandler | undefined;
+  /** The caller's handler as it came (the legacy one itself when `legacy` is set). */
+  readonly handler: Dispatcher.DispatchHandler;
   /** The caller's handler in undici's current API: itself, or an adapter made for a legacy one when asked. */
   modern(): Dispatcher.DispatchHandler;
 }

@@ -59,8 +59,10 @@ export class MeshCall
   implements AttemptTransport<CommittableResponse>, CallSink<CommittableResponse>, CallerHandler, LogicalRequest, RequestView, Dispatcher.DispatchController, Cancellation, AttemptCaller
 {
   readonly headers: RequestHeaders;
-  /** CallerHandler: the caller's handler when it speaks undici's legacy callbacks (undici.request, fetch). */
-  readonly legacy: Dispatcher.DispatchHandler | undefined;
+  /** CallerHandler: the caller's handler when it speaks undici's legacy callbacks (undici.request, fetch). Read twice per call. */
+  get legacy(): Dispatcher.DispatchHandler | undefined {
+    return legacyHandlerOf(this.handler);
+  }
   // ---- RequestView and LogicalRequest (authority is set in run)
   authority = '';
   get view(): RequestView {
@@ -104,11 +106,10 @@ export class MeshCall
   constructor(
     /** The call's own copy of the caller's options (callDispatchOptions), read here and sent with the first attempt. */
     private readonly opts: Dispatcher.DispatchOptions,
-    /** The caller's handler as it came: undici's current API or its legacy callbacks. */
-    private readonly handler: Dispatcher.DispatchHandler,
+    /** CallerHandler: the caller's handler as it came, undici's current API or its legacy callbacks. */
+    readonly handler: Dispatcher.DispatchHandler,
     private readonly options: MeshCallOptions,
   ) {
-    this.legacy = legacyHandlerOf(handler);
     this.headers = RequestHeaders.of(opts.headers as Parameters<typeof RequestHeaders.of>[0]);
   }
 
@@ -170,7 +171,8 @@ export class MeshCall
   run(snapshot: TargetSnapshot, authority: string): void {
     this.snapshot = snapshot;
     // A legacy handler is told directly: no adapter per request (modern() makes one where a path needs it).
-    if (this.legacy !== undefined) startLegacyCaller(this.legacy, this);
+    const legacy = this.legacy;
+    if (legacy !== undefined) startLegacyCaller(legacy, this);
     else this.modern().onRequestStart?.(this, {});
     if (this.aborted) return;
     // No Promise (and no microtask) for a body that is replayable as it is.

@@ -11,6 +11,7 @@ const enum State {
   Discarded, // the engine retries instead: drop everything
   // (the committed states last: `state >= State.Committed`)
   Committed, // forwarding to the caller's handler in undici's current API (the sink)
+  // (In the two legacy states the call's `handler` is its legacy caller handler.)
   /** Committed to the call's legacy caller handler, unchanged headers, after body had arrived: forwarding with the call's pause and resume. */
   Legacy,
   /** Committed to a legacy caller handler as the head came: the handler's answers pause undici, its resume is undici's own. */
@@ -21,6 +22,19 @@ const enum State {
 type RawHeaders = Buffer[] | (Buffer | Buffer[])[];
 
 const NO_TRAILERS: Buffer[] = [];
+
+/**
+ * What reached an attempt while its response head waited for the engine's decision (State.Held): body
+ * chunks, and how the response ended if it did. The engine usually decides as the head arrives, so this is
+ * made for few responses, and the attempt keeps one field for it instead of three.
+ */
+class HeldResponse {
+  readonly chunks: Buffer[] = [];
+  /** The trailers, once the response completed while held. */
+  trailers: RawHeaders | undefined = undefined;
+  /** Why the response failed while held. */
+  failed: Error | undefined = undefined;
+}
 
 /** UpstreamAttempt.streamListener once the response stream has ended. */
 const STREAM_ENDED: StreamEndListener = Object.freeze({ streamEnded() {} });
@@ -86,15 +100,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   /** undici's resume after onHeaders/onData returned false. */
   private resumeUpstream: (() => void) | undefined;
   private paused = false;
-  private held: Buffer[] | undefined;
-  private failed: Error | undefined;
+  /** What came while the response was held (State.Held): made on the first such event, rare (see HeldResponse). */
+  private held: HeldResponse | undefined;
   /** Set when committed in undici's current API (State.Committed). */
   private sink: Dispatcher.DispatchHandler | undefined;
   /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
   private rawHeaders: RawHeaders | undefined;
   private view: ResponseHeaders | undefined;
-  /** Set when the response ended (onComplete): its trailers, or none. */
-  private rawTrailers: RawHeaders | undefined;
   /**
    * Told when the response stream ends (body complete, failed, or discarded): the engine's max_requests slot
    * is held until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept
@@ -227,9 +239,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length;
     const state = this.state;
-    if (state === State.Direct) return this.call.legacy!.onData?.(chunk) !== false;
+    if (state === State.Direct) return this.call.handler.onData?.(chunk) !== false;
     if (state >= State.Committed) this.forwardData(chunk);
-    else if (state === State.Held) (this.held ??= []).push(chunk);
+    else if (state === State.Held) (this.held ??= new HeldResponse()).chunks.push(chunk);
     return !this.paused;
   }
 
@@ -238,8 +250,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.leave();
     this.endStream();
     // (undici types the legacy trailers as string[]; it passes the Buffers it read.)
-    this.rawTrailers = rawTrailers ? (rawTrailers as unknown as Buffer[]) : NO_TRAILERS;
-    if (this.state >= State.Committed) this.forwardEnd();
+    const trailers = rawTrailers ? (rawTrailers as unknown as Buffer[]) : NO_TRAILERS;
+    const state = this.state;
+    if (state >= State.Committed) this.forwardEnd(trailers);
+    else if (state === State.Held) (this.held ??= new HeldResponse()).trailers = trailers;
   }
 
   onError(err: Error): void {
@@ -248,7 +262,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.endStream();
     if (this.state === State.Waiting) this.fail(classify(err));
     else if (this.state >= State.Committed) this.forwardError(err);
-    else this.failed = err;
+    else if (this.state === State.Held) (this.held ??= new HeldResponse()).failed = err;
   }
 
   // ---- AttemptResponse (engine side)
@@ -257,7 +271,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     if (this.state !== State.Held) return;
     this.state = State.Discarded;
     this.held = undefined;
-    if (this.rawTrailers === undefined && this.failed === undefined) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
+    // Unless the response already ended (complete or failed): then the connection is reused as it is.
+    if (this.streamListener !== STREAM_ENDED) this.abortUpstream?.(new Error('meshlet: attempt discarded for a retry'));
     this.leave();
     this.endStream();
   }
@@ -280,11 +295,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   commit(): void {
     const call = this.call;
     const legacy = call.legacy;
+    const held = this.held;
+    this.held = undefined;
     if (legacy !== undefined && this.mutation.isEmpty) {
       // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
       // to Buffers by an adapter (which the caller's handler then parses once more).
       this.state = State.Legacy;
-      if (this.held === undefined) {
+      if (held === undefined || held.chunks.length === 0) {
         // Committed before any body arrived (the usual case: the engine decides as the head arrives). The
         // handler then pauses and resumes undici itself: its answers to onHeaders and onData go back to
         // undici as they are, with undici's own resume, so no resume closure is made per response.
@@ -299,26 +316,25 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
       this.mutation.applyToResponse(headers);
       handler.onResponseStart?.(call, this.status, headers.headers, this.statusMessage);
     }
-    const held = this.held;
-    this.held = undefined;
-    if (held) for (const chunk of held) this.forwardData(chunk);
-    if (this.rawTrailers !== undefined) this.forwardEnd();
-    else if (this.failed !== undefined) this.forwardError(this.failed);
+    if (held === undefined) return;
+    for (const chunk of held.chunks) this.forwardData(chunk);
+    if (held.trailers !== undefined) this.forwardEnd(held.trailers);
+    else if (held.failed !== undefined) this.forwardError(held.failed);
   }
 
   private forwardData(chunk: Buffer): void {
     if (this.state === State.Committed) this.sink!.onResponseData?.(this.call, chunk);
-    else if (this.call.legacy!.onData?.(chunk) === false) this.call.pause();
+    else if (this.call.handler.onData?.(chunk) === false) this.call.pause();
   }
 
-  private forwardEnd(): void {
-    if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.call, util.parseHeaders(this.rawTrailers!));
+  private forwardEnd(trailers: RawHeaders): void {
+    if (this.state === State.Committed) this.sink!.onResponseEnd?.(this.call, util.parseHeaders(trailers as Buffer[]));
     // (undici types the legacy trailers as string[]; undici itself passes Buffers, as read.)
-    else this.call.legacy!.onComplete?.(this.rawTrailers! as unknown as string[]);
+    else this.call.handler.onComplete?.(trailers as unknown as string[]);
   }
 
   private forwardError(err: Error): void {
     if (this.state === State.Committed) this.sink!.onResponseError?.(this.call, err);
-    else this.call.legacy!.onError?.(err);
+    else this.call.handler.onError?.(err);
   }
 }

@@ -4,6 +4,9 @@
 // tell a change of a few hundred nanoseconds of the mesh's own work apart, and compare two builds.
 //   node bench/instructions.mjs grpc [--sides=plain,meshlet,xds] [--calls=N] [--warm=N] [--repeat=N] [--istio-retry] [--tree=DIR] [--jobs=2] [--sim] [--inline] [--json]
 //   node bench/instructions.mjs http [--sides=bare,meshlet] ...
+// Each side's counts are also printed outside GC (harness/callgrindGcShare.mjs): the one scavenge among the counted
+// calls moves a run's total by up to 6%, outside GC runs of one build agree within about 0.5%; compare builds
+// there. --keep=DIR keeps the callgrind output files (with --node-flags="... --perf-basic-prof" for JIT names).
 // Needs valgrind, a C compiler, and valgrind's and Node's headers (valgrind/callgrind.h, node_api.h).
 // How: the backends (and, for grpc-js-xds, an AdsServer) run in this process and a child, outside
 // valgrind. Each side's client runs in its own `valgrind --tool=callgrind --instr-atstart=no node`
@@ -52,6 +55,7 @@ import { fileURLToPath } from 'node:url';
 import { startBackends } from './harness/backend.mjs';
 import { toObjectForm } from './harness/meshConfig.mjs';
 import { loadControlPlane } from './harness/pkgs.mjs';
+import { callgrindGcShare } from './harness/callgrindGcShare.mjs';
 import { summarize } from './harness/stats.mjs';
 import { greeterMesh, startBackend } from './scenarios/grpc-overhead.mjs';
 
@@ -81,6 +85,8 @@ const tree = resolve(opt('tree', repoRoot));
 const child = fileURLToPath(new URL('./harness/instructions-child.mjs', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'meshlet-callgrind-'));
+/** --keep=DIR: the callgrind output files go there and stay (callgrind_annotate; JIT frames resolve with --node-flags=--perf-basic-prof). */
+const outDir = opt('keep', scratch);
 const toggle = join(scratch, 'callgrind-toggle.node');
 execFileSync('cc', [
   '-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=callgrind_toggle',
@@ -114,7 +120,7 @@ function countInstructions(side) {
   return new Promise((resolveRun, reject) => {
     const p = spawn(
       'valgrind',
-      ['--tool=callgrind', '--instr-atstart=no', ...(sim ? ['--cache-sim=yes', '--branch-sim=yes'] : []), `--callgrind-out-file=${join(scratch, `${side}.%p`)}`, process.execPath, '--expose-gc', ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
+      ['--tool=callgrind', '--instr-atstart=no', ...(sim ? ['--cache-sim=yes', '--branch-sim=yes'] : []), `--callgrind-out-file=${join(outDir, `${side}.%p`)}`, process.execPath, '--expose-gc', ...nodeFlags, child, side, String(warm), String(calls), JSON.stringify(settings)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';
@@ -129,13 +135,16 @@ function countInstructions(side) {
       const names = /Events +: ([\w ]+)/.exec(err)?.[1].trim().split(/ +/) ?? ['Ir'];
       const values = m[1].trim().split(/ +/).map(Number);
       const events = Object.fromEntries(names.map((n, i) => [n, values[i]]));
-      resolveRun({ instructions: events.Ir, events, ...JSON.parse(out.trim().split('\n').pop()) });
+      const { gc } = callgrindGcShare(join(outDir, `${side}.${p.pid}`));
+      resolveRun({ instructions: events.Ir, outsideGc: events.Ir - gc, events, ...JSON.parse(out.trim().split('\n').pop()) });
     });
   });
 }
 
 const runs = Array.from({ length: repeat }, () => sides).flat();
 const counts = Object.fromEntries(sides.map((s) => [s, []]));
+/** The same counts without V8's GC (harness/callgrindGcShare.mjs): what compares two builds. */
+const outsideGc = Object.fromEntries(sides.map((s) => [s, []]));
 const bytes = Object.fromEntries(sides.map((s) => [s, []]));
 /** --sim: each run's simulated misses per call, by event. */
 const simRuns = Object.fromEntries(sides.map((s) => [s, []]));
@@ -148,6 +157,7 @@ async function worker() {
     const side = runs[next++];
     const run = await countInstructions(side);
     counts[side].push(run.instructions / calls);
+    outsideGc[side].push(run.outsideGc / calls);
     gcRuns[side].push(run.gcs);
     if (sim) simRuns[side].push(Object.fromEntries(SIM_EVENTS.map((e) => [e, run.events[e] / calls])));
     if (run.gcs === 0) bytes[side].push(run.bytesPerCall);
@@ -172,6 +182,13 @@ for (const s of sides) {
   const rel = base !== undefined && s !== baseSide ? `  ${(m / base).toFixed(3)} x ${baseSide}, ${m - base >= 0 ? '+' : ''}${fmt(m - base)}` : '';
   console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}   (${counts[s].map((c, i) => `${fmt(c)} ${gcRuns[s][i]} GC`).join(', ')})${bytes[s].length ? `; ${fmt(median(bytes[s]))} B allocated per call` : ''}`);
 }
+console.log(`  outside GC (V8's collector's own functions left out; compare builds with these):`);
+const baseOutside = baseSide ? median(outsideGc[baseSide]) : undefined;
+for (const s of sides) {
+  const m = median(outsideGc[s]);
+  const rel = baseOutside !== undefined && s !== baseSide ? `  ${(m / baseOutside).toFixed(3)} x ${baseSide}, ${m - baseOutside >= 0 ? '+' : ''}${fmt(m - baseOutside)}` : '';
+  console.log(`  ${s.padEnd(8)} ${fmt(m).padStart(10)}${rel}   (${outsideGc[s].map(fmt).join(', ')})`);
+}
 if (sim) {
   // Medians per event; the last column weighs them as a typical core pays (an L1 miss served from L2
   // ~12 cycles, a last-level miss ~200, a mispredict ~15): a rough guide, not a measurement.
@@ -183,4 +200,4 @@ if (sim) {
     console.log(`  ${s.padEnd(8)} ${SIM_EVENTS.map((e) => fmt(med[e])).join(' ')}  ${fmt(stall)}`);
   }
 }
-if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts, bytesPerCall: bytes, gcsPerRun: gcRuns, ...(sim ? { simulatedPerCall: simRuns } : {}) }));
+if (args.includes('--json')) console.log(JSON.stringify({ kind, warm, calls, repeat, istioRetry, tree, perCall: counts, outsideGcPerCall: outsideGc, bytesPerCall: bytes, gcsPerRun: gcRuns, ...(sim ? { simulatedPerCall: simRuns } : {}) }));

@@ -234,7 +234,7 @@ export class CallEngine {
     const policy = RouteCallPolicy.for(route, vh, this.kind, snapshot.maxStreamDuration);
     // gRPC (gRFC A33): a fault delay counts toward the call's deadline. HTTP (Envoy): the router's
     // route timeout starts when the request reaches it, i.e. after the fault filter's delay (below).
-    if (policy.timeoutMs > 0 && this.kind === 'grpc') call.setDeadline(policy.timeoutMs, call.start + policy.timeoutMs);
+    if (policy.timeoutMs > 0 && this.kind === 'grpc') call.setDeadline(policy.timeoutMs, call.start);
 
     // Fault filter (runs after route + weighted cluster resolution, as in Envoy's filter chain).
     const injector = this.faults.resolve(
@@ -266,7 +266,7 @@ export class CallEngine {
       return this.respond(call, call.transport.localReply(call.reply(fault.abortHttpStatus ?? 200, fault.abortGrpcStatus, 'fault filter abort')));
     }
     const policy = call.policy!;
-    if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, call.routerStart() + policy.timeoutMs);
+    if (policy.timeoutMs > 0 && this.kind === 'http') call.setDeadline(policy.timeoutMs, call.routerStart());
 
     // RouteAction.priority picks the threshold set; the call keeps it for its pending and retry slots too.
     // gRFC A32: gRPC has no priority routing, its calls count against the DEFAULT thresholds.
@@ -321,7 +321,7 @@ export class CallEngine {
     attempt.error = error;
     call.attempt = attempt;
     // The route deadline is where the full path set it (the call's start: no fault filter ran); a route timeout has passed it.
-    if (policy.timeoutMs > 0 && timedOut !== 'route') call.setDeadline(policy.timeoutMs, first.start + policy.timeoutMs);
+    if (policy.timeoutMs > 0 && timedOut !== 'route') call.setDeadline(policy.timeoutMs, first.start);
     this.step(call, Wait.Attempt, timedOut === undefined ? Stop.None : timedOut === 'route' ? Stop.Route : Stop.PerTry);
   }
 
@@ -677,10 +677,10 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
     return this.fault === undefined ? this.start : this.engine.now();
   }
 
-  /** Sets the route deadline and arms its timer; it stays armed across attempts and backoffs until settle(). */
-  setDeadline(timeoutMs: number, at: number): void {
-    this.deadline = at;
-    this.engine.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, at);
+  /** Sets the route deadline, `timeoutMs` after `start`, and arms its timer; it stays armed across attempts and backoffs until settle(). */
+  setDeadline(timeoutMs: number, start: number): void {
+    this.deadline = start + timeoutMs;
+    this.engine.timers.arm((this.routeDeadline ??= new Deadline(this)), timeoutMs, start);
   }
 
   /** The engine is done with the call (response delivered or failure): disarm and unsubscribe. */
@@ -806,7 +806,7 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
     }
     this.wait = Wait.Attempt;
     if (perTryBounds(perTryMs, this.deadline - now)) {
-      this.engine.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now + perTryMs);
+      this.engine.timers.arm((this.perTryDeadline ??= new Deadline(this)), perTryMs, now);
     }
     if (work === undefined) startOf(transport, attempt);
     else

@@ -7,9 +7,13 @@ export interface DeadlineOwner {
  * What the engine's timers link into their lists: a Deadline, or an object with one timer that is its own
  * node (a DirectCall: no second object per call for its timer). The four link fields start as 0 and
  * undefined and belong to DeadlineTimers.
+ *
+ * A node keeps when its period began, not when it passes: its list knows the duration (one list per
+ * timeout value). A DirectCall's timer starts with the call, so the call's own start is that field: it
+ * keeps no second time, which V8 would box (a double field is a 16-byte HeapNumber of its own per object).
  */
 export interface DeadlineNode {
-  /** @internal */ expiresAt: number;
+  /** @internal when its period began (engine clock): it passes its list's duration after it. */ start: number;
   /** @internal */ prev: DeadlineNode | undefined;
   /** @internal */ next: DeadlineNode | undefined;
   /** @internal the list it is armed on, while armed. */ list: DeadlineList | undefined;
@@ -27,7 +31,7 @@ export function disarm(d: DeadlineNode): void {
  * for its route deadline and for every attempt's per-try timeout, so arming costs no allocation.
  */
 export class Deadline implements DeadlineNode {
-  /** @internal */ expiresAt = 0;
+  /** @internal */ start = 0;
   /** @internal */ prev: DeadlineNode | undefined = undefined;
   /** @internal */ next: DeadlineNode | undefined = undefined;
   /** @internal */ list: DeadlineList | undefined = undefined;
@@ -60,13 +64,19 @@ export class DeadlineList {
   /** When the armed timer fires (ms on the engine clock). */
   private timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    /** The timeout every node of this list has: a node passes this long after its start. */
+    private readonly durationMs: number,
+  ) {}
 
-  add(d: DeadlineNode, expiresAt: number): void {
-    d.expiresAt = expiresAt;
+  add(d: DeadlineNode, start: number): void {
+    d.start = start;
     d.list = this;
+    const expiresAt = start + this.durationMs;
+    // (By start: with one duration for all, that is the order of their expiries.)
     let after = this.tail;
-    while (after !== undefined && after.expiresAt > expiresAt) after = after.prev;
+    while (after !== undefined && after.start > start) after = after.prev;
     d.prev = after;
     d.next = after === undefined ? this.head : after.next;
     if (d.next === undefined) this.tail = d;
@@ -99,12 +109,12 @@ export class DeadlineList {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.now();
-    for (let d = this.head; d !== undefined && d.expiresAt <= now; d = this.head) {
+    for (let d = this.head; d !== undefined && d.start + this.durationMs <= now; d = this.head) {
       this.remove(d);
       d.deadlinePassed();
     }
     // onDeadline may have armed deadlines of its own; add() then armed the timer already.
-    if (this.head !== undefined && this.timer === undefined) this.arm(this.head.expiresAt);
+    if (this.head !== undefined && this.timer === undefined) this.arm(this.head.start + this.durationMs);
   };
 }
 
@@ -118,14 +128,14 @@ export class DeadlineTimers {
 
   constructor(private readonly now: () => number) {}
 
-  /** Arms `d` to pass at `expiresAt` (engine clock); `durationMs` picks the list (the timeout value it comes from). */
-  arm(d: DeadlineNode, durationMs: number, expiresAt: number): void {
+  /** Arms `d` to pass `durationMs` after `start` (engine clock); `durationMs` picks the list (one per timeout value). */
+  arm(d: DeadlineNode, durationMs: number, start: number): void {
     disarm(d);
     let list = this.lists.get(durationMs);
     if (list === undefined) {
-      list = new DeadlineList(this.now);
+      list = new DeadlineList(this.now, durationMs);
       this.lists.set(durationMs, list);
     }
-    list.add(d, expiresAt);
+    list.add(d, start);
   }
 }

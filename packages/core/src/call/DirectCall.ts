@@ -72,8 +72,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   pending = false;
   /** The attempt settled, or the caller cancelled first. */
   private done = false;
-  // ---- DeadlineNode: the call is its first attempt's timer (RouteCallPolicy.firstAttemptTimer) itself
-  /** @internal */ expiresAt = 0;
+  // ---- DeadlineNode: the call is its first attempt's timer (RouteCallPolicy.firstAttemptTimer) itself; its start is the call's
   /** @internal */ prev: DeadlineNode | undefined = undefined;
   /** @internal */ next: DeadlineNode | undefined = undefined;
   /** @internal */ list: DeadlineList | undefined = undefined;
@@ -87,7 +86,8 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     readonly request: LogicalRequest,
     readonly transport: AttemptTransport<AttemptResponse>,
     readonly sink: CallSink<AttemptResponse>,
-    readonly start: number,
+    /** When the call started (engine clock); DeadlineNode's start too: the timer runs from it. */
+    public start: number,
   ) {
     super();
   }
@@ -177,7 +177,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     request.signal?.addEventListener('abort', this, { once: true });
     request.cancellation?.setCancelListener(this);
     const timeoutMs = this.policy.firstAttemptTimeoutMs;
-    if (timeoutMs !== undefined) this.engine.timers.arm(this, timeoutMs, this.start + timeoutMs);
+    if (timeoutMs !== undefined) this.engine.timers.arm(this, timeoutMs, this.start);
     try {
       transport.startAttempt!(this, this);
     } catch (err) {

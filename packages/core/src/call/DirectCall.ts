@@ -69,9 +69,16 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   private breakers: CircuitBreaker | undefined = undefined;
   // ---- FirstAttempt (read by CallEngine.continueCall)
   clusterRuntime!: CallCluster;
-  pending = false;
+  /** PENDING and DONE (a field costs 8 bytes per call; the two booleans share one). */
+  private bits = 0;
+  /** FirstAttempt: the attempt holds a max_pending_requests slot (it would wait for a connection). */
+  get pending(): boolean {
+    return (this.bits & PENDING) !== 0;
+  }
   /** The attempt settled, or the caller cancelled first. */
-  private done = false;
+  private get done(): boolean {
+    return (this.bits & DONE) !== 0;
+  }
   // ---- DeadlineNode: the call is its first attempt's timer (RouteCallPolicy.firstAttemptTimer) itself; its start is the call's
   /** @internal */ prev: DeadlineNode | undefined = undefined;
   /** @internal */ next: DeadlineNode | undefined = undefined;
@@ -170,7 +177,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
       this.sink.callFailed(this.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, NO_ATTEMPTS, 'max_pending_requests reached'));
       return;
     }
-    this.pending = pending;
+    if (pending) this.bits |= PENDING;
     this.host.activeRequests++;
     // The call itself listens for the caller's cancel (no closure per call; see Call.stopBeforeWait).
     // (Unsubscribed once, as the attempt ends: attemptOver or continueInEngine.)
@@ -234,7 +241,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   deadlinePassed(): void {
     if (this.done) return;
     const timer = this.policy.firstAttemptTimer!;
-    this.done = true;
+    this.bits |= DONE;
     this.stop(new Error(timer === 'route' ? 'route timeout' : 'per-try timeout'));
     this.continueInEngine(undefined, undefined, timer);
   }
@@ -261,14 +268,14 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
    * retriable_request_headers do not match or the max_retries breaker is full).
    */
   private continueInEngine(response: AttemptResponse | undefined, error: unknown, timedOut?: CallTimer): void {
-    this.done = true;
+    this.bits |= DONE;
     disarm(this);
     this.unsubscribe();
     this.engine.continueCall(this, response, error, timedOut);
   }
 
   private attemptOver(): void {
-    this.done = true;
+    this.bits |= DONE;
     disarm(this);
     this.host.activeRequests--;
     if (this.pending) this.breakers!.releasePending();
@@ -304,3 +311,7 @@ function callError(target: string, route: string | undefined, cluster: string | 
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = Object.freeze([]);
+
+/** DirectCall.bits */
+const PENDING = 1;
+const DONE = 2;

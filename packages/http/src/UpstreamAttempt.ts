@@ -104,9 +104,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   private held: HeldResponse | undefined;
   /** Set when committed in undici's current API (State.Committed). */
   private sink: Dispatcher.DispatchHandler | undefined;
-  /** The head's raw header list as undici read it (`headers` looks into it, parsing only if it must). */
-  private rawHeaders: RawHeaders | undefined;
-  private view: ResponseHeaders | undefined;
+  /**
+   * The head's raw header list as undici read it (`headers` looks into it, parsing only if it must), until
+   * something needs the headers as an object (responseHeaders(): a response header mutation, a caller handler
+   * of undici's current API); then the ResponseHeaders made from it, which lookups go to. One field for the
+   * two: a response committed as it came to a legacy caller handler keeps its raw list.
+   */
+  private head: RawHeaders | ResponseHeaders | undefined;
   /**
    * Told when the response stream ends (body complete, failed, or discarded): the engine's max_requests slot
    * is held until then (Envoy holds it for the stream's life). Its one listener (the engine's call) is kept
@@ -154,18 +158,19 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
   }
 
   get(name: string): string | undefined {
-    const view = this.view;
-    return view === undefined ? rawValue(this.rawHeaders ?? NO_TRAILERS, name) : view.get(name);
+    const head = this.head;
+    return head instanceof ResponseHeaders ? head.get(name) : rawValue(head ?? NO_TRAILERS, name);
   }
 
   repeatedValues(name: string): readonly string[] | undefined {
-    const view = this.view;
-    return view === undefined ? rawEntries(this.rawHeaders ?? NO_TRAILERS, name) : view.repeatedValues(name);
+    const head = this.head;
+    return head instanceof ResponseHeaders ? head.repeatedValues(name) : rawEntries(head ?? NO_TRAILERS, name);
   }
 
   /** The response headers as the route's response header mutation and undici's current API see them. */
   private responseHeaders(): ResponseHeaders {
-    return (this.view ??= new ResponseHeaders(undefined, this.rawHeaders ?? NO_TRAILERS));
+    const head = this.head;
+    return head instanceof ResponseHeaders ? head : (this.head = new ResponseHeaders(undefined, head ?? NO_TRAILERS));
   }
 
   /** Counts this attempt in its endpoint's in-flight requests until its stream ends. */
@@ -228,7 +233,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
     this.resumeUpstream = resume;
-    this.rawHeaders = rawHeaders;
+    this.head = rawHeaders;
     this.status = statusCode;
     this.statusMessage = statusMessage ?? '';
     this.state = State.Held;
@@ -299,15 +304,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, CommittableR
     this.held = undefined;
     if (legacy !== undefined && this.mutation.isEmpty) {
       // Unchanged headers to a legacy handler: the raw list as read, not parsed headers converted back
-      // to Buffers by an adapter (which the caller's handler then parses once more).
+      // to Buffers by an adapter (which the caller's handler then parses once more). (`head` is still the
+      // raw list here: only the other branch makes the ResponseHeaders.)
+      const raw = this.head as Buffer[];
       this.state = State.Legacy;
       if (held === undefined || held.chunks.length === 0) {
         // Committed before any body arrived (the usual case: the engine decides as the head arrives). The
         // handler then pauses and resumes undici itself: its answers to onHeaders and onData go back to
         // undici as they are, with undici's own resume, so no resume closure is made per response.
         this.state = State.Direct;
-        this.paused = legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], this.resumeUpstream ?? noResume, this.statusMessage) === false;
-      } else if (legacy.onHeaders?.(this.status, this.rawHeaders as Buffer[], () => call.resume(), this.statusMessage) === false) call.pause();
+        this.paused = legacy.onHeaders?.(this.status, raw, this.resumeUpstream ?? noResume, this.statusMessage) === false;
+      } else if (legacy.onHeaders?.(this.status, raw, () => call.resume(), this.statusMessage) === false) call.pause();
     } else {
       this.state = State.Committed;
       const handler = call.modern();

@@ -87,7 +87,6 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   private constructor(
     private readonly engine: CallEngine,
     readonly snapshot: CallSnapshot,
-    readonly route: CompiledRoute,
     readonly picked: PickedCluster,
     readonly policy: RouteCallPolicy,
     readonly request: LogicalRequest,
@@ -101,6 +100,11 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
 
   get attemptCount(): number {
     return 1;
+  }
+
+  /** FirstAttempt: the matched route (its policy's: the call keeps one of the two). */
+  get route(): CompiledRoute {
+    return this.policy.route;
   }
 
   get includeAttemptCount(): boolean {
@@ -148,7 +152,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
     if (picked === undefined) throw callError(snapshot.target, route.name, undefined, ResponseFlag.NO_CLUSTER_FOUND, clusterNotFoundStatus(ra), NO_ATTEMPTS, 'no cluster for the request');
     const cluster = snapshot.cluster(picked.name);
     if (cluster === undefined) throw callError(snapshot.target, route.name, picked.name, ResponseFlag.NO_CLUSTER_FOUND, clusterNotFoundStatus(ra), NO_ATTEMPTS);
-    const call = new DirectCall(engine, snapshot, route, picked, policy, request, transport, sink, start);
+    const call = new DirectCall(engine, snapshot, picked, policy, request, transport, sink, start);
     // gRFC A32: gRPC calls count against the DEFAULT thresholds (no priority routing).
     const breakers = cluster.breakersFor(engine.kind === 'http' ? ra.priority : undefined);
     if (!breakers.tryAcquireRequest()) throw call.fail(ResponseFlag.UPSTREAM_OVERFLOW, 503, NO_ATTEMPTS);
@@ -300,7 +304,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
   }
 
   private fail(flag: ResponseFlagCode, status: number, attempts: readonly AttemptRecord[], detail?: string, cause?: unknown): MeshCallError {
-    return callError(this.snapshot.target, this.route.name, this.picked.name, flag, status, attempts, detail, cause);
+    return callError(this.snapshot.target, this.policy.route.name, this.picked.name, flag, status, attempts, detail, cause);
   }
 }
 

@@ -48,6 +48,8 @@ export class RouteCallPolicy {
   readonly firstAttemptTimeoutMs: number | undefined;
 
   private constructor(
+    /** The route it is compiled for (one policy per route and call kind): a call that keeps its policy need not keep its route. */
+    readonly route: CompiledRoute,
     readonly retry: CompiledRetryPolicy,
     readonly hasher: RequestHasher | undefined,
     /** Overall time for all attempts and backoffs, ms; 0 = none. */
@@ -80,7 +82,7 @@ export class RouteCallPolicy {
       } else {
         timeoutMs = ra?.timeout ?? DEFAULT_ROUTE_TIMEOUT_MS;
       }
-      p = new RouteCallPolicy(retry, RequestHasher.compile(ra?.hash_policy ?? []), timeoutMs, vh.virtualHost.include_request_attempt_count === true);
+      p = new RouteCallPolicy(route, retry, RequestHasher.compile(ra?.hash_policy ?? []), timeoutMs, vh.virtualHost.include_request_attempt_count === true);
       cache.set(route, p);
     }
     return p;

@@ -29,6 +29,9 @@ async function grpcSend(side) {
     xdsClient: () => pkg('xds-client'),
     grpc: () => pkg('grpc'),
     meshletGrpcJs: () => dependencyOf('grpc', '@grpc/grpc-js'),
+    // --inline: every side on the one grpc-js (and grpc-js-xds) of the tree Meshlet comes from, so that
+    // the sides share its code as they do in the workspace, with or without --tree.
+    ...(settings.inlineSides ? { grpcJs: () => dependencyOf('grpc', '@grpc/grpc-js'), grpcJsXds: () => dependencyOf('control-plane', '@grpc/grpc-js-xds') } : {}),
   };
   const { send } = await grpcEchoClient(side, { ...settings, resolveTimeoutMs: 120_000 }, packages);
   return send;

@@ -374,7 +374,7 @@ export class MeshClientCall
     // gRFC A6 (the retry design A44 builds on): retries tell the server how many came before.
     if (attempt.attemptCount > 1) metadata.set('grpc-previous-rpc-attempts', String(attempt.attemptCount - 1));
     // As for HTTP: this attempt's trace context (its own span as parent) and the call's one x-request-id.
-    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders, this.trace ?? this);
+    decorateAttemptMetadata(metadata, attempt, this.trace, this.core.attemptHeaders, this.trace ?? this, this.snapshot?.generateRequestId !== false);
   }
 
   localReply(reply: LocalReply): GrpcResponse {

@@ -241,8 +241,9 @@ export class MeshCall
       (this.options.attemptHeaders.peerMetadata === undefined ? 0 : 4);
     const headers = AttemptHeaderList.over(this.headers.toFlat(room), 2 * this.headers.size);
     if (!attempt.headerMutation.isEmpty) attempt.headerMutation.applyToRequest(headers);
-    // One x-request-id for all the call's attempts, as Envoy does (the caller's wins).
-    decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders, this.trace ?? this);
+    // One x-request-id for all the call's attempts, as Envoy does (the caller's wins; none generated
+    // when the listener's HCM sets generate_request_id false).
+    decorateAttemptHeaders(headers, attempt, this.trace, this.options.attemptHeaders, this.trace ?? this, this.snapshot.generateRequestId);
     headers.set('host', attempt.authority);
     if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
     if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));

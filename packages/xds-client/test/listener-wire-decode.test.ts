@@ -61,11 +61,19 @@ describe('Listener and HttpConnectionManager one-pass wire decode', () => {
     });
     const value = encodeAny(HCM, hcm()).value;
     expect(expectHcmAgreement(value)).toBe('fast');
+    // generate_request_id: a BoolValue whose absence means true; its empty form means false.
+    expect(decodeHttpConnectionManagerWire(encodeAny(HCM, hcm({ generate_request_id: { value: false } })).value)?.generate_request_id).toBe(false);
+    expect(decodeHttpConnectionManagerWire(encodeAny(HCM, hcm({ generate_request_id: {} })).value)?.generate_request_id).toBe(false);
+    expect(decodeHttpConnectionManagerWire(encodeAny(HCM, hcm({ generate_request_id: { value: true } })).value)?.generate_request_id).toBe(true);
+    expect(decodeHttpConnectionManagerWire(value)).not.toHaveProperty('generate_request_id');
     const shapes = [
       hcm({ rds: { route_config_name: 'r', config_source: { self: {} } } }),
       hcm({ rds: { route_config_name: 'r' } }),
       hcm({ stat_prefix: '', http_filters: [{ name: 'envoy.router', typed_config: { type_url: ROUTER }, is_optional: true }] }),
       hcm({ http_filters: [] }),
+      hcm({ generate_request_id: { value: false } }),
+      hcm({ generate_request_id: { value: true } }),
+      hcm({ generate_request_id: {} }),
     ];
     for (const h of shapes) {
       expect(expectHcmAgreement(encodeAny(HCM, h).value)).toBe('fast');
@@ -135,6 +143,7 @@ describe('Listener and HttpConnectionManager one-pass wire decode', () => {
         stat_prefix: str,
         rds: fc.record({ route_config_name: str, config_source: configSource }, { requiredKeys: [] }),
         http_filters: fc.array(filter, { maxLength: 2 }),
+        generate_request_id: fc.record({ value: fc.boolean() }, { requiredKeys: [] }),
         // Outside the fast path.
         normalize_path: fc.record({ value: fc.boolean() }),
       },
@@ -156,6 +165,7 @@ describe('Listener and HttpConnectionManager one-pass wire decode', () => {
         stat_prefix: str,
         rds: fc.record({ route_config_name: fc.constantFrom('r', 'outbound|9080||reviews', ''), config_source: fc.constantFrom({ ads: {} }, { self: {} }, {}) }),
         http_filters: fc.array(fc.record({ name: fc.constantFrom('envoy.filters.http.router', 'envoy.router'), typed_config: fc.constant({ type_url: ROUTER }), is_optional: fc.boolean() }), { maxLength: 2 }),
+        generate_request_id: fc.record({ value: fc.boolean() }, { requiredKeys: [] }),
       },
       { requiredKeys: ['rds'] },
     );

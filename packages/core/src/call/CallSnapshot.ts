@@ -28,4 +28,6 @@ export interface CallSnapshot {
   readonly faultFilterName?: string | undefined;
   /** HCM max_stream_duration (ms), gRFC A31. */
   readonly maxStreamDuration?: number | undefined;
+  /** HCM generate_request_id; absent means true (Envoy's default). */
+  readonly generateRequestId?: boolean | undefined;
 }

@@ -175,6 +175,7 @@ export class TargetResolver {
       fault: faultFilter?.config.kind === 'fault' ? faultFilter.config.fault : undefined,
       faultFilterName: faultFilter?.name,
       maxStreamDuration: hcm.max_stream_duration,
+      generateRequestId: hcm.generate_request_id !== false,
       clusterNames: names,
       cluster: (name: string) => runtimes.get(name) ?? onDemand?.(name),
     });

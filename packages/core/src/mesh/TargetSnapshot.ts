@@ -23,6 +23,8 @@ export interface TargetSnapshot {
   readonly faultFilterName: string | undefined;
   /** HCM max_stream_duration (ms), gRFC A31. */
   readonly maxStreamDuration: number | undefined;
+  /** HCM generate_request_id (true when unset): send a generated x-request-id on a request without one. */
+  readonly generateRequestId: boolean;
   /** Runtimes of every cluster the routes name; a name absent here was not found (NC). */
   cluster(name: string): ClusterRuntime | undefined;
   readonly clusterNames: readonly string[];

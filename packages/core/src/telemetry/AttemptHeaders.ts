@@ -33,7 +33,8 @@ export interface AttemptHeaderOptions {
  * - trace context of the attempt's span (or the call's when attempt spans are off), so the
  *   upstream parents to the attempt it actually received;
  * - `x-request-id`: the caller's if present, else a UUID v4 generated once per call and sent
- *   on every attempt, as Envoy does (retries share the request id);
+ *   on every attempt, as Envoy does (retries share the request id); none is generated when
+ *   `generateRequestId` is false (the listener's HCM generate_request_id), as Envoy then sends none;
  * - Istio peer metadata headers when configured.
  */
 export function decorateAttemptHeaders(
@@ -42,9 +43,10 @@ export function decorateAttemptHeaders(
   call: CallTrace | undefined,
   options?: AttemptHeaderOptions,
   ids: RequestIdHolder | undefined = call,
+  generateRequestId = true,
 ): void {
   const existing = headers.get('x-request-id');
-  setRequestId(headers, existing === null || existing === undefined ? '' : existing, ids);
+  setRequestId(headers, existing === null || existing === undefined ? '' : existing, ids, generateRequestId);
   decorateRest(headers, attempt, call, options);
 }
 
@@ -59,18 +61,20 @@ export function decorateAttemptMetadata(
   call: CallTrace | undefined,
   options?: AttemptHeaderOptions,
   ids: RequestIdHolder | undefined = call,
+  generateRequestId = true,
 ): void {
   const existing = metadata.get('x-request-id')[0];
-  setRequestId(metadata, typeof existing === 'string' ? existing : '', ids);
+  setRequestId(metadata, typeof existing === 'string' ? existing : '', ids, generateRequestId);
   decorateRest(metadata, attempt, call, options);
 }
 
 /**
  * Keeps the caller's x-request-id (`existing`, '' when absent), else sends the call's one generated id,
- * kept on `ids` for its other attempts (without a holder, each attempt gets its own).
+ * kept on `ids` for its other attempts (without a holder, each attempt gets its own), unless `generate` is false.
  */
-function setRequestId(headers: HeaderSetter, existing: string, ids: RequestIdHolder | undefined): void {
+function setRequestId(headers: HeaderSetter, existing: string, ids: RequestIdHolder | undefined, generate: boolean): void {
   if (existing === '') {
+    if (!generate) return;
     let id = ids?.requestId;
     if (id === undefined) {
       id = newRequestId();

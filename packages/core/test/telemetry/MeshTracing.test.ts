@@ -153,6 +153,26 @@ describe('propagation helpers', () => {
     expect(md.get('x-request-id')?.[0]).toBe(call.requestId);
   });
 
+  it('generateRequestId false (HCM generate_request_id): no id is made, the trace context still goes, a caller id is kept', async () => {
+    const tracing = new MeshTracing();
+    const call = tracing.startCall({ kind: 'http', method: 'GET', target: 'b:80' });
+    const engine = new CallEngine({ kind: 'http', observer: tracing, random: () => 0.5 });
+    const sent: MapHeaders[] = [];
+    const decorate = (callerHeaders: Record<string, string>) => (a: AttemptRequest) => {
+      const h = new MapHeaders(callerHeaders);
+      decorateAttemptHeaders(h, a, call, undefined, call, false);
+      sent.push(h);
+    };
+    await call.run(() => engine.execute(snapshot(routeConfig('5xx')), request(), new FakeTransport([503, 200], decorate({}))));
+    expect(sent.map((h) => h.get('x-request-id'))).toEqual([undefined, undefined]);
+    expect(sent.map((h) => h.get('traceparent'))).toEqual([expect.stringMatching(/^00-/), expect.stringMatching(/^00-/)]);
+    expect(call.requestId).toBeUndefined();
+    sent.length = 0;
+    const callerHeaders = { 'x-request-id': 'caller-id-2' };
+    await call.run(() => engine.execute(snapshot(routeConfig('5xx')), request(callerHeaders), new FakeTransport([503, 200], decorate(callerHeaders))));
+    expect(sent.map((h) => h.get('x-request-id'))).toEqual(['caller-id-2', 'caller-id-2']);
+  });
+
   it('injectTraceContext uses the active context when no span is given', () => {
     const span = provider.getTracer('test').startSpan('s');
     const h = new MapHeaders();

@@ -27,13 +27,22 @@ export function bootstrapFor(ports: number[]) {
  * `others` are further clusters served alongside (istiod sends every cluster, so a route change
  * never races the removal of the cluster the old route used).
  */
-export function meshSnapshot(opts: { cluster: string; ports: number[]; routeName?: string; listenerRds?: string; others?: { name: string; ports: number[] }[] }): AdsSnapshot {
+export function meshSnapshot(opts: {
+  cluster: string;
+  ports: number[];
+  routeName?: string;
+  listenerRds?: string;
+  others?: { name: string; ports: number[] }[];
+  /** Further HttpConnectionManager fields (proto3 JSON), e.g. generate_request_id. */
+  hcm?: Record<string, unknown>;
+}): AdsSnapshot {
   const all = [{ name: opts.cluster, ports: opts.ports }, ...(opts.others ?? [])];
   const routeName = opts.routeName ?? `outbound|9080||reviews.test`;
   const hcm = {
     stat_prefix: TARGET,
     rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: opts.listenerRds ?? routeName },
     http_filters: [{ name: 'envoy.filters.http.router', typed_config: encodeAny('envoy.extensions.filters.http.router.v3.Router', {}) }],
+    ...opts.hcm,
   };
   return {
     listeners: [{ name: TARGET, api_listener: { api_listener: encodeAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', hcm) } }],

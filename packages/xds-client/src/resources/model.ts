@@ -107,6 +107,12 @@ export interface HttpConnectionManager {
   readonly http_filters: readonly HttpFilter[];
   /** HCM common_http_protocol_options.max_stream_duration (ms), gRFC A31. */
   readonly max_stream_duration?: number;
+  /**
+   * Whether an x-request-id is generated for a request that has none (BoolValue; absent = true, as in
+   * Envoy). preserve_external_request_id is not read: it is about edge requests, and a client-side
+   * mesh's requests come from its own process, whose x-request-id is always kept.
+   */
+  readonly generate_request_id?: boolean;
 }
 
 export type HttpFilterConfig =

@@ -1,7 +1,7 @@
 import type { HttpConnectionManager } from '../model.js';
 import { httpFilter } from '../common/HttpFilters.js';
 import { routeConfiguration } from '../route/RouteConfigurationResource.js';
-import { at, compact, fail, list, optDurationMs, optObj, optStr, str, type Obj } from '../common/ObjectReader.js';
+import { at, compact, fail, list, optDurationMs, optObj, optStr, optWrappedBool, str, type Obj } from '../common/ObjectReader.js';
 
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
@@ -30,5 +30,7 @@ export function httpConnectionManager(o: Obj, path: string): HttpConnectionManag
     route_config: rc ? routeConfiguration(rc, at(path, 'route_config')) : undefined,
     http_filters: filters,
     max_stream_duration: chpo ? optDurationMs(chpo, 'max_stream_duration', at(path, 'common_http_protocol_options')) : undefined,
+    // Absent means true (Envoy's default); kept absent here so an unset field reads as unset.
+    generate_request_id: optWrappedBool(o, 'generate_request_id', path),
   });
 }

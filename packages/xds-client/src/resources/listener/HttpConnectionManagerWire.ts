@@ -1,5 +1,5 @@
 import type { HttpConnectionManager } from '../model.js';
-import { LEN, VARINT, giveUp, lengthEnd, readWhole, string, validated, varint, type Cursor, type ObjectForm } from '../common/WireCursor.js';
+import { LEN, VARINT, boolValue, giveUp, lengthEnd, readWhole, string, validated, varint, type Cursor, type ObjectForm } from '../common/WireCursor.js';
 import { httpConnectionManager } from './HttpConnectionManager.js';
 
 const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -8,8 +8,8 @@ const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 
 
 /**
  * One-pass decode of the HttpConnectionManager an api_listener (or a filter chain) carries, in
- * its common client-side shape: stat_prefix (2), rds (3) over ADS or self, and http_filters (5)
- * that are the router, with an empty Router config. It is read into object form and built by the
+ * its common client-side shape: stat_prefix (2), rds (3) over ADS or self, http_filters (5)
+ * that are the router, with an empty Router config, and generate_request_id (15). It is read into object form and built by the
  * general path's validator (HttpConnectionManager.ts); the router filter goes without its empty
  * typed_config, under the name that means the router to the validator, which gives it the same
  * model. So neither the HCM nor the Router needs protobufjs and the generated codecs of their
@@ -32,6 +32,7 @@ function hcmObject(r: Cursor, end: number): ObjectForm {
     if (tag === ((2 << 3) | LEN)) o['stat_prefix'] = string(r, end);
     else if (tag === ((3 << 3) | LEN) && o['rds'] === undefined) o['rds'] = rdsObject(r, lengthEnd(r, end));
     else if (tag === ((5 << 3) | LEN)) filters.push(routerFilterObject(r, lengthEnd(r, end)));
+    else if (tag === ((15 << 3) | LEN) && o['generate_request_id'] === undefined) o['generate_request_id'] = { value: boolValue(r, lengthEnd(r, end)) };
     else giveUp();
   }
   if (r.pos !== end) giveUp();

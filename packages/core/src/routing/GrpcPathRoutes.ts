@@ -1,7 +1,7 @@
 import type { CompiledRoute } from './CompiledRoute.js';
 
-/** Paths remembered per virtual host; the map is cleared when full (a client calls a few methods). */
-const LIMIT = 256;
+/** Paths remembered per virtual host (a client calls a few methods); past it the oldest is forgotten. */
+export const GRPC_PATHS_REMEMBERED = 256;
 
 /**
  * The route index a gRPC request's path matches, remembered per path, for a virtual host whose every
@@ -27,8 +27,17 @@ export class GrpcPathRoutes {
     return this.indices.get(path);
   }
 
+  /**
+   * Past the limit the path remembered first is forgotten (a Map iterates in insertion order), not the
+   * whole map: the methods a client calls most stay remembered while rare ones come and go.
+   */
   remember(path: string, index: number): void {
-    if (this.indices.size >= LIMIT) this.indices.clear();
-    this.indices.set(path, index);
+    const indices = this.indices;
+    if (indices.size >= GRPC_PATHS_REMEMBERED) indices.delete(indices.keys().next().value!);
+    indices.set(path, index);
+  }
+
+  get size(): number {
+    return this.indices.size;
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@meshlet/xds-client';
 import { RouteTable } from '../../src/routing/index.js';
+import { GRPC_PATHS_REMEMBERED } from '../../src/routing/GrpcPathRoutes.js';
 import { request, route, routeConfig, vhost } from './builders.js';
 
 function table() {
@@ -159,6 +160,22 @@ describe('RouteTable', () => {
         // A non-gRPC request with the same path is matched, never answered from the gRPC paths.
         expect(cluster(t, '/pkg.S/Other', { authority: 'svc', isGrpc: false })).toBeUndefined();
       }
+    });
+
+    it('remembers at most GRPC_PATHS_REMEMBERED paths, forgetting the oldest first, and still matches every path', () => {
+      const t = grpcTable();
+      const paths = t.selectVirtualHost('svc')!.grpcPaths!;
+      const many = Array.from({ length: GRPC_PATHS_REMEMBERED + 10 }, (_, i) => `/pkg.S/M${i}`);
+      for (const p of many) expect(cluster(t, p, { authority: 'svc', isGrpc: true })).toBe('grpc-only');
+      expect(paths.size).toBe(GRPC_PATHS_REMEMBERED);
+      // The first ten went; the last ones stay, answered as matching answers.
+      expect(paths.get(many[0]!)).toBeUndefined();
+      expect(paths.get(many[9]!)).toBeUndefined();
+      expect(paths.get(many[10]!)).toBeDefined();
+      expect(paths.get(many.at(-1)!)).toBeDefined();
+      expect(cluster(t, '/pkg.S/Exact', { authority: 'svc', isGrpc: true })).toBe('exact');
+      expect(paths.size).toBe(GRPC_PATHS_REMEMBERED);
+      expect(paths.get(many[10]!)).toBeUndefined();
     });
 
     it('is made only for virtual hosts whose routes read the path alone', () => {

@@ -70,6 +70,8 @@ const warm = Number(opt('warm', 20000));
 const repeat = Number(opt('repeat', 3));
 const jobs = Number(opt('jobs', 2));
 const istioRetry = args.includes('--istio-retry');
+// --no-request-id: the listener's HCM sets generate_request_id false (no x-request-id on Meshlet's calls).
+const generateRequestId = !args.includes('--no-request-id');
 // --sim: callgrind also simulates the caches and branch predictors (its model of a first-level cache
 // and the last level, taken from the host) and reports, per call, the misses and mispredicts that the
 // instruction count alone does not show: at 1 in flight a call's code runs once every few hundred
@@ -96,7 +98,7 @@ execFileSync('cc', [
 
 // --inline: each child also holds the other sides' clients and warms them in turn with its own (see
 // instructions-child.mjs): what sharing one process, as the scenarios' --inline mode does, costs a side.
-const settings = { kind, tree, istioRetry, toggle, inlineSides: args.includes('--inline') ? SIDES[kind] : undefined };
+const settings = { kind, tree, istioRetry, generateRequestId, toggle, inlineSides: args.includes('--inline') ? SIDES[kind] : undefined };
 const closers = [() => rmSync(scratch, { recursive: true, force: true })];
 if (kind === 'grpc') {
   const backend = await startBackend();
@@ -106,7 +108,7 @@ if (kind === 'grpc') {
     const cp = await loadControlPlane();
     const ads = new cp.AdsServer();
     settings.adsPort = (await ads.listen(0)).port;
-    ads.setSnapshot(await toObjectForm(greeterMesh(backend.port, { istioRetry })));
+    ads.setSnapshot(await toObjectForm(greeterMesh(backend.port, { istioRetry, generateRequestId })));
     closers.push(() => ads.close());
   }
 } else {
@@ -175,7 +177,7 @@ const baseSide = sides.includes(SIDES[kind][0]) ? SIDES[kind][0] : undefined;
 const base = baseSide ? median(counts[baseSide]) : undefined;
 console.log(
   `${kind}: client instructions per call at 1 in flight (callgrind; ${warm} warm, ${calls} counted${repeat > 1 ? `, median of ${repeat} runs` : ''}` +
-    `${istioRetry ? ', istiod retry policy' : ''}${settings.inlineSides ? ', every side in each process (--inline)' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `${istioRetry ? ', istiod retry policy' : ''}${generateRequestId ? '' : ', generate_request_id false'}${settings.inlineSides ? ', every side in each process (--inline)' : ''}${tree !== repoRoot ? `, Meshlet from ${tree}` : ''}; ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
 );
 for (const s of sides) {
   const m = median(counts[s]);

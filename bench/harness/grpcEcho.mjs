@@ -30,10 +30,10 @@ export const ISTIO_DEFAULT_RETRY_POLICY = {
 };
 
 /** The istiod-shaped mesh for one backend port, as proto3 JSON (also used by bench/profile-grpc.mjs). */
-export function greeterMesh(port, { istioRetry = false } = {}) {
+export function greeterMesh(port, { istioRetry = false, generateRequestId = true } = {}) {
   const route = { cluster: CLUSTER, timeout: '0s', ...(istioRetry ? { retry_policy: ISTIO_DEFAULT_RETRY_POLICY } : {}) };
   return {
-    listeners: [listener(TARGET, ROUTE)],
+    listeners: [listener(TARGET, ROUTE, generateRequestId ? {} : { generate_request_id: false })],
     routes: [{ name: ROUTE, virtual_hosts: [{ name: TARGET, domains: [HOST, TARGET], routes: [{ name: 'default', match: { prefix: '/' }, route }] }] }],
     clusters: [{ name: CLUSTER, type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: CLUSTER }, connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' }],
     endpoints: [
@@ -114,7 +114,7 @@ export async function grpcEchoClient(side, settings, packages = WORKSPACE_PACKAG
     client = new Echo(ECHO_TARGET, insecure, own);
   } else if (side === 'meshlet') {
     const [{ Mesh }, x, { createMeshChannel }] = await Promise.all([packages.core(), packages.xdsClient(), packages.grpc()]);
-    const objects = await toObjectForm(greeterMesh(settings.grpcPort, { istioRetry: settings.istioRetry }));
+    const objects = await toObjectForm(greeterMesh(settings.grpcPort, { istioRetry: settings.istioRetry, generateRequestId: settings.generateRequestId !== false }));
     mesh = await Mesh.create({ source: staticSourceOf(x, objects), resolveTimeoutMs: settings.resolveTimeoutMs ?? 5000 });
     client = new Echo(ECHO_TARGET, insecure, { channelOverride: await createMeshChannel(ECHO_TARGET, { mesh }) });
   } else {

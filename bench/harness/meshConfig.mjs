@@ -68,7 +68,8 @@ export function realisticMesh({ v1Ports, v2Ports, weights = [90, 10] }) {
   };
 }
 
-export function listener(name, routeName) {
+/** `hcm`: further HttpConnectionManager fields (proto3 JSON), e.g. `generate_request_id`. */
+export function listener(name, routeName, hcm = {}) {
   return {
     name,
     api_listener: {
@@ -77,6 +78,7 @@ export function listener(name, routeName) {
         stat_prefix: name,
         rds: { route_config_name: routeName, config_source: { ads: {}, resource_api_version: 'V3' } },
         http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+        ...hcm,
       },
     },
   };

@@ -52,7 +52,8 @@ export async function main(moduleUrl, scenario) {
     mode,
     startedAt,
     durationS: +((performance.now() - t0) / 1000).toFixed(1),
-    command: `node --expose-gc bench/scenarios/${scenario.name}.mjs${full ? ' --full' : ''}`,
+    // The flags it ran with (all but --out), so the command reproduces this run.
+    command: ['node --expose-gc', `bench/scenarios/${scenario.name}.mjs`, ...process.argv.slice(2).filter((a) => !a.startsWith('--out'))].join(' '),
     machine,
     loadavgAtEnd: machineInfo().loadavg,
     ...result,

@@ -13,9 +13,12 @@
 // Closed-loop unary load at 1 and 64 calls in flight. After a warm-up of each side, rounds run
 // in a rotating order (pair i starts with side i mod 3), and each pair gives the ratios
 // meshlet/plain, xds/plain and meshlet/xds: median with p25..p75 and min..max.
-// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry] [--inline]
+// Run: node --expose-gc bench/scenarios/grpc-overhead.mjs [--full] [--istio-retry] [--no-request-id] [--inline]
 // --istio-retry: the route carries istiod's default retry policy (ISTIO_DEFAULT_RETRY_POLICY in
 // bench/harness/grpcEcho.mjs).
+// --no-request-id: the listener's HCM sets generate_request_id false, so Meshlet's calls carry no
+// x-request-id, as plain grpc-js's and grpc-js-xds's never do (by default Meshlet adds one per call,
+// as an Envoy sidecar does; each is a new HPACK entry for client and server).
 import { inlineSide, processSide } from '../harness/clientSides.mjs';
 import { toObjectForm } from '../harness/meshConfig.mjs';
 import { loadControlPlane } from '../harness/pkgs.mjs';
@@ -48,11 +51,12 @@ export const scenario = {
       payloadBytes: ECHO_PAYLOAD_BYTES,
       target: ECHO_TARGET,
       istioRetry: process.argv.includes('--istio-retry'),
+      generateRequestId: !process.argv.includes('--no-request-id'),
       inline: process.argv.includes('--inline'),
     };
     const cp = await loadControlPlane();
     const backend = await startBackend();
-    const objects = await toObjectForm(greeterMesh(backend.port, { istioRetry: params.istioRetry }));
+    const objects = await toObjectForm(greeterMesh(backend.port, { istioRetry: params.istioRetry, generateRequestId: params.generateRequestId }));
 
     // grpc-js-xds reads the config from an AdsServer on loopback; Meshlet from a StaticResourceSource
     // holding the same resources (the embedded-config mode).
@@ -65,7 +69,7 @@ export const scenario = {
     // Profiling aid: `node --cpu-prof bench/scenarios/grpc-overhead.mjs --profile=meshlet,64,5 --out=/tmp/x.json`
     // drives one side only (side, calls in flight, seconds), in this process, so the profile holds that side alone.
     const profileArg = process.argv.find((a) => a.startsWith('--profile='));
-    const settings = { grpcPort: backend.port, adsPort, istioRetry: params.istioRetry };
+    const settings = { grpcPort: backend.port, adsPort, istioRetry: params.istioRetry, generateRequestId: params.generateRequestId };
     const clients = {};
     for (const side of SIDES) {
       if (params.inline || profileArg) {

@@ -1,6 +1,7 @@
 import {
   ClusterLoadAssignmentResource,
   ClusterResource,
+  XdsStreamError,
   type Cluster,
   type ClusterLoadAssignment,
   type Disposable,
@@ -38,8 +39,20 @@ class ClusterEntry implements ResourceWatcher<Cluster> {
     private readonly source: ResourceSource,
     private readonly runtimeOptions: ClusterRuntimeOptions | undefined,
   ) {
-    // A NACKed update keeps the last good cluster: no onError (gRFC A27).
     this.cdsWatch = source.watch(ClusterResource, name, this);
+  }
+
+  /**
+   * CDS: an update was rejected (NACKed). A cluster already received keeps serving its last good
+   * config (gRFC A27). One never received resolves as missing, with the reason: the target's other
+   * clusters then serve and routes to this one fail fast (NC), as in Envoy, which never adds a rejected
+   * cluster. Left pending, it would hold back the target's snapshot: the xDS client gives a resource
+   * the server did send no does-not-exist verdict. A corrected push later resolves it as usual.
+   */
+  onError(error: Error): void {
+    // A failed stream is no verdict on the cluster: keep waiting (the client reconnects or falls back).
+    if (this.cluster !== undefined || XdsStreamError.is(error)) return;
+    this.setMissing(`cluster "${this.name}" was rejected: ${error.message}`);
   }
 
   /** CDS: the cluster arrived or changed. */
@@ -77,6 +90,16 @@ class ClusterEntry implements ResourceWatcher<Cluster> {
   /** CDS: the cluster does not exist. */
   onDoesNotExist(): void {
     this.setMissing(`cluster "${this.name}" does not exist (CDS)`);
+  }
+
+  /**
+   * EDS: an update was rejected. Endpoints already received keep serving; a cluster that never had
+   * any resolves with none (requests fail fast with UH, as for endpoints that do not exist) rather
+   * than staying pending and holding back its targets.
+   */
+  onEndpointsRejected(edsName: string): void {
+    if (this.state.kind === 'ready' && this.state.runtime === this.runtime) return;
+    this.onEndpoints({ cluster_name: edsName, endpoints: [], policy: { drop_overloads: [] } });
   }
 
   onEndpoints(cla: ClusterLoadAssignment): void {
@@ -137,6 +160,10 @@ class EndpointsWatcher implements ResourceWatcher<ClusterLoadAssignment> {
   /** No endpoints is a usable state: requests fail fast with UH, as in Envoy. */
   onDoesNotExist(): void {
     this.entry.onEndpoints({ cluster_name: this.edsName, endpoints: [], policy: { drop_overloads: [] } });
+  }
+
+  onError(error: Error): void {
+    if (!XdsStreamError.is(error)) this.entry.onEndpointsRejected(this.edsName);
   }
 }
 

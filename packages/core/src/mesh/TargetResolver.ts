@@ -1,6 +1,7 @@
 import {
   ListenerResource,
   RouteConfigurationResource,
+  XdsStreamError,
   type Disposable,
   type HttpConnectionManager,
   type Listener,
@@ -59,6 +60,8 @@ export class TargetResolver {
    */
   private releaseOwed = false;
   private closed = false;
+  /** The resource whose rejection made a never-ready target missing (onRejected). */
+  private rejected: 'listener' | 'routes' | undefined;
   /**
    * One listener for every cluster this target holds (not a closure per cluster). The registry keeps
    * listeners in an array (a listener added twice is called twice), so this relies on one acquire per
@@ -75,8 +78,30 @@ export class TargetResolver {
     this.listenerWatch = source.watch(ListenerResource, target, {
       onResource: (listener) => this.onListener(listener),
       onDoesNotExist: () => this.setMissing(`no listener "${target}" in the mesh config`),
-      onError: (error) => hooks.onError?.(target, error),
+      onError: (error) => this.onRejected(`listener "${target}"`, error, 'listener'),
     });
+  }
+
+  /**
+   * A listener or route configuration update was rejected (NACKed). A target already serving keeps its
+   * last good snapshot (gRFC A27). One that never had a snapshot resolves as missing, with the reason,
+   * so requests learn it at once (passthrough or an error) instead of each waiting resolveTimeoutMs for
+   * config the server already sent; the watches stay, and a corrected push makes it ready as usual.
+   */
+  private onRejected(what: string, error: Error, resource: 'listener' | 'routes'): void {
+    this.hooks.onError?.(this.target, error);
+    // A failed stream is no verdict on the config: requests keep waiting (resolveTimeoutMs) for it.
+    if (XdsStreamError.is(error)) return;
+    if (this.state.kind !== 'pending' && this.rejected === undefined) return;
+    this.rejected = resource;
+    this.setState({ kind: 'missing', reason: `${what} was rejected: ${error.message}` });
+  }
+
+  /** The rejected resource arrived after all: wait for the rest of the config again, as at the start. */
+  private accepted(resource: 'listener' | 'routes'): void {
+    if (this.rejected !== resource) return;
+    this.rejected = undefined;
+    if (this.state.kind === 'missing') this.setState(PENDING);
   }
 
   onChange(listener: (state: TargetState) => void): Disposable {
@@ -85,6 +110,7 @@ export class TargetResolver {
   }
 
   private onListener(listener: Listener): void {
+    this.accepted('listener');
     const hcm = listener.api_listener;
     if (!hcm) {
       this.setMissing(`listener "${this.target}" has no api_listener (it is a server-side listener)`);
@@ -104,7 +130,7 @@ export class TargetResolver {
       this.rdsWatch = this.source.watch(RouteConfigurationResource, this.rdsName, {
         onResource: (rc) => this.onRouteConfig(rc),
         onDoesNotExist: () => this.setMissing(`route configuration "${this.rdsName}" for listener "${this.target}" does not exist`),
-        onError: (error) => this.hooks.onError?.(this.target, error),
+        onError: (error) => this.onRejected(`route configuration "${this.rdsName}" for listener "${this.target}"`, error, 'routes'),
       });
     } else {
       this.rebuild(); // same RDS name: HCM filters may have changed
@@ -112,6 +138,7 @@ export class TargetResolver {
   }
 
   private onRouteConfig(rc: RouteConfiguration): void {
+    this.accepted('routes');
     let table: RouteTable;
     try {
       table = RouteTable.compile(rc);
@@ -207,6 +234,7 @@ export class TargetResolver {
   }
 
   private setMissing(reason: string): void {
+    this.rejected = undefined;
     this.listener = undefined;
     this.hcm = undefined;
     this.routeConfig = undefined;

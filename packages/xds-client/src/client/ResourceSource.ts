@@ -8,7 +8,9 @@ export interface Disposable {
  * Receives one resource's updates (gRFC A27 watcher semantics):
  * - `onResource` for every new validated version (never for an equal one);
  * - `onError` when an update was NACKed or the stream failed: the last good
- *   resource (if any) is still in force and no action is required;
+ *   resource (if any) is still in force and no action is required. A stream
+ *   failure is an `XdsStreamError` (transient); anything else is a rejection
+ *   of a resource the source did send (a NACK, a bad file);
  * - `onDoesNotExist` when the server says (or the 15 s timer concludes) the
  *   resource does not exist, or it was deleted (unless ignore_resource_deletion).
  */

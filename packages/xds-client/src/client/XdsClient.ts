@@ -5,6 +5,7 @@ import { loadBootstrapFromEnv, resolveBootstrap } from '../bootstrap/loadBootstr
 import type { AnyMessage } from '../proto/EnvoyProtos.js';
 import type { ResourceType } from '../resources/ResourceType.js';
 import { ValidationError } from '../resources/ValidationError.js';
+import { XdsStreamError } from './XdsStreamError.js';
 import { AdsStream, type AdsStreamHandler, type ResourceUpdate, type ResponseOutcome } from '../transport/AdsStream.js';
 import type { BackoffOptions } from '../transport/Backoff.js';
 import { nodeMessage } from '../transport/NodeMessage.js';
@@ -345,11 +346,16 @@ export class XdsClient implements ResourceSource {
       this.unreachable.add(stream);
       for (const e of this.entriesOf(stream)) this.serveFromLastKnownGood(e);
     }
+    let reported: XdsStreamError | undefined;
     for (const e of this.entriesOf(stream)) {
       // Timers restart when the subscription is re-sent: an outage is not evidence of absence.
       SharedTimeout.stop(e);
       // Cached resources are unaffected; only watchers still waiting hear about the failure.
-      if (e.resource === undefined && e.status !== 'DOES_NOT_EXIST') this.notifyAll(e, (w) => w.onError?.(error));
+      if (e.resource === undefined && e.status !== 'DOES_NOT_EXIST') {
+        reported ??= new XdsStreamError(server.server_uri, error);
+        const streamError = reported;
+        this.notifyAll(e, (w) => w.onError?.(streamError));
+      }
     }
     this.events.emit('disconnected', { server: server.server_uri, error, hadResponse, retryInMs });
   }

@@ -1,5 +1,6 @@
 export type { Disposable, ResourceSource, ResourceWatcher, WatchOptions } from './ResourceSource.js';
 export { XdsClient, type XdsClientOptions } from './XdsClient.js';
+export { XdsStreamError } from './XdsStreamError.js';
 export { LastKnownGoodStore, containsInlinePrivateKey, type LastKnownGoodOptions, type LastKnownGoodRecord } from './LastKnownGoodStore.js';
 export type { AckEvent, ConnectedEvent, DisconnectedEvent, NackEvent, XdsClientEventMap, XdsClientEventName } from './XdsClientEvents.js';
 export type { ClientConfigDump, ClientResourceStatus, GenericXdsConfig, Timestamp, UpdateFailureState } from './ConfigDump.js';

@@ -31,11 +31,11 @@ function rejects(json: Record<string, unknown>): ValidationError {
 }
 
 describe('RouteConfiguration validation', () => {
-  it('weighted clusters: sum > 0, total_weight must match', () => {
+  it('weighted clusters: sum > 0; the deprecated total_weight is not checked against the sum (Envoy >= 1.24)', () => {
     const zero = rejects(rc({ route: { weightedClusters: { clusters: [{ name: 'a', weight: 0 }] } } }));
     expect(zero.message).toBe('rc: virtual_hosts[0].routes[0].route.weighted_clusters.clusters: weights sum to 0');
-    const mismatch = rejects(rc({ route: { weightedClusters: { clusters: [{ name: 'a', weight: 30 }, { name: 'b', weight: 30 }], totalWeight: 100 } } }));
-    expect(mismatch.fieldPath).toBe('virtual_hosts[0].routes[0].route.weighted_clusters.total_weight');
+    const mismatch = decodeResourceJson(rc({ route: { weightedClusters: { clusters: [{ name: 'a', weight: 30 }, { name: 'b', weight: 30 }], totalWeight: 100 } } })).resource as RouteConfiguration;
+    expect(mismatch.virtual_hosts[0]!.routes[0]!.route!.weighted_clusters).toMatchObject({ clusters: [{ weight: 30 }, { weight: 30 }], total_weight: 100 });
     const ok = decodeResourceJson(rc({ route: { weightedClusters: { clusters: [{ name: 'a', weight: 70 }, { name: 'b', weight: 30 }] } } })).resource as RouteConfiguration;
     expect(ok.virtual_hosts[0]!.routes[0]!.route!.weighted_clusters!.clusters.map((c) => c.weight)).toEqual([70, 30]);
   });

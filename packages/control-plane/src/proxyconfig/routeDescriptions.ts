@@ -54,8 +54,8 @@ export function describeAction(route: Route): RouteActionView {
   if (a) {
     if (a.cluster !== undefined) return { kind: 'cluster', cluster: a.cluster };
     if (a.weighted_clusters) {
-      // The sum of the weights is the total (total_weight is deprecated but still honoured).
-      const total = a.weighted_clusters.total_weight ?? a.weighted_clusters.clusters.reduce((s, c) => s + c.weight, 0);
+      // The sum of the weights is the total (total_weight is deprecated and not read, as in Envoy since 1.24).
+      const total = a.weighted_clusters.clusters.reduce((s, c) => s + c.weight, 0);
       return {
         kind: 'weighted_clusters',
         clusters: a.weighted_clusters.clusters.map((c) => ({ name: c.name, weight: c.weight, percent: total > 0 ? Math.round((c.weight / total) * 10_000) / 100 : 0 })),

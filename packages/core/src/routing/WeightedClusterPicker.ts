@@ -3,8 +3,8 @@ import { ValidationError } from '@meshlet/xds-client';
 import type { ClusterPicker, PickedCluster } from './ClusterPicker.js';
 
 /**
- * RouteAction.weighted_clusters. The total is the sum of the weights; the deprecated `total_weight`,
- * when set, must equal that sum (Envoy rejects the config otherwise). Clusters with weight 0 are
+ * RouteAction.weighted_clusters. The total is the sum of the weights; the deprecated `total_weight`
+ * is not read, as in Envoy since 1.24 (the decoder does not check it either). Clusters with weight 0 are
  * dropped at compile time, so they can never be picked. Picking is a binary search over the
  * precomputed cumulative weights: O(log n), no allocation.
  */
@@ -31,9 +31,6 @@ export class WeightedClusterPicker implements ClusterPicker {
     });
     if (sum === 0) throw new ValidationError(`${fieldPath}.clusters`, 'weighted_clusters needs at least one cluster with a weight above 0');
     if (sum > 0xffffffff) throw new ValidationError(`${fieldPath}.clusters`, `sum of weights ${sum} overflows uint32`);
-    if (config.total_weight !== undefined && config.total_weight !== 0 && config.total_weight !== sum) {
-      throw new ValidationError(`${fieldPath}.total_weight`, `sum of weights ${sum} does not equal total_weight ${config.total_weight}`);
-    }
     this.entries = entries;
     this.cumulative = Float64Array.from(cumulative);
     this.totalWeight = sum;

@@ -54,9 +54,13 @@ describe('WeightedClusterPicker', () => {
     expect(p.pick(0.3)).toBe(p.pick(0.7));
   });
 
-  it('honours total_weight when it equals the sum and rejects a mismatch', () => {
+  it('takes the sum of the weights as the total whatever the deprecated total_weight says (Envoy >= 1.24)', () => {
     expect(new WeightedClusterPicker(wc([cw('a', 40), cw('b', 60)], 100), 'wc').totalWeight).toBe(100);
-    expect(() => new WeightedClusterPicker(wc([cw('a', 40), cw('b', 50)], 100), 'wc')).toThrow(ValidationError);
+    const p = new WeightedClusterPicker(wc([cw('a', 40), cw('b', 50)], 100), 'wc');
+    expect(p.totalWeight).toBe(90);
+    // 40 of 90 to a: a draw just under 40/90 picks a, just over picks b.
+    expect(p.pick(40 / 90 - 1e-9).name).toBe('a');
+    expect(p.pick(40 / 90 + 1e-9).name).toBe('b');
   });
 
   it('rejects all-zero weights, negative and non-integer weights', () => {

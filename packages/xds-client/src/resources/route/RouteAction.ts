@@ -44,9 +44,10 @@ function weightedClusters(o: Obj, path: string): WeightedClusters {
   });
   if (sum === 0) fail(cp, 'weights sum to 0');
   if (sum > UINT32_MAX) fail(cp, `weights sum to ${sum}, more than uint32 allows`);
-  // total_weight is deprecated but still honoured by Envoy: when set (non-zero), the weights must add up to it.
+  // total_weight is deprecated: since Envoy 1.24 (envoyproxy/envoy#23170) the total is the sum of the weights
+  // and total_weight is not checked against it (gRPC clients likewise), so a mismatch is accepted, not NACKed.
+  // It is kept in the model for config dumps only.
   const total_weight = optWrappedUint(o, 'total_weight', path) || undefined;
-  if (total_weight !== undefined && total_weight !== sum) fail(at(path, 'total_weight'), `weights sum to ${sum}, not total_weight ${total_weight}`);
   return compact({ clusters, total_weight, runtime_key_prefix: optStr(o, 'runtime_key_prefix', path) || undefined });
 }
 

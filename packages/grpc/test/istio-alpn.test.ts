@@ -96,9 +96,18 @@ describe('Istio ALPN on gRPC channels', () => {
     expect(sidecar.peers).toEqual([CLIENT_ID]);
   });
 
+  it('offers the Istio list for istiod\'s grpc generator shape (no ALPN, roots from ROOTCA), so a PERMISSIVE sidecar does mTLS', async () => {
+    const ca = DevCertificateAuthority.create();
+    const { sidecar, client } = await setup({ mode: 'PERMISSIVE', cluster: { transport_socket: istioMutualSocket([SERVER_ID], false) }, clientCa: ca });
+    expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
+    expect(sidecar.offered).toEqual([[...ISTIO_ALPN.h2]]);
+    expect(sidecar.chains).toEqual(['mtls']);
+    expect(sidecar.peers).toEqual([CLIENT_ID]);
+  });
+
   it('offers only h2 for a TLS context that is not Istio mTLS', async () => {
     const ca = DevCertificateAuthority.create();
-    const { sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: istioMutualSocket([SERVER_ID], false) }, clientCa: ca });
+    const { sidecar, client } = await setup({ mode: 'STRICT', cluster: { transport_socket: istioMutualSocket([SERVER_ID], false, 'corp-roots') }, clientCa: ca });
     expect(await unary(client)).toMatchObject({ ok: true, body: 'app' });
     expect(sidecar.offered).toEqual([['h2']]);
   });

@@ -1,3 +1,6 @@
+import type { CommonTlsContext } from '@meshlet/xds-client';
+import { ISTIO_SDS_ROOT_SECRET } from './TlsMaterialSource.js';
+
 /** The HTTP protocol a connection will carry, which decides the ALPN list. */
 export type HttpProtocol = 'http/1.1' | 'h2';
 
@@ -19,6 +22,21 @@ const ISTIO_MARKERS = new Set(['istio-peer-exchange', 'istio']);
 
 export function isIstioAlpn(alpnProtocols: readonly string[]): boolean {
   return alpnProtocols.some((p) => ISTIO_MARKERS.has(p));
+}
+
+/**
+ * A context that lists no ALPN and verifies against Istio's mesh roots (`ROOTCA`, as an SDS secret or a
+ * certificate provider's certificate_name) is Istio mTLS too: it is what istiod's `grpc` generator writes
+ * for ISTIO_MUTUAL (a bare transport_socket, no ALPN, no tlsMode match; its own comment says proxyless
+ * gRPC therefore cannot reach PERMISSIVE servers), and what Meshlet's control-plane translator writes.
+ * A context that does list ALPN values keeps them.
+ */
+export function isIstioRootsContext(common: CommonTlsContext): boolean {
+  if (common.alpn_protocols.length > 0) return false;
+  return (
+    common.validation_context_sds_secret_config?.name === ISTIO_SDS_ROOT_SECRET ||
+    common.validation_context?.ca_certificate_provider_instance?.certificate_name === ISTIO_SDS_ROOT_SECRET
+  );
 }
 
 /**

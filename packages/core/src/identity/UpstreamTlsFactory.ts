@@ -1,7 +1,7 @@
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { Metadata, TransportSocket, UpstreamTlsContext } from '@meshlet/xds-client';
 import type { CertificateProviderRegistry } from './CertificateProviderRegistry.js';
-import { alpnFor, isIstioAlpn, type HttpProtocol } from './IstioAlpn.js';
+import { alpnFor, isIstioAlpn, isIstioRootsContext, type HttpProtocol } from './IstioAlpn.js';
 import { MeshletTlsError } from './MeshletTlsError.js';
 import { SanMatcher } from './SanMatcher.js';
 import { subjectAltNamesOfCertificate } from './SubjectAltName.js';
@@ -19,8 +19,8 @@ export type UpstreamTransport = PlaintextTransport | UpstreamTls;
 export interface UpstreamTlsFactoryOptions {
   /**
    * When to offer Istio's ALPN values (see ISTIO_ALPN): 'auto' (default) for contexts that list
-   * `istio-peer-exchange`/`istio` or were selected by a `tlsMode: istio` match; 'never' to offer the
-   * configured protocols only.
+   * `istio-peer-exchange`/`istio`, were selected by a `tlsMode: istio` match, or list no ALPN and verify
+   * against Istio's `ROOTCA` (istiod's grpc generator); 'never' to offer the configured protocols only.
    */
   readonly istioAlpn?: 'auto' | 'never';
 }
@@ -79,7 +79,8 @@ export class UpstreamTlsFactory {
     if (socket.upstream_tls === undefined) {
       throw new MeshletTlsError('config', `${where}: transport socket ${JSON.stringify(socket.name)} is not supported (only ${TLS} with UpstreamTlsContext, or ${RAW_BUFFER}); refusing to fall back to plaintext`);
     }
-    const istio = this.options.istioAlpn !== 'never' && (istioMatch || isIstioAlpn(socket.upstream_tls.common_tls_context.alpn_protocols ?? []));
+    const common = socket.upstream_tls.common_tls_context;
+    const istio = this.options.istioAlpn !== 'never' && (istioMatch || isIstioAlpn(common.alpn_protocols ?? []) || isIstioRootsContext(common));
     return new UpstreamTls(socket.name, socket.upstream_tls, this.providers, istio, `${where}.typed_config`);
   }
 }

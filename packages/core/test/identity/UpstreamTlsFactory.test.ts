@@ -212,8 +212,16 @@ describe('transport socket selection', () => {
     const cluster = { name: 'c', transport_socket: tls, transport_socket_matches: [{ name: 'm', match: { tlsMode: 'istio' }, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', raw_buffer: true as const } }] };
     const t = factory.forEndpoint(cluster, {});
     expect(t.kind).toBe('tls');
-    // Not an istio context: offers only the connection's protocol.
-    expect(factory.connectionOptions(cluster, {}, 'h2')!.ALPNProtocols).toEqual(['h2']);
+    // istiod's grpc generator shape (no ALPN, roots from ROOTCA) is Istio mTLS: the Istio list.
+    expect(factory.connectionOptions(cluster, {}, 'h2')!.ALPNProtocols).toEqual(['istio-h2', 'istio', 'h2']);
+    expect(factory.connectionOptions(cluster, {}, 'http/1.1')!.ALPNProtocols).toEqual(['istio-http/1.1', 'istio', 'http/1.1']);
+    // Not Istio's roots, or ALPN values of its own: only the connection's protocol, or those values.
+    const custom = grpcGeneratorTlsSocket(WANT_REVIEWS);
+    const otherRoots = { ...custom, upstream_tls: { common_tls_context: { ...custom.upstream_tls!.common_tls_context, validation_context: { ...custom.upstream_tls!.common_tls_context.validation_context!, ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'corp-roots' } } } } };
+    expect(factory.connectionOptions({ name: 'o', transport_socket: otherRoots, transport_socket_matches: [] }, {}, 'h2')!.ALPNProtocols).toEqual(['h2']);
+    const ownAlpn = grpcGeneratorTlsSocket(WANT_REVIEWS, ['h2']);
+    expect(factory.connectionOptions({ name: 'a', transport_socket: ownAlpn, transport_socket_matches: [] }, {}, 'h2')!.ALPNProtocols).toEqual(['h2']);
+    expect(new UpstreamTlsFactory(registry(), { istioAlpn: 'never' }).connectionOptions(cluster, {}, 'h2')!.ALPNProtocols).toEqual(['h2']);
     expect(factory.forEndpoint({ name: 'none', transport_socket_matches: [] }, undefined).kind).toBe('plaintext');
   });
 

@@ -8,7 +8,11 @@ export const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/productpage';
  * matchers, `istio-peer-exchange, istio` ALPN). `istioAlpn: false` leaves alpn_protocols out, as
  * in a non-Istio context (or one that is Istio only through a `tlsMode: istio` match).
  */
-export function istioMutualSocket(sans: string[], istioAlpn = true): Record<string, unknown> {
+/**
+ * An ISTIO_MUTUAL UpstreamTlsContext: with Istio's ALPN as a sidecar's config has it (`istioAlpn`), or
+ * without, as istiod's grpc generator writes it; `roots` is the validation certificate_name (Istio's `ROOTCA`).
+ */
+export function istioMutualSocket(sans: string[], istioAlpn = true, roots = 'ROOTCA'): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
@@ -17,7 +21,7 @@ export function istioMutualSocket(sans: string[], istioAlpn = true): Record<stri
         tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
         combined_validation_context: {
           default_validation_context: { match_subject_alt_names: sans.map((exact) => ({ exact })) },
-          validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+          validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: roots },
         },
         ...(istioAlpn ? { alpn_protocols: ['istio-peer-exchange', 'istio'] } : {}),
       },

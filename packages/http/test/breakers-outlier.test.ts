@@ -327,6 +327,22 @@ describe('load balancing and failover over real HTTP servers', () => {
     expect(used.size).toBeGreaterThanOrEqual(2);
   });
 
+  it('RING_HASH with a source_ip hash_policy (Istio useSourceIp): every request of this process reaches one backend, as a pod behind its sidecar does', async () => {
+    const { backends, source, dispatcher } = await setup(3);
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [{ name: 'c', ports: backends.map((b) => b.port), cluster: { lb_policy: 'RING_HASH' } }],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'c', hash_policy: [{ connection_properties: { source_ip: true } }] } }],
+    });
+    const bodies = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      const rs = await Promise.all(Array.from({ length: 15 }, (_, i) => get(dispatcher, `/r${i}`, { 'x-user': `user-${i}` })));
+      for (const r of rs) bodies.add(r.body);
+    }
+    // 60 requests, random picks over 3 hosts would all land on one with p = 3 * 3^-60.
+    expect(bodies.size).toBe(1);
+  });
+
   it('priority failover by health_status: UNHEALTHY endpoints are excluded, P1 takes over, and traffic returns to P0', async () => {
     const { backends, source, dispatcher } = await setup(3);
     const [p0a, p0b, p1] = backends.map((b) => b.port) as [number, number, number];

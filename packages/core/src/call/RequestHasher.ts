@@ -4,13 +4,14 @@ import { MAX_REGEX_REWRITE_PATH_LENGTH } from '../routing/PathRewriter.js';
 import { compileRe2Substitution, re2GlobalReplace } from '../routing/Re2GlobalReplace.js';
 import type { RequestView } from '../routing/RequestView.js';
 import { xxHash64 } from '../cluster/Hashing.js';
+import { localSourceAddress } from './LocalSourceAddress.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
 /** What a hash policy may read beyond the RequestView. */
 export interface HashInput {
   readonly request: RequestView;
-  /** The downstream (caller) IP for connection_properties.source_ip; in-process this is the local address, if known. */
+  /** The downstream (caller) IP for connection_properties.source_ip; absent, this host's own address (localSourceAddress). */
   readonly sourceIp?: string;
 }
 
@@ -86,7 +87,7 @@ function compileMethod(p: HashPolicy, fieldPath: string): HashMethod | undefined
     };
   }
   if (p.connection_properties?.source_ip) {
-    return { terminal, evaluate: ({ sourceIp }) => (sourceIp ? xxHash64(sourceIp) : undefined) };
+    return { terminal, evaluate: ({ sourceIp }) => xxHash64(sourceIp || localSourceAddress()) };
   }
   if (p.query_parameter) {
     const qname = p.query_parameter.name;

@@ -2,6 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HashPolicy } from '@meshlet/xds-client';
 import { initHashing, xxHash64 } from '../../src/cluster/Hashing.js';
 import { RequestHasher } from '../../src/call/RequestHasher.js';
+import { localSourceAddress } from '../../src/call/LocalSourceAddress.js';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { headers } from './fixtures.js';
 
 beforeAll(() => initHashing());
@@ -46,7 +49,13 @@ describe('RequestHasher', () => {
     expect(q.hash({ request: req({}, '/x?a=1') })).toBeUndefined();
     const s = RequestHasher.compile([P({ connection_properties: { source_ip: true } })])!;
     expect(s.hash({ request: req(), sourceIp: '10.0.0.7' })).toBe(xxHash64('10.0.0.7'));
-    expect(s.hash({ request: req() })).toBeUndefined();
+    // No caller address: this host's own (the pod IP a sidecar would see), the same for every request.
+    const local = localSourceAddress();
+    expect(isIP(local)).not.toBe(0);
+    expect(local).toBe(localSourceAddress());
+    expect(s.hash({ request: req() })).toBe(xxHash64(local));
+    const external = Object.values(networkInterfaces()).flatMap((a) => a ?? []).filter((a) => !a.internal);
+    if (external.some((a) => a.family === 'IPv4')) expect(external.map((a) => a.address)).toContain(local);
   });
 
   it('combines hashes by rotate-left-1 then XOR, skipping policies with no value', () => {

@@ -49,7 +49,7 @@ describe('SotW wire protocol', () => {
       cluster: 'c',
       locality: { zone: 'z1' },
       user_agent_name: 'meshlet',
-      client_features: expect.arrayContaining(['envoy.lb.does_not_support_overprovisioning', 'xds.config.resource-in-sotw']),
+      client_features: expect.arrayContaining(['xds.config.resource-in-sotw']),
     });
     // google.protobuf.Struct on the wire (protobufjs' bundled WKT use camelCase names).
     expect(first['node'].metadata).toEqual({

@@ -90,8 +90,10 @@ for (const delta of [false, true]) {
       expect(requests[0]!.node).toMatchObject({
         id: 'sidecar~127.0.0.1~app-1.default~default.svc.cluster.local',
         user_agent_name: 'meshlet',
-        client_features: expect.arrayContaining(['envoy.lb.does_not_support_overprovisioning']),
+        client_features: expect.arrayContaining(['xds.config.resource-in-sotw']),
       });
+      // Meshlet applies overprovisioning_factor, as Envoy does: it must not say otherwise.
+      expect(requests[0]!.node!['client_features']).not.toContain('envoy.lb.does_not_support_overprovisioning');
       expect(typeof requests[0]!.node!['user_agent_version']).toBe('string');
       expect(new Set(requests.map((r) => r.streamId)).size).toBe(1);
     });

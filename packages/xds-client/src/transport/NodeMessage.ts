@@ -2,10 +2,13 @@ import { createRequire } from 'node:module';
 import type { NodeConfig } from '../bootstrap/Bootstrap.js';
 import { STRUCT_VALUE_FIELDS as V } from '../proto/StructValueFields.js';
 
-/** Client features gRPC advertises and Meshlet honours (envoy.config.core.v3.Node.client_features). */
+/**
+ * Client features Meshlet honours (envoy.config.core.v3.Node.client_features). Not
+ * `envoy.lb.does_not_support_overprovisioning`, which gRPC sends: Meshlet applies a CLA's
+ * overprovisioning_factor (default 140) to priority spill-over as Envoy does (core PriorityLoad), so a
+ * control plane must not compensate for a client that ignores it.
+ */
 export const CLIENT_FEATURES = [
-  // Locality weights are used as given; overprovisioning_factor is not applied (gRFC A27).
-  'envoy.lb.does_not_support_overprovisioning',
   // SotW responses may wrap resources in envoy.service.discovery.v3.Resource.
   'xds.config.resource-in-sotw',
 ] as const;

@@ -31,6 +31,10 @@ interface OriginSettings {
   readonly http2: boolean;
   readonly maxConnections: number;
   readonly connectTimeout: number | undefined;
+  /** Cluster idle_timeout (ms) when set and non-zero: how long an idle connection is kept. */
+  readonly idleTimeout: number | undefined;
+  /** Cluster max_requests_per_connection when set: the connection is closed after that many requests. */
+  readonly maxRequestsPerConnection: number | undefined;
   readonly tls: UpstreamTls | undefined;
 }
 
@@ -79,6 +83,8 @@ export class UpstreamPools {
         http2: cluster.protocol === 'HTTP2',
         maxConnections: cluster.circuit_breakers?.thresholds.find((t) => t.priority === 'DEFAULT')?.max_connections ?? DEFAULT_MAX_CONNECTIONS,
         connectTimeout: cluster.connect_timeout,
+        idleTimeout: cluster.idle_timeout || undefined,
+        maxRequestsPerConnection: cluster.max_requests_per_connection,
       };
       this.byCluster.set(cluster, derived);
     }
@@ -89,7 +95,16 @@ export class UpstreamPools {
     load.notedCluster = cluster;
     load.notedTls = tls;
     const prev = this.settings.get(origin);
-    if (prev && prev.http2 === derived.http2 && prev.maxConnections === derived.maxConnections && prev.connectTimeout === derived.connectTimeout && prev.tls === tls) return load;
+    if (
+      prev &&
+      prev.http2 === derived.http2 &&
+      prev.maxConnections === derived.maxConnections &&
+      prev.connectTimeout === derived.connectTimeout &&
+      prev.idleTimeout === derived.idleTimeout &&
+      prev.maxRequestsPerConnection === derived.maxRequestsPerConnection &&
+      prev.tls === tls
+    )
+      return load;
     this.settings.set(origin, { ...derived, tls });
     return load;
   }
@@ -136,15 +151,25 @@ export class UpstreamPools {
   private make(origin: string, opts: Agent.Options): Pool | H2CClient {
     const s = this.settings.get(origin);
     const connectTimeout = s?.connectTimeout ?? 5_000; // Envoy's connect_timeout default is 5 s
+    if (s?.http2 && !s.tls && origin.startsWith('http:')) {
+      return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
+    }
+    const pool: Pool.Options = { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS };
+    // The cluster's idle_timeout bounds how long an idle connection is kept, a server's Keep-Alive hint
+    // included; unset, undici's keep-alive (30 s here, shorter when the server hints so) applies.
+    if (s?.idleTimeout !== undefined) pool.keepAliveTimeout = pool.keepAliveMaxTimeout = s.idleTimeout;
+    const maxRequests = s?.maxRequestsPerConnection;
+    // undici sends `connection: close` on the request after maxRequestsPerClient, so a connection carries
+    // one more than it says: Envoy's N is N - 1 there, and 1 is no keep-alive at all (pipelining 0).
+    if (maxRequests === 1) pool.pipelining = 0;
+    else if (maxRequests !== undefined && maxRequests > 1) pool.maxRequestsPerClient = maxRequests - 1;
     if (s?.tls) {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
-      return new Pool(origin, { ...opts, connectTimeout, connections: s.maxConnections, allowH2: s.http2, connect: tlsConnector(s.tls, s.http2, connectTimeout) });
+      pool.allowH2 = s.http2;
+      pool.connect = tlsConnector(s.tls, s.http2, connectTimeout);
     }
-    if (s?.http2 && origin.startsWith('http:')) {
-      return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
-    }
-    return new Pool(origin, { ...opts, connectTimeout, connections: s?.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
+    return new Pool(origin, pool);
   }
 
   /**

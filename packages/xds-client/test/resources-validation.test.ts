@@ -148,6 +148,22 @@ describe('Cluster validation', () => {
       typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicitHttpConfig: { http2ProtocolOptions: { maxConcurrentStreams: 50 } } } },
     }).resource as Cluster;
     expect(h2).toMatchObject({ protocol: 'HTTP2', max_concurrent_streams: 50 });
+    expect(h2).not.toHaveProperty('idle_timeout');
+    expect(h2).not.toHaveProperty('max_requests_per_connection');
+    // common_http_protocol_options, as istiod writes DestinationRule connectionPool.http idleTimeout / maxRequestsPerConnection.
+    const hpo = (extra: Record<string, unknown>) => ({
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicitHttpConfig: { httpProtocolOptions: {} }, ...extra },
+    });
+    const pooled = decodeResourceJson({ ...base, typedExtensionProtocolOptions: hpo({ commonHttpProtocolOptions: { idleTimeout: '2.5s', maxRequestsPerConnection: 1 } }) }).resource as Cluster;
+    expect(pooled).toMatchObject({ protocol: 'HTTP1', idle_timeout: 2500, max_requests_per_connection: 1 });
+    // The deprecated Cluster fields, overridden field by field by the extension.
+    const legacy = decodeResourceJson({ ...base, maxRequestsPerConnection: 3, commonHttpProtocolOptions: { idleTimeout: '1s' } }).resource as Cluster;
+    expect(legacy).toMatchObject({ idle_timeout: 1000, max_requests_per_connection: 3 });
+    const both = decodeResourceJson({ ...base, maxRequestsPerConnection: 3, commonHttpProtocolOptions: { idleTimeout: '1s' }, typedExtensionProtocolOptions: hpo({ commonHttpProtocolOptions: { maxRequestsPerConnection: 7 } }) }).resource as Cluster;
+    expect(both).toMatchObject({ idle_timeout: 1000, max_requests_per_connection: 7 });
+    // 0 is "no limit".
+    expect(decodeResourceJson({ ...base, maxRequestsPerConnection: 0 }).resource as Cluster).not.toHaveProperty('max_requests_per_connection');
+    expect(rejects({ ...base, commonHttpProtocolOptions: { idleTimeout: '-1s' } }).fieldPath).toBe('common_http_protocol_options.idle_timeout');
   });
   it('UpstreamTlsContext with certificate provider instances (gRPC/Istio form)', () => {
     const c = decodeResourceJson({

@@ -386,6 +386,13 @@ export interface Cluster {
   /** From typed_extension_protocol_options / http2_protocol_options. */
   readonly protocol: 'HTTP1' | 'HTTP2' | 'USE_DOWNSTREAM';
   readonly max_concurrent_streams?: number;
+  /**
+   * common_http_protocol_options.idle_timeout (ms; HttpProtocolOptions or the deprecated Cluster field):
+   * an upstream connection with no request for this long is closed. Unset: Envoy's 1 h; 0: never.
+   */
+  readonly idle_timeout?: number;
+  /** common_http_protocol_options.max_requests_per_connection (or the deprecated Cluster field); unset or 0: no limit. */
+  readonly max_requests_per_connection?: number;
   readonly metadata?: Metadata;
   readonly lrs_server?: boolean;
   readonly ignore_health_on_host_removal?: boolean;

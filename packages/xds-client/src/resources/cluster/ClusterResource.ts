@@ -82,6 +82,21 @@ function outlierDetection(o: Obj, path: string): OutlierDetection {
 interface ProtocolChoice {
   protocol: Cluster['protocol'];
   max_concurrent_streams?: number;
+  idle_timeout?: number;
+  max_requests_per_connection?: number;
+}
+
+/**
+ * HttpProtocolOptions.common_http_protocol_options (or the deprecated Cluster field of that name):
+ * idle_timeout and max_requests_per_connection, what Istio's DestinationRule connectionPool.http
+ * idleTimeout and maxRequestsPerConnection become. Later sources override earlier ones field by field.
+ */
+function readCommonHttpOptions(o: Obj | undefined, path: string, into: ProtocolChoice): void {
+  if (!o) return;
+  const idle = optDurationMs(o, 'idle_timeout', path);
+  if (idle !== undefined) into.idle_timeout = idle;
+  const max = optWrappedUint(o, 'max_requests_per_connection', path);
+  if (max !== undefined) into.max_requests_per_connection = max;
 }
 
 /**
@@ -97,12 +112,17 @@ function upstreamProtocol(o: Obj, path: string): ProtocolChoice {
     choice.max_concurrent_streams = optWrappedUint(legacyH2, 'max_concurrent_streams', at(path, 'http2_protocol_options'));
   }
   if (o['protocol_selection'] === 'USE_DOWNSTREAM_PROTOCOL') choice.protocol = 'USE_DOWNSTREAM';
+  // Deprecated Cluster fields first; the HttpProtocolOptions extension, read below, overrides them.
+  const legacyMax = optWrappedUint(o, 'max_requests_per_connection', path);
+  if (legacyMax !== undefined) choice.max_requests_per_connection = legacyMax;
+  readCommonHttpOptions(optObj(o, 'common_http_protocol_options', path), at(path, 'common_http_protocol_options'), choice);
   const tp = at(path, 'typed_extension_protocol_options');
   for (const [key, v] of Object.entries(map(o, 'typed_extension_protocol_options', path))) {
     const kp = `${tp}["${key}"]`;
     const any = anyValue(v, kp);
     if (typeName(any) !== HTTP_PROTOCOL_OPTIONS) continue;
     const hpo = decodeKnown(any, kp)!;
+    readCommonHttpOptions(optObj(hpo, 'common_http_protocol_options', kp), at(kp, 'common_http_protocol_options'), choice);
     const explicit = optObj(hpo, 'explicit_http_config', kp);
     const downstream = optObj(hpo, 'use_downstream_protocol_config', kp);
     const auto = optObj(hpo, 'auto_config', kp);
@@ -183,6 +203,8 @@ export function cluster(o: Obj, path = ''): Cluster {
     transport_socket_matches: tsMatches,
     protocol: proto.protocol,
     max_concurrent_streams: proto.max_concurrent_streams,
+    idle_timeout: proto.idle_timeout,
+    max_requests_per_connection: proto.max_requests_per_connection || undefined,
     metadata: optMetadata(o, 'metadata', path),
     lrs_server: o['lrs_server'] !== undefined ? true : undefined,
     ignore_health_on_host_removal: optBool(o, 'ignore_health_on_host_removal', path),

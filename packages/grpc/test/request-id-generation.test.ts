@@ -1,11 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mesh } from '@meshlet/core';
-import { XdsClient } from '@meshlet/xds-client';
-import { meshClientOptions } from '@meshlet/grpc';
-import { startBackend } from './helpers/backends.js';
-import { EchoClientConstructor, unary, type EchoClient } from './helpers/echoService.js';
-import { FAST_XDS, TARGET, bootstrapFor, meshSnapshot, sleep, startAds } from '../../http/test/helpers/reliabilityMesh.js';
+import { unary } from './helpers/echoService.js';
+import { adsEchoClient } from './helpers/adsEchoClient.js';
+import { meshSnapshot, sleep } from '../../http/test/helpers/reliabilityMesh.js';
 
 /**
  * HttpConnectionManager.generate_request_id for gRPC calls, over a real ADS stream: unset, each call
@@ -23,20 +20,8 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 describe('HCM generate_request_id (gRPC)', () => {
   it('unset: generated; false: none generated, the caller’s kept; a push turns it back on', async () => {
-    const backend = await startBackend('b0');
-    const ads = await startAds();
+    const { client, backend, ads } = await adsEchoClient(cleanups);
     const snapshot = (hcm?: Record<string, unknown>) => meshSnapshot({ cluster: 'c0', ports: [backend.port], ...(hcm ? { hcm } : {}) });
-    ads.server.setSnapshot(snapshot(), { version: 'v1' });
-    const xds = new XdsClient({ ...FAST_XDS, bootstrap: bootstrapFor([ads.port]) });
-    const mesh = await Mesh.create({ source: xds });
-    const client: EchoClient = new EchoClientConstructor(`xds:///${TARGET}`, grpc.credentials.createInsecure(), meshClientOptions(mesh, `xds:///${TARGET}`));
-    cleanups.push(async () => {
-      client.close();
-      mesh.close();
-      await xds.close();
-      await ads.server.close();
-      await backend.close();
-    });
     const lastId = () => backend.seen.at(-1)!.metadata.get('x-request-id');
     const until = async (what: string, check: () => boolean) => {
       const deadline = Date.now() + 5000;

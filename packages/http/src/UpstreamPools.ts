@@ -1,4 +1,4 @@
-import { Agent, H2CClient, Pool, type Dispatcher } from 'undici';
+import { Agent, H2CClient, Pool, type Dispatcher, type buildConnector } from 'undici';
 import type { UpstreamTls } from '@meshlet/core/client';
 import type { Cluster } from '@meshlet/xds-client';
 import { tlsConnector } from './TlsConnector.js';
@@ -26,6 +26,9 @@ interface NotedLoad extends EndpointLoad {
   notedCluster: Cluster | undefined;
   notedTls: UpstreamTls | undefined;
 }
+
+/** Envoy's connect_timeout default. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 interface OriginSettings {
   readonly http2: boolean;
@@ -150,7 +153,7 @@ export class UpstreamPools {
 
   private make(origin: string, opts: Agent.Options): Pool | H2CClient {
     const s = this.settings.get(origin);
-    const connectTimeout = s?.connectTimeout ?? 5_000; // Envoy's connect_timeout default is 5 s
+    const connectTimeout = s?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
     if (s?.http2 && !s.tls && origin.startsWith('http:')) {
       return new H2CClient(origin, { ...(opts as H2CClient.Options), connectTimeout, maxConcurrentStreams: 100 });
     }
@@ -167,9 +170,28 @@ export class UpstreamPools {
       // mTLS: our connector does the handshake (per-socket material, SAN checks, Istio ALPN);
       // undici speaks h2 when the server selects it.
       pool.allowH2 = s.http2;
-      pool.connect = tlsConnector(s.tls, s.http2, connectTimeout);
+      pool.connect = this.currentTlsConnector(origin, s.tls, s.http2, connectTimeout);
     }
     return new Pool(origin, pool);
+  }
+
+  /**
+   * A pool lives as long as its origin has connections, across cluster updates; its connector reads the
+   * origin's TLS context and connect_timeout as they are when each connection opens, so a changed
+   * UpstreamTlsContext (SANs, roots, ALPN) applies to the next connection, as Envoy's new connections
+   * use the updated cluster. (http2 and max_connections are fixed when the pool is made.)
+   */
+  private currentTlsConnector(origin: string, tls: UpstreamTls, http2: boolean, connectTimeout: number): buildConnector.connector {
+    let last: { tls: UpstreamTls; connectTimeout: number; connect: buildConnector.connector } | undefined;
+    return (opts, callback) => {
+      const s = this.settings.get(origin);
+      const nowTls = s?.tls ?? tls;
+      const nowTimeout = s === undefined ? connectTimeout : (s.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      if (last === undefined || last.tls !== nowTls || last.connectTimeout !== nowTimeout) {
+        last = { tls: nowTls, connectTimeout: nowTimeout, connect: tlsConnector(nowTls, http2, nowTimeout) };
+      }
+      last.connect(opts, callback);
+    };
   }
 
   /**

@@ -112,4 +112,39 @@ describe('mTLS to sidecar-style servers (UpstreamTlsContext from CDS)', () => {
     expect(await res.body.text()).toMatch(/no certificate providers/);
     expect(server.peers).toEqual([]);
   });
+
+  it('a pushed change of the TLS context (SANs) applies to the next connection of the same endpoint', async () => {
+    const ca = DevCertificateAuthority.create();
+    const server = await startMtlsServer(ca, ['istio-http/1.1', 'istio', 'http/1.1']);
+    const source = new StaticResourceSource();
+    // One request per connection (max_requests_per_connection 1), so each request opens a new one.
+    const push = (sans: string[]) =>
+      applyMesh(source, {
+        target: TARGET,
+        clusters: [{ name: 'c', ports: [server.port], cluster: { ...istioMutualCluster(sans), ...oneRequestPerConnection } }],
+      });
+    push([SERVER_ID]);
+    const identity = ca.issueWorkload({ namespace: 'default', serviceAccount: 'productpage' });
+    const providers = CertificateProviderRegistry.of({ default: new StaticCertificateProvider('default', DevCertificateAuthority.toMaterial(identity)) });
+    const dispatcher = await createMeshDispatcher({ source, certificateProviders: providers });
+    cleanups.push(() => dispatcher.destroy());
+    const get = async () => {
+      const res = await request(`http://${TARGET}/`, { dispatcher });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    expect(await get()).toEqual({ status: 200, body: 'secure' });
+    // The server's identity is no longer the one the cluster names: the next connection fails closed.
+    push(['spiffe://cluster.local/ns/default/sa/ratings']);
+    const refused = await get();
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatch(/SAN mismatch/);
+    push([SERVER_ID]);
+    expect(await get()).toEqual({ status: 200, body: 'secure' });
+    expect(server.peers).toEqual([CLIENT_ID, CLIENT_ID]);
+  });
 });
+
+const HPO = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const oneRequestPerConnection = {
+  typed_extension_protocol_options: { [HPO]: { '@type': `type.googleapis.com/${HPO}`, explicit_http_config: { http_protocol_options: {} }, common_http_protocol_options: { max_requests_per_connection: 1 } } },
+};

@@ -343,6 +343,31 @@ describe('load balancing and failover over real HTTP servers', () => {
     expect(bodies.size).toBe(1);
   });
 
+  it('retry_priority previous_priorities (Istio retryRemoteLocalities): a retry leaves the priority that failed and reaches P1; without it the retry stays on P0', async () => {
+    const { backends, source, dispatcher } = await setup(2);
+    const [p0, p1] = backends as [Backend, Backend];
+    p0.behave((_q, res) => res.writeHead(503).end('p0 down'));
+    const previousPriorities = {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 1 },
+    };
+    const push = (retryPriority: boolean) =>
+      applyMesh(source, {
+        target: TARGET,
+        clusters: [{ name: 'c', ports: [], endpoints: [{ lb_endpoints: [lbEndpoint(p0.port)] }, { priority: 1, lb_endpoints: [lbEndpoint(p1.port)] }] }],
+        routes: [{ match: { prefix: '/' }, route: { cluster: 'c', retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' }, ...(retryPriority ? { retry_priority: previousPriorities } : {}) } } }],
+      });
+    push(true);
+    // One at a time: four concurrent retries would meet the retry circuit breaker (max_retries, default 3).
+    const withPriority = await many(20, 1, () => get(dispatcher));
+    expect(withPriority.map((r) => `${r.status} ${r.body}`)).toEqual(Array(20).fill('200 b1'));
+    expect(p0.seen).toHaveLength(20); // every first attempt went to P0 (all of the load is there)
+    push(false);
+    const without = await many(20, 1, () => get(dispatcher));
+    expect(without.map((r) => r.status)).toEqual(Array(20).fill(503));
+    expect(p1.seen).toHaveLength(20);
+  });
+
   it('priority failover by health_status: UNHEALTHY endpoints are excluded, P1 takes over, and traffic returns to P0', async () => {
     const { backends, source, dispatcher } = await setup(3);
     const [p0a, p0b, p1] = backends.map((b) => b.port) as [number, number, number];

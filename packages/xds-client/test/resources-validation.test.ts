@@ -40,6 +40,15 @@ describe('RouteConfiguration validation', () => {
     expect(ok.virtual_hosts[0]!.routes[0]!.route!.weighted_clusters!.clusters.map((c) => c.weight)).toEqual([70, 30]);
   });
 
+  it('retry_priority previous_priorities: update_frequency must be greater than 0 (PGV)', () => {
+    const typed = (extra: Record<string, unknown>) => ({ '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', ...extra });
+    const withPriority = (extra: Record<string, unknown>) => rc({ route: { cluster: 'c', retryPolicy: { retryOn: '5xx', retryPriority: { name: 'envoy.retry_priorities.previous_priorities', typedConfig: typed(extra) } } } });
+    const ok = decodeResourceJson(withPriority({ updateFrequency: 2 })).resource as RouteConfiguration;
+    expect(ok.virtual_hosts[0]!.routes[0]!.route!.retry_policy!.retry_priority).toMatchObject({ name: 'envoy.retry_priorities.previous_priorities', config: { update_frequency: 2 } });
+    const zero = rejects(withPriority({}));
+    expect(zero.fieldPath).toBe('virtual_hosts[0].routes[0].route.retry_policy.retry_priority.typed_config.update_frequency');
+  });
+
   it('exactly one action and one cluster specifier', () => {
     expect(rejects(rc({})).fieldPath).toBe('virtual_hosts[0].routes[0]');
     expect(rejects(rc({ route: {} })).reason).toMatch(/exactly one of cluster/);

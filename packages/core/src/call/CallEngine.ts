@@ -1,6 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
 import type { PickContext } from '../cluster/PickContext.js';
+import { PreviousPriorities } from '../retry/PreviousPriorities.js';
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
 import type { CompiledRoute, CompiledVirtualHost, PickedCluster, RouteMatchResult } from '../routing/index.js';
 import type { AttemptOutcome, RetryReason } from '../retry/AttemptOutcome.js';
@@ -332,6 +333,8 @@ export class CallEngine {
     call.attemptNo++;
     // previous_hosts: the hosts tried so far. The Set is made when a retry needs it, not per call.
     if (retry.avoidPreviousHosts && call.host !== undefined) (call.tried ??= new Set()).add(call.host);
+    // previous_priorities: the priority of the attempt just made; made at the first retry, not per call.
+    if (retry.previousPrioritiesEvery > 0 && call.host !== undefined) (call.priorities ??= new PreviousPriorities(retry.previousPrioritiesEvery)).attemptedOn(call.host.priority);
     // The call is its own PickContext (its getters read the retry policy): no object per pick.
     const host = cluster.pick(call);
     if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503);
@@ -599,6 +602,8 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
   attemptNo = 0;
   /** previous_hosts: made when a retry needs it. */
   tried: Set<Host> | undefined;
+  /** retry_priority previous_priorities: made when a retry needs it. */
+  priorities: PreviousPriorities | undefined;
   /** The current (or last) attempt's host. */
   host: Host | undefined;
   /** The attempt being raced, and when it started / whether it holds a pending slot. */
@@ -653,6 +658,11 @@ class Call implements DeadlineOwner, PickContext, CancelListener, StreamEndObjec
   /** PickContext: the hosts tried so far, when the retry policy has previous_hosts. */
   get avoid(): ReadonlySet<Host> | undefined {
     return this.policy!.retry.avoidPreviousHosts ? this.tried : undefined;
+  }
+
+  /** PickContext: the priorities previous_priorities leaves out of this pick's priority load. */
+  get excludedPriorities(): ReadonlySet<number> | undefined {
+    return this.priorities?.excluded;
   }
 
   /** PickContext: host_selection_retry_max_attempts. */

@@ -12,6 +12,11 @@ export interface PickContext {
    * two picks); after that the last picked host is used anyway.
    */
   readonly maxSelectionAttempts?: number;
+  /**
+   * retry_priority previous_priorities: priorities left out of the priority load for this pick (their
+   * share goes to the others), unless that leaves no healthy host at all.
+   */
+  readonly excludedPriorities?: ReadonlySet<number>;
   /** Uniform [0, 1) source; seeded in tests. */
   readonly random: () => number;
 }

@@ -45,6 +45,13 @@ export function usabilityOf(host: Host): HostUsability {
   }
 }
 
+/** One priority's usable hosts, by health. */
+interface LevelHosts {
+  readonly all: Host[];
+  readonly healthy: Host[];
+  readonly degraded: Host[];
+}
+
 interface Level {
   readonly panic: boolean;
   readonly healthy: HostPicker | undefined;
@@ -69,11 +76,20 @@ export class PrioritySet {
    * source is called through the PickContext.
    */
   readonly #sole: HostPicker | undefined;
+  /** What a pick that leaves priorities out (retry_priority) needs to rebalance and to build pickers late. */
+  readonly #counts: readonly PriorityCounts[];
+  readonly #sets: readonly LevelHosts[];
+  readonly #localities: readonly (readonly LocalityHosts[] | undefined)[];
+  readonly #options: PrioritySetOptions;
+  /** Pickers for levels the cluster's own load gives nothing, made when a retry first goes there (key 2i, 2i+1 degraded). */
+  #late: Map<number, HostPicker | undefined> | undefined;
 
   constructor(levels: readonly (readonly LocalityHosts[] | undefined)[], options: PrioritySetOptions) {
     this.#hashed = options.hashed;
+    this.#localities = levels;
+    this.#options = options;
     const counts: PriorityCounts[] = [];
-    const sets: { all: Host[]; healthy: Host[]; degraded: Host[] }[] = [];
+    const sets: LevelHosts[] = [];
     for (const localities of levels) {
       const set = { all: [] as Host[], healthy: [] as Host[], degraded: [] as Host[] };
       for (const l of localities ?? []) {
@@ -89,6 +105,8 @@ export class PrioritySet {
       counts.push({ total: set.all.length, healthy: set.healthy.length, degraded: set.degraded.length });
     }
     this.load = computePriorityLoad(counts, options.overprovisioningFactor, options.panicThreshold);
+    this.#counts = counts;
+    this.#sets = sets;
 
     const make = options.pickerFactory;
     this.#levels = sets.map((set, i) => {
@@ -96,14 +114,21 @@ export class PrioritySet {
       const needed = this.load.healthy[i]! + this.load.degraded[i]! > 0;
       if (!needed) return { panic, healthy: undefined, degraded: undefined, all: undefined };
       if (panic) return { panic, healthy: undefined, degraded: undefined, all: make(set.all, options.random) };
-      let healthy: HostPicker | undefined = set.healthy.length > 0 ? make(set.healthy, options.random) : undefined;
-      if (healthy && options.localityWeighted && !options.hashed) {
-        healthy = new LocalityWeightedPicker(weightedLocalities(levels[i] ?? [], options), healthy);
-      }
+      const healthy = this.#healthyPicker(i);
       const degraded = set.degraded.length > 0 && this.load.degraded[i]! > 0 ? make(set.degraded, options.random) : undefined;
       return { panic, healthy, degraded, all: undefined };
     });
     this.#sole = this.#soleShare();
+  }
+
+  #healthyPicker(i: number): HostPicker | undefined {
+    const options = this.#options;
+    const set = this.#sets[i]!;
+    let healthy: HostPicker | undefined = set.healthy.length > 0 ? options.pickerFactory(set.healthy, options.random) : undefined;
+    if (healthy && options.localityWeighted && !options.hashed) {
+      healthy = new LocalityWeightedPicker(weightedLocalities(this.#localities[i] ?? [], options), healthy);
+    }
+    return healthy;
   }
 
   #soleShare(): HostPicker | undefined {
@@ -117,6 +142,11 @@ export class PrioritySet {
   }
 
   pick(ctx: PickContext, attempt: number): Host | undefined {
+    const excluded = ctx.excludedPriorities;
+    if (excluded !== undefined && excluded.size > 0) {
+      const adjusted = this.#loadWithout(excluded);
+      if (adjusted !== undefined) return this.#pickByLoad(adjusted, ctx, attempt);
+    }
     const sole = this.#sole;
     if (sole !== undefined) return sole.pick(ctx, attempt);
     const load = this.load;
@@ -131,6 +161,50 @@ export class PrioritySet {
       if (r < 0) return this.#pickIn(i, true, ctx, attempt);
     }
     return undefined;
+  }
+
+  /**
+   * retry_priority previous_priorities: the load with the `excluded` priorities given no health, so
+   * their share goes to the rest (panic ignored); undefined when that leaves nothing healthy or
+   * degraded, where Envoy drops the exclusion and the cluster's own load applies. Made per retry pick
+   * (rare); not cached.
+   */
+  #loadWithout(excluded: ReadonlySet<number>): PriorityLoad | undefined {
+    let left = false;
+    const counts = this.#counts.map((c, i) => {
+      if (excluded.has(i)) return { total: c.total, healthy: 0, degraded: 0 };
+      if (c.healthy + c.degraded > 0) left = true;
+      return c;
+    });
+    return left ? computePriorityLoad(counts, this.#options.overprovisioningFactor, 0) : undefined;
+  }
+
+  #pickByLoad(load: PriorityLoad, ctx: PickContext, attempt: number): Host | undefined {
+    const n = this.#levels.length;
+    let r = this.#hashed && ctx.hash !== undefined ? Number(ctx.hash % 10000n) / 100 : ctx.random() * 100;
+    for (let i = 0; i < n; i++) {
+      r -= load.healthy[i]!;
+      if (r < 0) return this.#latePicker(i, false)?.pick(ctx, attempt);
+    }
+    for (let i = 0; i < n; i++) {
+      r -= load.degraded[i]!;
+      if (r < 0) return this.#latePicker(i, true)?.pick(ctx, attempt);
+    }
+    return undefined;
+  }
+
+  /** The level's healthy (or degraded) picker, made on first use when the cluster's own load never needed it. */
+  #latePicker(i: number, degraded: boolean): HostPicker | undefined {
+    const level = this.#levels[i]!;
+    const own = degraded ? level.degraded : level.healthy;
+    if (own !== undefined) return own;
+    const key = 2 * i + (degraded ? 1 : 0);
+    const late = (this.#late ??= new Map());
+    if (late.has(key)) return late.get(key);
+    const set = this.#sets[i]!;
+    const picker = degraded ? (set.degraded.length > 0 ? this.#options.pickerFactory(set.degraded, this.#options.random) : undefined) : this.#healthyPicker(i);
+    late.set(key, picker);
+    return picker;
   }
 
   #pickIn(i: number, degraded: boolean, ctx: PickContext, attempt: number): Host | undefined {

@@ -10,6 +10,8 @@ const GRPC_MAX_ATTEMPTS = 5;
 
 const PREVIOUS_HOSTS_NAME = 'envoy.retry_host_predicates.previous_hosts';
 const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+const PREVIOUS_PRIORITIES_NAME = 'envoy.retry_priorities.previous_priorities';
+const PREVIOUS_PRIORITIES_TYPE = 'envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
 
 const RESETS = RetryOn.FIVE_XX | RetryOn.GATEWAY_ERROR | RetryOn.RESET;
 
@@ -19,7 +21,7 @@ const RESETS = RetryOn.FIVE_XX | RetryOn.GATEWAY_ERROR | RetryOn.RESET;
  */
 export class CompiledRetryPolicy {
   /** No retry_policy: Envoy does not retry at all. */
-  static readonly NONE = new CompiledRetryPolicy('http', 0, 0, 0, 0, RetryBackoff.DEFAULT, HeaderMatcherSet.EMPTY, HeaderMatcherSet.EMPTY, new Set(), false, 1);
+  static readonly NONE = new CompiledRetryPolicy('http', 0, 0, 0, 0, RetryBackoff.DEFAULT, HeaderMatcherSet.EMPTY, HeaderMatcherSet.EMPTY, new Set(), false, 1, 0);
 
   private constructor(
     readonly kind: 'http' | 'grpc',
@@ -42,6 +44,13 @@ export class CompiledRetryPolicy {
      * (PickContext.maxSelectionAttempts; Envoy default 1, so at most two picks).
      */
     readonly maxSelectionAttempts: number,
+    /**
+     * retry_priority previous_priorities' update_frequency (0: none): every that many attempts, the
+     * priorities the call's attempts went to are left out of the priority load its next picks use
+     * (PickContext.excludedPriorities), so retries move to other priorities, e.g. other localities
+     * (Istio's retryRemoteLocalities).
+     */
+    readonly previousPrioritiesEvery: number,
   ) {}
 
   /**
@@ -58,11 +67,18 @@ export class CompiledRetryPolicy {
       ? new RetryBackoff(policy.retry_back_off.base_interval, policy.retry_back_off.max_interval, kind === 'grpc' ? 'grpc' : 'envoy')
       : RetryBackoff.DEFAULT;
     if (kind === 'grpc') {
-      return new CompiledRetryPolicy(kind, retryOn, maxRetries, 0, 0, backoff, HeaderMatcherSet.EMPTY, HeaderMatcherSet.EMPTY, new Set(), false, 1);
+      return new CompiledRetryPolicy(kind, retryOn, maxRetries, 0, 0, backoff, HeaderMatcherSet.EMPTY, HeaderMatcherSet.EMPTY, new Set(), false, 1, 0);
     }
     const avoidPreviousHosts = policy.retry_host_predicate.some(
       (p) => p.name === PREVIOUS_HOSTS_NAME || p.type_url.endsWith(PREVIOUS_HOSTS_TYPE),
     );
+    const rp = policy.retry_priority;
+    let previousPrioritiesEvery = 0;
+    if (rp !== undefined && (rp.name === PREVIOUS_PRIORITIES_NAME || rp.type_url.endsWith(PREVIOUS_PRIORITIES_TYPE))) {
+      const every = (rp.config as { update_frequency?: unknown } | undefined)?.update_frequency;
+      // The decoder NACKs update_frequency <= 0 (PGV gt 0); absent config is not a valid one either.
+      previousPrioritiesEvery = typeof every === 'number' && every > 0 ? every : 0;
+    }
     return new CompiledRetryPolicy(
       kind,
       retryOn,
@@ -77,6 +93,7 @@ export class CompiledRetryPolicy {
       // host_selection_retry_max_attempts (re-picks after the first): Envoy keeps its default
       // of 1 unless the field is non-zero (RetryPolicyImpl), so an explicit 0 is 1 too.
       policy.host_selection_retry_max_attempts || 1,
+      previousPrioritiesEvery,
     );
   }
 

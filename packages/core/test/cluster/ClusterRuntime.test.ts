@@ -104,6 +104,23 @@ describe('ClusterRuntime: priorities', () => {
     expect(draws).toBe(10);
   });
 
+  it('excludedPriorities (retry_priority previous_priorities): the excluded share goes to the other priorities; all excluded is ignored', () => {
+    const { rt } = runtime();
+    rt.updateEndpoints(cla([locality(endpoints(3)), locality([endpoint('10.1.0.1'), endpoint('10.1.0.2')], { priority: 1 }), locality([endpoint('10.2.0.1')], { priority: 2 })]));
+    expect(rt.prioritySet.load.healthy).toEqual([100, 0, 0]);
+    const random = seededRandom(7);
+    const level = (excluded: number[]) => tally(600, () => rt.pick({ random, excludedPriorities: new Set(excluded) })).keys();
+    const prefixes = (keys: Iterable<string>) => new Set([...keys].map((k) => k.split('.').slice(0, 2).join('.')));
+    // P0 left out: P1 takes it all (100% healthy there), P2 nothing.
+    expect(prefixes(level([0]))).toEqual(new Set(['10.1']));
+    // P0 and P1 left out: P2, a level the cluster's own load never built a picker for.
+    expect(prefixes(level([0, 1]))).toEqual(new Set(['10.2']));
+    // Every level left out: nothing would be left, so the exclusion is ignored (the cluster's own load).
+    expect(prefixes(level([0, 1, 2]))).toEqual(new Set(['10.0']));
+    // Without it, the cluster's own load.
+    expect(prefixes(tally(100, () => rt.pick({ random })).keys())).toEqual(new Set(['10.0']));
+  });
+
   it('no endpoints: pick returns undefined', () => {
     const { rt } = runtime();
     expect(rt.pick({ random: Math.random })).toBeUndefined();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RetryPolicy } from '@meshlet/xds-client';
 import { CompiledRetryPolicy } from '../../src/retry/CompiledRetryPolicy.js';
+import { PreviousPriorities } from '../../src/retry/PreviousPriorities.js';
 import type { AttemptOutcome } from '../../src/retry/AttemptOutcome.js';
 import { headers } from '../call/fixtures.js';
 
@@ -53,6 +54,29 @@ describe('CompiledRetryPolicy.from', () => {
     expect(p.backoff.maxMs).toBe(50);
     expect(p.avoidPreviousHosts).toBe(true);
     expect(p.maxSelectionAttempts).toBe(5);
+  });
+
+  it('retry_priority previous_priorities: its update_frequency (HTTP only; gRPC ignores retry extensions, A44); the PreviousPriorities rule', () => {
+    const rp = (update_frequency?: number) => ({
+      name: 'envoy.retry_priorities.previous_priorities',
+      type_url: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+      config: update_frequency === undefined ? {} : { update_frequency },
+    });
+    expect(CompiledRetryPolicy.from(policy('5xx', { retry_priority: rp(2) }), 'http').previousPrioritiesEvery).toBe(2);
+    expect(CompiledRetryPolicy.from(policy('5xx', { retry_priority: rp(2) }), 'grpc').previousPrioritiesEvery).toBe(0);
+    expect(CompiledRetryPolicy.from(policy('5xx'), 'http').previousPrioritiesEvery).toBe(0);
+    expect(CompiledRetryPolicy.from(policy('5xx', { retry_priority: { name: 'other', type_url: 'type.googleapis.com/x.Other' } }), 'http').previousPrioritiesEvery).toBe(0);
+    // Envoy's rule with update_frequency 2: attempts 1 and 2 use the cluster's load; after the second, both
+    // attempts' priorities are left out; after the third nothing changes; after the fourth all four are.
+    const p = new PreviousPriorities(2);
+    p.attemptedOn(0);
+    expect(p.excluded).toBeUndefined();
+    p.attemptedOn(0);
+    expect(p.excluded).toEqual(new Set([0]));
+    p.attemptedOn(1);
+    expect(p.excluded).toEqual(new Set([0]));
+    p.attemptedOn(2);
+    expect(p.excluded).toEqual(new Set([0, 1, 2]));
   });
 
   it('host_selection_retry_max_attempts: 0 keeps the default of one extra pick, as Envoy does', () => {

@@ -46,6 +46,12 @@ export function retryPolicy(o: Obj, path: string): RetryPolicy {
     return n;
   });
   const rp = optObj(o, 'retry_priority', path);
+  const retry_priority = rp ? namedExtension(rp, at(path, 'retry_priority')) : undefined;
+  if (retry_priority?.type_url.endsWith('.PreviousPrioritiesConfig')) {
+    // PGV: update_frequency > 0.
+    const every = (retry_priority.config as { update_frequency?: unknown } | undefined)?.update_frequency;
+    if (typeof every !== 'number' || every <= 0) fail(at(at(at(path, 'retry_priority'), 'typed_config'), 'update_frequency'), 'update_frequency must be greater than 0');
+  }
   const hostMax = optNum(o, 'host_selection_retry_max_attempts', path);
   return compact({
     retry_on,
@@ -58,6 +64,6 @@ export function retryPolicy(o: Obj, path: string): RetryPolicy {
     retry_back_off,
     retry_host_predicate: list(o, 'retry_host_predicate', path).map((x, i) => namedExtension(x, at(at(path, 'retry_host_predicate'), i))),
     host_selection_retry_max_attempts: hostMax,
-    retry_priority: rp ? namedExtension(rp, at(path, 'retry_priority')) : undefined,
+    retry_priority,
   });
 }

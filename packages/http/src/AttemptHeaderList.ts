@@ -58,6 +58,7 @@ export class AttemptHeaderList {
       case 'x-request-id':
       case 'x-envoy-expected-rq-timeout-ms':
       case 'x-envoy-attempt-count':
+      case 'x-envoy-original-path':
       case 'traceparent':
       case 'tracestate':
         return name;

@@ -233,8 +233,10 @@ export class MeshCall
     // Room for what the mesh adds (below): host and x-request-id, x-envoy-expected-rq-timeout-ms and
     // x-envoy-attempt-count when sent, trace context (traceparent, tracestate) when traced, Istio's two peer
     // metadata headers when configured. The route's request_headers_to_add go past it.
+    const rewritten = attempt.path !== this.opts.path;
     const room =
       4 +
+      (rewritten ? 2 : 0) +
       (attempt.expectedTimeoutMs === undefined ? 0 : 2) +
       (attempt.includeAttemptCount ? 2 : 0) +
       (this.trace === undefined ? 0 : 4) +
@@ -247,6 +249,8 @@ export class MeshCall
     headers.set('host', attempt.authority);
     if (attempt.includeAttemptCount) headers.set('x-envoy-attempt-count', String(attempt.attemptCount));
     if (attempt.expectedTimeoutMs !== undefined) headers.set('x-envoy-expected-rq-timeout-ms', String(Math.ceil(attempt.expectedTimeoutMs)));
+    // Envoy's router sends a rewritten request's original path (query included) upstream in this header.
+    if (rewritten) headers.set('x-envoy-original-path', this.opts.path);
     const flat = headers.done();
     const upstream = new UpstreamAttempt(settler, this, attempt, attempt.headerMutation);
     this.current = upstream;

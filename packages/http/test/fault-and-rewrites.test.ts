@@ -145,6 +145,8 @@ describe('rewrites, header mutations, direct_response and redirect over real HTT
     await get(dispatcher, '/host/a');
     expect(backends[0]!.seen.map((s) => s.path)).toEqual(['/v1/items?x=1', '/profiles/42', '/host/a']);
     expect(backends[0]!.seen.map((s) => s.headers.host)).toEqual([TARGET, TARGET, 'internal.example']);
+    // As Envoy's router: the original path of a rewritten request, query included; none when not rewritten.
+    expect(backends[0]!.seen.map((s) => s.headers['x-envoy-original-path'])).toEqual(['/api/v1/items?x=1', '/users/42/profile', undefined]);
   });
 
   it('a rewritten request that is retried: each attempt sends the path rewritten once, from the request\'s own', async () => {
@@ -165,6 +167,7 @@ describe('rewrites, header mutations, direct_response and redirect over real HTT
     });
     expect(await get(dispatcher, '/api/items')).toMatchObject({ status: 200, body: 'ok' });
     expect(backends[0]!.seen.map((s) => s.path)).toEqual(['/api/v2/items', '/api/v2/items']);
+    expect(backends[0]!.seen.map((s) => s.headers['x-envoy-original-path'])).toEqual(['/api/items', '/api/items']);
   });
 
   it('request/response headers_to_add/remove at weighted-cluster, route and vhost levels (applied in that order)', async () => {

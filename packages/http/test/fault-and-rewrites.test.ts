@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyMesh } from './helpers/meshConfig.js';
+import { applyMesh, PREVIOUS_HOSTS } from './helpers/meshConfig.js';
+import type { Backend } from './helpers/backends.js';
 import { meshHarness, type Reply } from './helpers/harness.js';
 
 /**
@@ -147,6 +148,31 @@ describe('rewrites, header mutations, direct_response and redirect over real HTT
     expect(backends[0]!.seen.map((s) => s.headers.host)).toEqual([TARGET, TARGET, 'internal.example']);
     // As Envoy's router: the original path of a rewritten request, query included; none when not rewritten.
     expect(backends[0]!.seen.map((s) => s.headers['x-envoy-original-path'])).toEqual(['/api/v1/items?x=1', '/users/42/profile', undefined]);
+  });
+
+  it('auto_host_rewrite: each attempt sends its own endpoint\'s hostname as Host (a retry to another endpoint, another name); none set, the original', async () => {
+    const { backends, source, dispatcher } = await setup(3);
+    const [b0, b1, b2] = backends as [Backend, Backend, Backend];
+    b0.behave((_q, res) => res.writeHead(503).end('down'));
+    const named = (port: number, hostname?: string) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } }, ...(hostname ? { hostname } : {}) } });
+    applyMesh(source, {
+      target: TARGET,
+      clusters: [
+        { name: 'named', ports: [], endpoints: [{ lb_endpoints: [named(b0.port, 'b0.internal'), named(b1.port, 'b1.internal')] }], cluster: { lb_policy: 'ROUND_ROBIN' } },
+        { name: 'bare', ports: [], endpoints: [{ lb_endpoints: [named(b2.port)] }] },
+      ],
+      routes: [
+        { match: { prefix: '/named' }, route: { cluster: 'named', auto_host_rewrite: true, retry_policy: { retry_on: '5xx', num_retries: 1, retry_back_off: { base_interval: '0.001s' }, retry_host_predicate: [PREVIOUS_HOSTS] } } },
+        { match: { prefix: '/bare' }, route: { cluster: 'bare', auto_host_rewrite: true } },
+      ],
+    });
+    for (let i = 0; i < 6; i++) expect((await get(dispatcher, '/named')).status).toBe(200);
+    expect(new Set(b0.seen.map((s) => s.headers.host))).toEqual(new Set(['b0.internal']));
+    expect(new Set(b1.seen.map((s) => s.headers.host))).toEqual(new Set(['b1.internal']));
+    expect(b0.seen.length).toBeGreaterThan(0); // some first attempts met b0 and were retried on b1
+    // An endpoint without a hostname (an IP): the request's own authority.
+    expect((await get(dispatcher, '/bare')).status).toBe(200);
+    expect(b2.seen.map((s) => s.headers.host)).toEqual([TARGET]);
   });
 
   it('a rewritten request that is retried: each attempt sends the path rewritten once, from the request\'s own', async () => {

@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
+import { upstreamHostnameOf } from './UpstreamHostname.js';
 import type { PickContext } from '../cluster/PickContext.js';
 import { PreviousPriorities } from '../retry/PreviousPriorities.js';
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
@@ -346,11 +347,13 @@ export class CallEngine {
     const now = call.attemptNo === 1 ? call.routerStart() : this.now();
     const perTry = retry.perTryTimeoutMs;
     const attemptBudget = attemptBudgetMs(perTry, call.deadline - now);
+    const route = call.route!;
     const attempt = new EngineAttempt(
       host,
       call.picked!.name,
       call.path,
-      call.authority,
+      // auto_host_rewrite: each attempt's own host names the authority.
+      route.autoHostRewrite ? (route.rewriteHost(call.request.view.headers, call.picked, upstreamHostnameOf(host)) ?? call.request.view.authority) : call.authority,
       call.headerMutation!,
       call.attemptNo,
       call.policy!.includeAttemptCount,

@@ -38,6 +38,8 @@ export class CompiledRoute {
   readonly headerMutation: HeaderMutation;
   private readonly weightedMutations: Map<ClusterWeight, HeaderMutation> | undefined;
   private readonly pathRewriter: PathRewriter;
+  /** RouteAction.auto_host_rewrite: the authority depends on each attempt's host (see rewriteHost). */
+  readonly autoHostRewrite: boolean;
   private readonly redirectAction: CompiledRedirect | undefined;
 
   constructor(
@@ -96,6 +98,7 @@ export class CompiledRoute {
     this.clusterPicker = picker;
     this.weightedMutations = weightedMutations;
     this.pathRewriter = rewriter;
+    this.autoHostRewrite = route.route?.auto_host_rewrite === true;
     this.redirectAction = route.redirect !== undefined ? new CompiledRedirect(route.redirect, this.matcher.path, `${fieldPath}.redirect`) : undefined;
   }
 

@@ -145,20 +145,28 @@ export class PrioritySet {
     const excluded = ctx.excludedPriorities;
     if (excluded !== undefined && excluded.size > 0) {
       const adjusted = this.#loadWithout(excluded);
-      if (adjusted !== undefined) return this.#pickByLoad(adjusted, ctx, attempt);
+      if (adjusted !== undefined) return this.#draw(adjusted, true, ctx, attempt);
     }
     const sole = this.#sole;
     if (sole !== undefined) return sole.pick(ctx, attempt);
-    const load = this.load;
+    return this.#draw(this.load, false, ctx, attempt);
+  }
+
+  /**
+   * Draws a priority by `load` (healthy shares first, then degraded) and picks in it. `rebalanced`: a
+   * load made without some priorities (#loadWithout), which ignores panic and may send the pick to a level
+   * the cluster's own load never built a picker for.
+   */
+  #draw(load: PriorityLoad, rebalanced: boolean, ctx: PickContext, attempt: number): Host | undefined {
     const n = this.#levels.length;
     let r = this.#hashed && ctx.hash !== undefined ? Number(ctx.hash % 10000n) / 100 : ctx.random() * 100;
     for (let i = 0; i < n; i++) {
       r -= load.healthy[i]!;
-      if (r < 0) return this.#pickIn(i, false, ctx, attempt);
+      if (r < 0) return (rebalanced ? this.#latePicker(i, false) : this.#pickerIn(i, false))?.pick(ctx, attempt);
     }
     for (let i = 0; i < n; i++) {
       r -= load.degraded[i]!;
-      if (r < 0) return this.#pickIn(i, true, ctx, attempt);
+      if (r < 0) return (rebalanced ? this.#latePicker(i, true) : this.#pickerIn(i, true))?.pick(ctx, attempt);
     }
     return undefined;
   }
@@ -179,20 +187,6 @@ export class PrioritySet {
     return left ? computePriorityLoad(counts, this.#options.overprovisioningFactor, 0) : undefined;
   }
 
-  #pickByLoad(load: PriorityLoad, ctx: PickContext, attempt: number): Host | undefined {
-    const n = this.#levels.length;
-    let r = this.#hashed && ctx.hash !== undefined ? Number(ctx.hash % 10000n) / 100 : ctx.random() * 100;
-    for (let i = 0; i < n; i++) {
-      r -= load.healthy[i]!;
-      if (r < 0) return this.#latePicker(i, false)?.pick(ctx, attempt);
-    }
-    for (let i = 0; i < n; i++) {
-      r -= load.degraded[i]!;
-      if (r < 0) return this.#latePicker(i, true)?.pick(ctx, attempt);
-    }
-    return undefined;
-  }
-
   /** The level's healthy (or degraded) picker, made on first use when the cluster's own load never needed it. */
   #latePicker(i: number, degraded: boolean): HostPicker | undefined {
     const level = this.#levels[i]!;
@@ -207,11 +201,11 @@ export class PrioritySet {
     return picker;
   }
 
-  #pickIn(i: number, degraded: boolean, ctx: PickContext, attempt: number): Host | undefined {
+  #pickerIn(i: number, degraded: boolean): HostPicker | undefined {
     const level = this.#levels[i]!;
-    const picker = level.panic ? level.all : degraded ? level.degraded : level.healthy;
-    return picker?.pick(ctx, attempt);
+    return level.panic ? level.all : degraded ? level.degraded : level.healthy;
   }
+
 }
 
 function weightedLocalities(localities: readonly LocalityHosts[], options: PrioritySetOptions): WeightedLocality[] {

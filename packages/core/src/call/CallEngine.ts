@@ -1,6 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Host } from '../cluster/Host.js';
-import { upstreamHostnameOf } from './UpstreamHostname.js';
 import type { PickContext } from '../cluster/PickContext.js';
 import { PreviousPriorities } from '../retry/PreviousPriorities.js';
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
@@ -353,7 +352,7 @@ export class CallEngine {
       call.picked!.name,
       call.path,
       // auto_host_rewrite: each attempt's own host names the authority.
-      route.autoHostRewrite ? (route.rewriteHost(call.request.view.headers, call.picked, upstreamHostnameOf(host)) ?? call.request.view.authority) : call.authority,
+      route.autoHostRewrite ? (route.rewriteHost(call.request.view.headers, call.picked, host.upstreamHostname) ?? call.request.view.authority) : call.authority,
       call.headerMutation!,
       call.attemptNo,
       call.policy!.includeAttemptCount,

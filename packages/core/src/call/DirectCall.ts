@@ -1,6 +1,5 @@
 import type { CircuitBreaker } from '../cluster/CircuitBreaker.js';
 import type { Host } from '../cluster/Host.js';
-import { upstreamHostnameOf } from './UpstreamHostname.js';
 import type { PickContext } from '../cluster/PickContext.js';
 import type { AttemptOutcome } from '../retry/AttemptOutcome.js';
 import type { HeaderMutation } from '../routing/HeaderMutation.js';
@@ -164,7 +163,7 @@ class DirectCall extends AttemptStop implements AttemptRequest, AttemptSettler<A
       const host = cluster.pick(call);
       if (host === undefined) throw call.fail(ResponseFlag.NO_HEALTHY_UPSTREAM, 503, NO_ATTEMPTS);
       call.host = host;
-      if (route.autoHostRewrite) call.authority = route.rewriteHost(view.headers, picked, upstreamHostnameOf(host)) ?? view.authority;
+      if (route.autoHostRewrite) call.authority = route.rewriteHost(view.headers, picked, host.upstreamHostname) ?? view.authority;
     } catch (err) {
       breakers.releaseRequest();
       throw err;

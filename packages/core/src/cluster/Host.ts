@@ -1,4 +1,5 @@
 import type { HealthStatus, LbEndpoint, Locality, Metadata } from '@meshlet/xds-client';
+import { isIP } from 'node:net';
 import { HostOutlierState } from './HostOutlierState.js';
 
 /**
@@ -22,6 +23,8 @@ export class Host {
   #priority = 0;
   #metadata: Metadata | undefined;
   #hostname: string | undefined;
+  /** The address when it is a DNS name (STRICT_DNS / LOGICAL_DNS clusters connect by name), else undefined. */
+  readonly #dnsName: string | undefined;
   #hashKey: string;
 
   constructor(address: string, port: number) {
@@ -29,6 +32,7 @@ export class Host {
     this.port = port;
     this.key = Host.keyOf(address, port);
     this.#hashKey = this.key;
+    this.#dnsName = isIP(address) === 0 ? address : undefined;
   }
 
   static keyOf(address: string, port: number): string {
@@ -55,6 +59,13 @@ export class Host {
   }
   get hostname(): string | undefined {
     return this.#hostname;
+  }
+  /**
+   * The name RouteAction.auto_host_rewrite sends as the authority: the endpoint's EDS `hostname`, else
+   * the address when it is a DNS name; undefined for a bare IP, where Envoy leaves the Host header as it was.
+   */
+  get upstreamHostname(): string | undefined {
+    return this.#hostname || this.#dnsName;
   }
   /**
    * The key RING_HASH / MAGLEV hash this host by: filter_metadata['envoy.lb'].hash_key

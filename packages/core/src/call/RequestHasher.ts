@@ -87,7 +87,9 @@ function compileMethod(p: HashPolicy, fieldPath: string): HashMethod | undefined
     };
   }
   if (p.connection_properties?.source_ip) {
-    return { terminal, evaluate: ({ sourceIp }) => xxHash64(sourceIp || localSourceAddress()) };
+    // This host's address is the same for every request: hashed once, not per request.
+    let local: bigint | undefined;
+    return { terminal, evaluate: ({ sourceIp }) => (sourceIp ? xxHash64(sourceIp) : (local ??= xxHash64(localSourceAddress()))) };
   }
   if (p.query_parameter) {
     const qname = p.query_parameter.name;

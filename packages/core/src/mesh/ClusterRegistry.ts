@@ -18,6 +18,11 @@ export type ClusterState =
 const PENDING: ClusterState = { kind: 'pending' };
 const NO_LISTENERS: readonly (() => void)[] = Object.freeze([]);
 
+/** A ClusterLoadAssignment with no endpoints: a usable state, in which requests fail fast with UH, as in Envoy. */
+function noEndpoints(clusterName: string): ClusterLoadAssignment {
+  return { cluster_name: clusterName, endpoints: [], policy: { drop_overloads: [] } };
+}
+
 /**
  * One cluster's CDS + EDS watches and its runtime, shared by every target that routes to it.
  * The entry is its own CDS watcher, and its EDS watcher is one small object: a 10,000-cluster
@@ -80,7 +85,7 @@ class ClusterEntry implements ResourceWatcher<Cluster> {
         this.edsName = undefined;
         // DNS clusters: the transport connects by hostname, so the system resolver
         // does the lookup per connection (Meshlet does not re-resolve on a timer).
-        this.onEndpoints(cluster.load_assignment ?? { cluster_name: cluster.name, endpoints: [], policy: { drop_overloads: [] } });
+        this.onEndpoints(cluster.load_assignment ?? noEndpoints(cluster.name));
         return;
       default:
         this.setMissing(`cluster "${cluster.name}": type ${cluster.type} is not supported by Meshlet`);
@@ -99,7 +104,7 @@ class ClusterEntry implements ResourceWatcher<Cluster> {
    */
   onEndpointsRejected(edsName: string): void {
     if (this.state.kind === 'ready' && this.state.runtime === this.runtime) return;
-    this.onEndpoints({ cluster_name: edsName, endpoints: [], policy: { drop_overloads: [] } });
+    this.onEndpoints(noEndpoints(edsName));
   }
 
   onEndpoints(cla: ClusterLoadAssignment): void {
@@ -159,7 +164,7 @@ class EndpointsWatcher implements ResourceWatcher<ClusterLoadAssignment> {
 
   /** No endpoints is a usable state: requests fail fast with UH, as in Envoy. */
   onDoesNotExist(): void {
-    this.entry.onEndpoints({ cluster_name: this.edsName, endpoints: [], policy: { drop_overloads: [] } });
+    this.entry.onEndpoints(noEndpoints(this.edsName));
   }
 
   onError(error: Error): void {
